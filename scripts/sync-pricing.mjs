@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Generates pricing.json, the one price table the CLI reads, from @pydantic/genai-prices (the
+// maintained price database) plus the hand-kept scripts/pricing-overlay.json.
+//
+// Deterministic: the same upstream version and overlay give the same bytes. The `synced` date
+// only moves when the generated providers change, so running the sync twice is a no-op.
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { waitForUpdate } from '@pydantic/genai-prices';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outPath = join(root, 'pricing.json');
+const overlayPath = join(root, 'scripts', 'pricing-overlay.json');
+
+// openai and anthropic first: the CLI searches providers in file order when none is given.
+const KEEP = [
+  'openai', 'anthropic', 'azure', 'aws', 'google', 'groq', 'mistral', 'deepseek', 'x-ai',
+  'cohere', 'perplexity', 'together', 'fireworks', 'moonshotai', 'cerebras',
+];
+
+// The package does not export its package.json, so read the installed copy's version from disk.
+const upstreamVersion = JSON.parse(
+  readFileSync(join(root, 'node_modules', '@pydantic', 'genai-prices', 'package.json'), 'utf8'),
+).version;
+
+// waitForUpdate() resolves to the bundled provider data when no remote update is configured.
+const upstream = await waitForUpdate();
+if (!Array.isArray(upstream)) throw new Error('genai-prices returned no bundled provider data');
+
+const overlay = JSON.parse(readFileSync(overlayPath, 'utf8'));
+
+const providers = KEEP.map((id) => {
+  const p = upstream.find((x) => x.id === id);
+  if (!p) throw new Error(`genai-prices ${upstreamVersion} has no provider '${id}'`);
+  // extractors describe response parsing for genai-prices' own extractUsage; we normalise usage ourselves.
+  const { extractors: _extractors, ...rest } = p;
+  const extra = overlay.providers.find((o) => o.id === id)?.models ?? [];
+  const extraIds = new Set(extra.map((m) => m.id));
+  return { ...rest, models: [...extra, ...p.models.filter((m) => !extraIds.has(m.id))] };
+});
+for (const o of overlay.providers) {
+  if (!KEEP.includes(o.id)) throw new Error(`overlay provider '${o.id}' is not in KEEP`);
+}
+
+let synced = new Date().toISOString().slice(0, 10);
+const body = JSON.stringify(providers);
+if (existsSync(outPath)) {
+  const old = JSON.parse(readFileSync(outPath, 'utf8'));
+  if (old.source?.version === upstreamVersion && JSON.stringify(old.providers) === body) synced = old.source.synced;
+}
+
+const table = {
+  source: {
+    package: '@pydantic/genai-prices',
+    version: upstreamVersion,
+    synced,
+    overlay: 'scripts/pricing-overlay.json',
+    generated_by: 'npm run pricing:sync (do not edit by hand: edit the overlay or use --pricing FILE)',
+  },
+  providers,
+};
+writeFileSync(outPath, JSON.stringify(table, null, 1) + '\n');
+const models = providers.reduce((n, p) => n + p.models.length, 0);
+console.error(`pricing.json: ${providers.length} providers, ${models} models from @pydantic/genai-prices ${upstreamVersion} (synced ${synced})`);

@@ -1,0 +1,55 @@
+import { UsageError } from '../errors.js';
+import type { Io } from '../io.js';
+import { hasTokenCounts, quoteFor, usageFromCounts, type Quote, type TokenCounts } from '../pricing/quote.js';
+import { requireModel, requireProvider } from '../pricing/resolve.js';
+import { loadPriceTable } from '../pricing/table.js';
+import type { Usage } from '../usage.js';
+import { renderModelList, renderQuotes } from '../render/price.js';
+
+export interface PriceOptions extends TokenCounts {
+  model?: string[];
+  provider?: string;
+  json?: boolean;
+  pricing?: string;
+}
+
+/** `llm-usage price`: one model's prices (and a call's cost), several side by side, or the list. */
+export function priceCommand(search: string | undefined, opts: PriceOptions, io: Io): void {
+  const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
+  const models = (opts.model ?? []).flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
+
+  if (models.length === 0) {
+    if (hasTokenCounts(opts)) throw new UsageError('token counts need a model: add --model NAME');
+    const providers = opts.provider ? [requireProvider(table, opts.provider)] : table.providers;
+    const word = search?.toLowerCase();
+    const quotes = providers.flatMap((provider) =>
+      provider.models
+        .filter((m) => !word || m.id.toLowerCase().includes(word) || (m.name ?? '').toLowerCase().includes(word))
+        .map((model) => quoteFor({ asked: model.id, provider, model, via: [] })),
+    );
+    if (quotes.length === 0) throw new UsageError(`no known model matches "${search}"${opts.provider ? ` at ${opts.provider}` : ''}`);
+    io.out(opts.json ? JSON.stringify(quotes.map(toJson), null, 2) + '\n' : renderModelList(quotes, table.source, io.colourOut));
+    return;
+  }
+  if (search) throw new UsageError(`a search word ("${search}") lists models; with --model, leave it out`);
+
+  let usage: Usage | undefined;
+  if (hasTokenCounts(opts)) {
+    const u = usageFromCounts(opts);
+    if (typeof u === 'string') throw new UsageError(u);
+    usage = u;
+  }
+  const quotes = models.map((m) => quoteFor(requireModel(table, m, opts.provider), usage));
+  if (opts.json) {
+    const json = quotes.map(toJson);
+    io.out(JSON.stringify(json.length === 1 ? json[0] : json, null, 2) + '\n');
+    return;
+  }
+  io.out(renderQuotes(quotes, table.source, io.colourOut));
+}
+
+function toJson(q: Quote): Record<string, unknown> {
+  const { cost, usage, ...rest } = q;
+  if (!cost) return rest;
+  return { ...rest, usage, cost_usd: cost.usd, cost_known_usd: cost.knownUsd, cost_unpriced_parts: cost.unpriced, cost_parts: cost.parts };
+}

@@ -1,0 +1,57 @@
+/**
+ * The one table from failure to exit code. Commands throw these; only src/cli.ts catches,
+ * prints one line on stderr and sets the exit code. Nothing else calls process.exit.
+ *
+ *   0  ok
+ *   1  a failed call or runtime failure (CallFailed, anything unexpected)
+ *   2  bad usage or bad input (UsageError, commander's own parse errors)
+ *   130 interrupted by Ctrl-C (Interrupted)
+ */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Bad usage or input: a wrong option, an unknown model, a malformed file. Exit 2. */
+export class UsageError extends CliError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
+/** One or more calls failed; their own lines were already printed. Exit 1. */
+export class CallFailed extends CliError {
+  constructor(message: string) {
+    super(message, 1);
+  }
+}
+
+/** Ctrl-C: the partial summary was printed. Exit 130, as shells expect after SIGINT. */
+export class Interrupted extends CliError {
+  constructor() {
+    super('interrupted', 130);
+  }
+}
+
+const KEY_VARS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_API_KEY'];
+
+/** Removes every configured API key, and anything shaped like one, from a message. */
+export function redactKeys(text: string, env: NodeJS.ProcessEnv = process.env): string {
+  let out = text;
+  for (const name of KEY_VARS) {
+    const key = env[name];
+    if (key && key.length >= 4) out = out.split(key).join('***');
+  }
+  return out.replace(/\b(sk-(?:ant-)?[A-Za-z0-9_-]{4})[A-Za-z0-9_-]{8,}/g, '$1***');
+}
+
+/** The exit code and the one line to print for anything thrown out of a command. */
+export function describeFailure(err: unknown): { exitCode: number; message: string | null } {
+  if (err instanceof CliError) return { exitCode: err.exitCode, message: err.message ? redactKeys(err.message) : null };
+  const message = err instanceof Error ? err.message : String(err);
+  return { exitCode: 1, message: redactKeys(`internal error: ${message}`) };
+}

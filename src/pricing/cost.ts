@@ -1,0 +1,94 @@
+import type { Usage } from '../usage.js';
+import type { ModelPrice, Tiered } from './types.js';
+
+export type PartKey = 'input' | 'cache_read' | 'cache_write' | 'cache_write_1h' | 'output' | 'reasoning' | 'requests';
+
+export interface CostPart {
+  part: PartKey;
+  /** Tokens billed in this part (requests for 'requests'). */
+  quantity: number;
+  /** Dollars per 1M tokens (per 1K requests for 'requests'), after any tier; null when unpriced. */
+  rate: number | null;
+  /** quantity x rate; null when unpriced. Full precision: round only when rendering. */
+  usd: number | null;
+}
+
+export interface Cost {
+  parts: CostPart[];
+  /** The total, or null when any part with tokens has no price: never a silent $0. */
+  usd: number | null;
+  /** The sum of the parts that are priced. */
+  knownUsd: number;
+  unpriced: PartKey[];
+}
+
+// Which price key bills each part, and per how many units.
+const PRICE_KEY: Record<PartKey, { key: string; per: number }> = {
+  input: { key: 'input_mtok', per: 1e6 },
+  cache_read: { key: 'cache_read_mtok', per: 1e6 },
+  cache_write: { key: 'cache_write_mtok', per: 1e6 },
+  cache_write_1h: { key: 'cache_write_1h_mtok', per: 1e6 },
+  output: { key: 'output_mtok', per: 1e6 },
+  reasoning: { key: 'output_reasoning_mtok', per: 1e6 },
+  requests: { key: 'requests_kcount', per: 1e3 },
+};
+
+/**
+ * Prices one call's usage, with @pydantic/genai-prices' semantics:
+ * - usage is split into disjoint parts, and a part only splits off when the model prices it:
+ *   cache reads of a model without a cache-read price bill at the input rate, reasoning tokens
+ *   bill at the output rate unless the model has a reasoning price;
+ * - a tiered price applies to the whole part, at the tier the request's total input tokens
+ *   exceed;
+ * - a per-request price bills `requests` requests.
+ * Pure and exact: no I/O, no rounding.
+ */
+export function costOf(usage: Usage, prices: ModelPrice, requests = 1): Cost {
+  const has = (part: PartKey) => prices[PRICE_KEY[part].key] !== undefined;
+  const read = usage.input_token_details.cache_read;
+  const write = usage.input_token_details.cache_creation;
+  const write1h = usage.input_token_details.cache_creation_1h ?? 0;
+  const reasoning = usage.output_token_details.reasoning;
+
+  const quantities: [PartKey, number][] = [
+    ['input', usage.input_tokens - (has('cache_read') ? read : 0) - (has('cache_write') ? write : 0)],
+    ['cache_read', has('cache_read') ? read : 0],
+    ['cache_write', has('cache_write') ? write - (has('cache_write_1h') ? write1h : 0) : 0],
+    ['cache_write_1h', has('cache_write') && has('cache_write_1h') ? write1h : 0],
+    ['output', usage.output_tokens - (has('reasoning') ? reasoning : 0)],
+    ['reasoning', has('reasoning') ? reasoning : 0],
+    ['requests', has('requests') ? requests : 0],
+  ];
+  for (const [part, quantity] of quantities) {
+    if (quantity < 0 || !Number.isFinite(quantity)) {
+      throw new RangeError(`invalid usage: the ${part.replace('_', ' ')} part comes to ${quantity} (cache or reasoning tokens exceed their total)`);
+    }
+  }
+
+  const parts: CostPart[] = [];
+  const unpriced: PartKey[] = [];
+  let knownUsd = 0;
+  for (const [part, quantity] of quantities) {
+    const { key, per } = PRICE_KEY[part];
+    const price = prices[key];
+    if (quantity === 0 && (price === undefined || part !== 'input')) continue;
+    if (price === undefined) {
+      unpriced.push(part);
+      parts.push({ part, quantity, rate: null, usd: null });
+      continue;
+    }
+    const rate = rateFor(price, usage.input_tokens);
+    const usd = (rate * quantity) / per;
+    knownUsd += usd;
+    parts.push({ part, quantity, rate, usd });
+  }
+  return { parts, usd: unpriced.length ? null : knownUsd, knownUsd, unpriced };
+}
+
+/** The rate of a possibly tiered price for a request with `inputTokens` input tokens. */
+export function rateFor(price: number | Tiered, inputTokens: number): number {
+  if (typeof price === 'number') return price;
+  let rate = price.base;
+  for (const tier of [...price.tiers].sort((a, b) => a.start - b.start)) if (inputTokens > tier.start) rate = tier.price;
+  return rate;
+}

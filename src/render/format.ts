@@ -1,0 +1,29 @@
+/** Text formatting of numbers; the one place dollars are rounded. */
+
+/**
+ * Dollars without float noise or scientific notation: 12 significant digits, trailing zeros
+ * dropped, at least two decimals. 0.019250000000000003 -> "$0.01925", 2.95e-5 -> "$0.0000295".
+ */
+export function formatUsd(usd: number): string {
+  if (usd === 0) return '$0.00';
+  const sign = usd < 0 ? '-' : '';
+  const abs = Math.abs(usd);
+  const decimals = Math.min(100, Math.max(2, 11 - Math.floor(Math.log10(abs))));
+  let text = abs.toFixed(decimals).replace(/0+$/, '');
+  const [whole, frac = ''] = text.split('.');
+  text = `${whole}.${frac.padEnd(2, '0')}`;
+  return `${sign}$${groupThousands(whole as string)}${text.slice((whole as string).length)}`;
+}
+
+/** A cost that may be unknown: "unknown" rather than a silent $0. */
+export function formatCost(usd: number | null): string {
+  return usd === null ? 'unknown' : formatUsd(usd);
+}
+
+export function formatCount(n: number): string {
+  return groupThousands(String(n));
+}
+
+function groupThousands(digits: string): string {
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}

@@ -1,0 +1,27 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+
+/** Colour only on a TTY, and never with NO_COLOR (https://no-color.org). */
+export function useColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  return stream.isTTY === true;
+}
+
+export function painter(colour: boolean): ChalkInstance {
+  return new Chalk({ level: colour ? 1 : 0 });
+}
+
+/** A cli-table3 table; colour codes only when `colour`, so piped output stays plain. */
+export function table(head: string[], rows: string[][], colour: boolean, align?: ('left' | 'right')[]): string {
+  const t = new Table({
+    head: head.map((h) => (colour ? painter(true).bold(h) : h)),
+    style: { head: [], border: colour ? ['grey'] : [], compact: false },
+    ...(align ? { colAligns: align } : {}),
+    wordWrap: false,
+    // No rule between body rows: denser, and still one line per row when piped.
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
+  });
+  t.push(...rows);
+  return t.toString();
+}
