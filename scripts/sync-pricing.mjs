@@ -10,7 +10,9 @@ import { dirname, join } from 'node:path';
 import { waitForUpdate } from '@pydantic/genai-prices';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outPath = join(root, 'pricing.json');
+// --out FILE writes elsewhere (the tests check idempotence on a copy).
+const outFlag = process.argv.indexOf('--out');
+const outPath = outFlag > 0 ? process.argv[outFlag + 1] : join(root, 'pricing.json');
 const overlayPath = join(root, 'scripts', 'pricing-overlay.json');
 
 // openai and anthropic first: the CLI searches providers in file order when none is given.

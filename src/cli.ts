@@ -31,7 +31,7 @@ export function buildProgram(io: Io): Command {
       writeOut: (s) => io.out(s),
       writeErr: (s) => io.err(s),
       // Commander's parse errors become our one line: what is wrong and where to look.
-      outputError: (s, write) => write(`llm-usage: ${s.replace(/^error: /, '').trim()} (see llm-usage --help)\n`),
+      outputError: (s, write) => write(`llm-usage: ${s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see llm-usage --help)\n`),
     });
 
   program

@@ -1,0 +1,29 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { BIN } from '../support/cli.js';
+
+const TRACE = fileURLToPath(new URL('../support/trace-imports.mjs', import.meta.url));
+
+function modulesLoadedBy(args: string[]): string[] {
+  const file = join(mkdtempSync(join(tmpdir(), 'llm-usage-trace-')), 'trace.txt');
+  const r = spawnSync(process.execPath, ['--import', TRACE, BIN, ...args], {
+    env: { ...process.env, NO_COLOR: '1', TRACE_IMPORTS_FILE: file },
+    encoding: 'utf8',
+  });
+  expect(r.status, r.stderr).toBe(0);
+  return readFileSync(file, 'utf8').trim().split('\n');
+}
+
+describe('commands load only what they use', () => {
+  it('price loads no SDK, no tokenizer and not genai-prices', () => {
+    const loaded = modulesLoadedBy(['price', '--model', 'gpt-4-turbo', '-i', '10', '-o', '10']);
+    expect(loaded.some((u) => u.includes('/commander/'))).toBe(true); // the trace works
+    for (const heavy of ['/openai/', '/@anthropic-ai/', '/js-tiktoken/', '/genai-prices/']) {
+      expect(loaded.filter((u) => u.includes(heavy)), heavy).toEqual([]);
+    }
+  });
+});

@@ -1,0 +1,124 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+describe('llm-usage price', () => {
+  it('shows a model\'s prices per 1M and 1K, context window and the table\'s source', async () => {
+    const r = await runCli(['price', '--model', 'gpt-4-turbo']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/│ Provider\s+│ openai\s+│/);
+    expect(r.stdout).toMatch(/│ Matched model\s+│ gpt-4-turbo\s+│/);
+    expect(r.stdout).toMatch(/│ Context window\s+│ 128,000 tokens\s+│/);
+    expect(r.stdout).toMatch(/│ Input per 1M \/ 1K\s+│ \$10\.00 \/ \$0\.01\s+│/);
+    expect(r.stdout).toMatch(/│ Output per 1M \/ 1K\s+│ \$30\.00 \/ \$0\.03\s+│/);
+    expect(r.stdout).toMatch(/Prices per 1M tokens from @pydantic\/genai-prices \d+\.\d+\.\d+ \(synced \d{4}-\d{2}-\d{2}\)/);
+    expect(r.stdout).not.toMatch(/\x1b\[/);
+  });
+
+  it('costs a call part by part: the seed\'s $0.01925', async () => {
+    const r = await runCli(['price', '--model', 'gpt-4-turbo', '--prompt-tokens', '1412', '--completion-tokens', '171']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/│ Input \(uncached\)\s+│\s+1,412 │\s+\$10\.00 \/ 1M │\s+\$0\.01412 │/);
+    expect(r.stdout).toMatch(/│ Output\s+│\s+171 │\s+\$30\.00 \/ 1M │\s+\$0\.00513 │/);
+    expect(r.stdout).toMatch(/│ Total\s+│\s+1,583 │\s+│\s+\$0\.01925 │/);
+    expect(r.stdout).not.toMatch(/e-0|00000000/);
+  });
+
+  it('prices Anthropic caching with --cached-tokens and --cache-write-tokens', async () => {
+    const r = await runCli(['price', '-m', 'claude-3-5-sonnet-20241022', '-i', '1520', '--cached-tokens', '1000', '--cache-write-tokens', '500', '-o', '100', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.cost_usd).toBeCloseTo(0.003735, 12);
+    expect(j.provider).toBe('anthropic');
+    expect(j.prices_per_million).toEqual({ input: 3, cached_input: 0.3, cache_write: 3.75, cache_write_1h: 6, output: 15 });
+  });
+
+  it('--json gives one object for one model, an array for several', async () => {
+    const one = await runCli(['price', '--model', 'gpt-3.5-turbo-0125', '--input-tokens', '11', '--output-tokens', '16', '--json']);
+    expect(one.code).toBe(0);
+    const j = JSON.parse(one.stdout);
+    expect(j).toMatchObject({ model: 'gpt-3.5-turbo-0125', provider: 'openai', matched_model: 'gpt-3.5-turbo', context_window: expect.any(Number) });
+    expect(j.prices_per_million).toEqual({ input: 0.5, cached_input: null, cache_write: null, cache_write_1h: null, output: 1.5 });
+    expect(j.cost_usd).toBeCloseTo(0.0000295, 15);
+
+    const many = await runCli(['price', '--model', 'gpt-4o', '--model', 'claude-3-haiku-20240307,davinci-002', '--json']);
+    expect(many.code).toBe(0);
+    const arr = JSON.parse(many.stdout);
+    expect(arr.map((q: { provider: string; matched_model: string }) => `${q.provider}/${q.matched_model}`)).toEqual([
+      'openai/gpt-4o',
+      'anthropic/claude-3-haiku',
+      'openai/davinci-002',
+    ]);
+  });
+
+  it('shows several models side by side', async () => {
+    const r = await runCli(['price', '--model', 'gpt-4o,gpt-4o-mini']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/│\s+│ gpt-4o\s+│ gpt-4o-mini\s+│/);
+    expect(r.stdout).toMatch(/│ Input per 1M \/ 1K\s+│ \$2\.50 \/ \$0\.0025\s+│ \$0\.15 \/ \$0\.00015\s+│/);
+  });
+
+  it('lists known models filtered by provider and a search word', async () => {
+    const r = await runCli(['price', '--provider', 'anthropic', 'haiku']);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split('\n').filter((l) => l.startsWith('│ anthropic'));
+    expect(rows.length).toBeGreaterThan(1);
+    expect(rows.every((l) => /haiku/.test(l))).toBe(true);
+    expect(r.stdout).toMatch(/\d+ models\. Prices per 1M tokens from/);
+  });
+
+  it('an unknown model: exit 2, one line naming it and close names, nothing on stdout', async () => {
+    const r = await runCli(['price', '--model', 'gpt-4-turbo-x', '-i', '10']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^llm-usage: unknown model "gpt-4-turbo-x"; close: .*gpt-4-turbo/);
+  });
+
+  it('bad input is exit 2 with one line', async () => {
+    for (const args of [
+      ['price', '--model', 'gpt-4o', '--input-tokens', 'lots'],
+      ['price', '--model', 'gpt-4o', '--input-tokens', '10', '--cached-tokens', '20'],
+      ['price', '--provider', 'nope'],
+      ['price', '--bogus'],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^llm-usage: /);
+    }
+  });
+
+  it('layers a user price file with --pricing or LLM_USAGE_PRICING; a malformed one is exit 2 naming the entry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-usage-e2e-'));
+    const good = join(dir, 'prices.json');
+    writeFileSync(good, JSON.stringify({ providers: [{ id: 'mycorp', name: 'My Corp', models: [{ id: 'house', match: { equals: 'house' }, prices: { input_mtok: 1, output_mtok: 2 } }] }] }));
+    const viaFlag = await runCli(['price', '--model', 'house', '-i', '1000000', '-o', '1000000', '--pricing', good, '--json']);
+    expect(viaFlag.code).toBe(0);
+    expect(JSON.parse(viaFlag.stdout).cost_usd).toBe(3);
+    const viaEnv = await runCli(['price', '--model', 'house', '--json'], { env: { LLM_USAGE_PRICING: good } });
+    expect(JSON.parse(viaEnv.stdout).provider).toBe('mycorp');
+
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ providers: [{ id: 'mycorp', models: [{ id: 'house', match: { equals: 'house' }, prices: { input_mtok: -1 } }] }] }));
+    const r = await runCli(['price', '--model', 'gpt-4o', '--pricing', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(bad);
+    expect(r.stderr).toContain('providers[0] ("mycorp").models[0] ("house").prices.input_mtok must be a non-negative number');
+  });
+
+  it('--help has examples and --version prints the version', async () => {
+    const help = await runCli(['price', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Examples:');
+    expect(help.stdout).toContain('cached and cache-write ones included');
+    const version = await runCli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
