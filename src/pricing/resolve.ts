@@ -22,10 +22,10 @@ const COMPACT_DATE = /(-)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=-|:|$)/
  * Azure deployment names, Bedrock ids with or without a region prefix. Only the table's own
  * match rules decide: no substring guessing. Returns null for an unknown model.
  */
-export function resolveModel(table: PriceTable, asked: string, providerId?: string): Resolved | null {
+export function resolveModel(table: PriceTable, asked: string, providerId?: string, prefer?: string): Resolved | null {
   const name = asked.trim();
   if (!name) return null;
-  for (const { provider, via: providerVia } of searchOrder(table, name, providerId)) {
+  for (const { provider, via: providerVia } of searchOrder(table, name, providerId, prefer)) {
     for (const { candidate, via } of spellings(name)) {
       const model = provider.models.find((m) => matches(m.match, candidate));
       if (model) return { asked, provider, model, via: [...via, ...providerVia] };
@@ -63,7 +63,11 @@ function findProvider(table: PriceTable, id: string): ProviderInfo | undefined {
   return table.providers.find((p) => p.id.toLowerCase() === want);
 }
 
-function* searchOrder(table: PriceTable, name: string, providerId?: string): Generator<{ provider: ProviderInfo; via: string[] }> {
+/**
+ * Providers to search, in order: only `providerId` (and its fallbacks) when given; else the
+ * `prefer`red one (the provider a call went to), aws for Bedrock-shaped ids, then the table's order.
+ */
+function* searchOrder(table: PriceTable, name: string, providerId?: string, prefer?: string): Generator<{ provider: ProviderInfo; via: string[] }> {
   if (providerId) {
     const provider = requireProvider(table, providerId);
     yield { provider, via: [] };
@@ -74,9 +78,9 @@ function* searchOrder(table: PriceTable, name: string, providerId?: string): Gen
     }
     return;
   }
-  const bedrock = BEDROCK_ID.test(name) ? findProvider(table, 'aws') : undefined;
-  if (bedrock) yield { provider: bedrock, via: [] };
-  for (const provider of table.providers) if (provider !== bedrock) yield { provider, via: [] };
+  const first = BEDROCK_ID.test(name) ? findProvider(table, 'aws') : prefer ? findProvider(table, prefer) : undefined;
+  if (first) yield { provider: first, via: [] };
+  for (const provider of table.providers) if (provider !== first) yield { provider, via: [] };
 }
 
 function* spellings(name: string): Generator<{ candidate: string; via: string[] }> {

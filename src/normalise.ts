@@ -1,0 +1,130 @@
+/**
+ * Pure functions from each wire format's usage JSON to the normalised `Usage`.
+ *
+ * They take plain parsed JSON (not SDK types) because the metering proxy parses raw
+ * bodies and SSE without any SDK. Every function tolerates null, undefined, missing or
+ * non-numeric fields, and returns null when the object carries no usage at all.
+ */
+import { makeUsage, type Usage } from './usage.js';
+import type { Api } from './providers/types.js';
+
+type WireObject = Record<string, unknown>;
+
+function objectOrNull(value: unknown): WireObject | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as WireObject) : null;
+}
+
+/** A token count, or undefined when the field is missing, null or not a usable number. */
+function countOf(object: WireObject | null, key: string): number | undefined {
+  const value = object?.[key];
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * OpenAI chat completions and legacy completions (`CompletionUsage`).
+ *
+ * `prompt_tokens` already include `prompt_tokens_details.cached_tokens`, and
+ * `completion_tokens` already include `completion_tokens_details.reasoning_tokens`, so
+ * the details are breakdowns, never added on top. `prompt_tokens_details.cache_write_tokens`
+ * is documented in openai@6 ("the unadjusted number of prompt tokens written to cache")
+ * and is likewise a part of `prompt_tokens`; it is 0 when absent (OpenAI reports none).
+ */
+export function openAIChatUsage(wire: unknown): Usage | null {
+  const usage = objectOrNull(wire);
+  const input = countOf(usage, 'prompt_tokens');
+  const output = countOf(usage, 'completion_tokens');
+  if (input === undefined && output === undefined) return null;
+  const promptDetails = objectOrNull(usage?.['prompt_tokens_details']);
+  const completionDetails = objectOrNull(usage?.['completion_tokens_details']);
+  return makeUsage({
+    input,
+    output,
+    cacheRead: countOf(promptDetails, 'cached_tokens'),
+    cacheCreation: countOf(promptDetails, 'cache_write_tokens'),
+    reasoning: countOf(completionDetails, 'reasoning_tokens'),
+  });
+}
+
+/**
+ * OpenAI Responses API (`ResponseUsage`): `input_tokens` include
+ * `input_tokens_details.cached_tokens` (and `cache_write_tokens`), `output_tokens`
+ * include `output_tokens_details.reasoning_tokens`.
+ */
+export function openAIResponsesUsage(wire: unknown): Usage | null {
+  const usage = objectOrNull(wire);
+  const input = countOf(usage, 'input_tokens');
+  const output = countOf(usage, 'output_tokens');
+  if (input === undefined && output === undefined) return null;
+  const inputDetails = objectOrNull(usage?.['input_tokens_details']);
+  const outputDetails = objectOrNull(usage?.['output_tokens_details']);
+  return makeUsage({
+    input,
+    output,
+    cacheRead: countOf(inputDetails, 'cached_tokens'),
+    cacheCreation: countOf(inputDetails, 'cache_write_tokens'),
+    reasoning: countOf(outputDetails, 'reasoning_tokens'),
+  });
+}
+
+/**
+ * Anthropic Messages (`Usage`, or a stream's merged cumulative usage).
+ *
+ * Anthropic's `input_tokens` EXCLUDE cache reads and cache writes, which are billed on
+ * top: the normalised input is their sum. `cache_creation.ephemeral_1h_input_tokens` is
+ * the one-hour-TTL part of the cache writes. `output_tokens_details.thinking_tokens` is
+ * the reasoning part of `output_tokens` (already included in it).
+ */
+export function anthropicUsage(wire: unknown): Usage | null {
+  const usage = objectOrNull(wire);
+  const uncachedInput = countOf(usage, 'input_tokens');
+  const output = countOf(usage, 'output_tokens');
+  if (uncachedInput === undefined && output === undefined) return null;
+  const cacheRead = countOf(usage, 'cache_read_input_tokens') ?? 0;
+  const ttlBreakdown = objectOrNull(usage?.['cache_creation']);
+  const cacheCreation1h = countOf(ttlBreakdown, 'ephemeral_1h_input_tokens');
+  // The total write count is authoritative; the TTL breakdown only stands in when it is missing.
+  const cacheCreation =
+    countOf(usage, 'cache_creation_input_tokens') ??
+    (ttlBreakdown ? (countOf(ttlBreakdown, 'ephemeral_5m_input_tokens') ?? 0) + (cacheCreation1h ?? 0) : 0);
+  const outputDetails = objectOrNull(usage?.['output_tokens_details']);
+  return makeUsage({
+    input: (uncachedInput ?? 0) + cacheRead + cacheCreation,
+    output,
+    cacheRead,
+    cacheCreation,
+    cacheCreation1h,
+    reasoning: countOf(outputDetails, 'thinking_tokens'),
+  });
+}
+
+/**
+ * Anthropic stream usage after one more event: `message_start` carries the input (and
+ * cache) counts with `output_tokens` 1; each `message_delta` carries CUMULATIVE counts
+ * (the final output, and in newer API versions the input/cache fields again, or null).
+ * Usage is cumulative: replace, don't add — every field the update reports (non-null)
+ * replaces the earlier one, every field it leaves out or nulls keeps its earlier value.
+ * Returns the merged wire object, to pass to `anthropicUsage`.
+ */
+export function anthropicCumulativeUsage(previous: unknown, update: unknown): WireObject | null {
+  const before = objectOrNull(previous);
+  const after = objectOrNull(update);
+  if (!after) return before ? { ...before } : null;
+  const merged: WireObject = { ...before };
+  for (const [key, value] of Object.entries(after)) {
+    if (value !== null && value !== undefined) merged[key] = value;
+  }
+  return merged;
+}
+
+/** The usage of any wire format, by API flavour (for the metering proxy). */
+export function usageFromWire(api: Api, wire: unknown): Usage | null {
+  switch (api) {
+    case 'chat':
+    case 'completions':
+      return openAIChatUsage(wire);
+    case 'responses':
+      return openAIResponsesUsage(wire);
+    case 'messages':
+      return anthropicUsage(wire);
+  }
+}

@@ -1,0 +1,96 @@
+/** Anthropic Messages (`POST /v1/messages`), streaming and not. One choice. */
+import Anthropic from '@anthropic-ai/sdk';
+import { anthropicCumulativeUsage, anthropicUsage } from '../normalise.js';
+import { attemptLoggingFetch, failureFrom, OutcomeBuilder, unfinishedStream, type SdkErrorClasses } from './transport.js';
+import type { CallEvents, CallOutcome, CallSpec, Provider } from './types.js';
+
+/** The Messages API requires max_tokens; this is what we send when none was given. */
+export const DEFAULT_MAX_TOKENS = 1024;
+
+const anthropicErrors: SdkErrorClasses = {
+  APIError: Anthropic.APIError,
+  APIConnectionError: Anthropic.APIConnectionError,
+  APIUserAbortError: Anthropic.APIUserAbortError,
+  BaseError: Anthropic.AnthropicError,
+};
+
+/** One client per call: it carries this call's key, base URL, retries and attempt log. */
+function anthropicClient(spec: CallSpec, events?: CallEvents): Anthropic {
+  const onLog = events?.onLog;
+  return new Anthropic({
+    apiKey: spec.apiKey,
+    ...(spec.baseURL !== undefined && { baseURL: spec.baseURL }),
+    ...(spec.maxRetries !== undefined && { maxRetries: spec.maxRetries }),
+    // Anthropic names its request id header request-id.
+    ...(onLog && { fetch: attemptLoggingFetch(onLog, 'request-id') }),
+  });
+}
+
+function messageParams(spec: CallSpec): Anthropic.MessageCreateParamsNonStreaming {
+  return {
+    model: spec.model,
+    max_tokens: spec.maxTokens ?? DEFAULT_MAX_TOKENS,
+    ...(spec.system !== undefined && { system: spec.system }),
+    messages: [{ role: 'user', content: spec.prompt }],
+    ...(spec.temperature !== undefined && { temperature: spec.temperature }),
+  };
+}
+
+async function completeMessage(client: Anthropic, spec: CallSpec, out: OutcomeBuilder): Promise<void> {
+  const { data, request_id } = await client.messages
+    .create({ ...messageParams(spec), stream: false }, { signal: spec.signal })
+    .withResponse();
+  out.requestId = request_id ?? undefined;
+  out.model = data.model || null;
+  for (const block of data.content ?? []) if (block.type === 'text') out.append(0, block.text);
+  out.usage = anthropicUsage(data.usage);
+}
+
+async function streamMessage(client: Anthropic, spec: CallSpec, out: OutcomeBuilder): Promise<void> {
+  const { data: stream, request_id } = await client.messages
+    .create({ ...messageParams(spec), stream: true }, { signal: spec.signal })
+    .withResponse();
+  out.requestId = request_id ?? undefined;
+  let wireUsage: Record<string, unknown> | null = null;
+  let stopped = false;
+  for await (const event of stream) {
+    switch (event.type) {
+      case 'message_start':
+        out.model = event.message?.model || out.model;
+        wireUsage = anthropicCumulativeUsage(null, event.message?.usage);
+        // Only the input side is final here (output_tokens is 1): kept in case the stream
+        // breaks before message_delta brings the final output count.
+        out.partialUsage = anthropicUsage(wireUsage) ?? undefined;
+        break;
+      case 'content_block_delta':
+        // The content block index is a block of the one message, not a choice.
+        if (event.delta.type === 'text_delta') out.append(0, event.delta.text);
+        break;
+      case 'message_delta':
+        // Anthropic usage is cumulative: replace, don't add.
+        wireUsage = anthropicCumulativeUsage(wireUsage, event.usage);
+        out.usage = anthropicUsage(wireUsage);
+        out.partialUsage = undefined;
+        break;
+      case 'message_stop':
+        stopped = true;
+        break;
+    }
+  }
+  if (!stopped) out.fail(unfinishedStream(spec.signal, 'message_stop'));
+}
+
+async function call(spec: CallSpec, events?: CallEvents): Promise<CallOutcome> {
+  const out = new OutcomeBuilder(1, events);
+  const client = anthropicClient(spec, events);
+  try {
+    await (spec.stream ? streamMessage(client, spec, out) : completeMessage(client, spec, out));
+  } catch (err) {
+    // An `event: error` (e.g. overloaded_error) makes the SDK throw mid-iteration: the text
+    // and partial usage gathered so far stay in `out`.
+    out.fail(failureFrom(err, { apiKey: spec.apiKey, signal: spec.signal, sdk: anthropicErrors, requestId: out.requestId }));
+  }
+  return out.outcome();
+}
+
+export const anthropicMessages: Provider = { call };
