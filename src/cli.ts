@@ -10,6 +10,17 @@ function count(value: string): number {
   return Number(value);
 }
 
+function positive(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return Number(value);
+}
+
+function temperature(value: string): number {
+  const t = Number(value);
+  if (value.trim() === '' || !Number.isFinite(t) || t < 0 || t > 2) throw new InvalidArgumentError('expected a number from 0 to 2');
+  return t;
+}
+
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
@@ -85,6 +96,88 @@ Examples:
         },
         io,
       );
+    });
+
+  const callOptions = (cmd: Command) =>
+    cmd
+      .option('-m, --model <name>', 'the model to call', 'gpt-4o-mini')
+      .option('-p, --provider <name>', 'openai or anthropic (default: anthropic for claude-*, else openai)')
+      .option('--api <api>', 'chat, completions or responses (default: completions for legacy completion models, else chat)')
+      .option('--system <text>', 'a system prompt')
+      .option('--max-tokens <n>', 'the most output tokens per call', positive)
+      .option('--temperature <t>', 'sampling temperature, 0 to 2', temperature)
+      .option('-n <n>', 'choices per call (chat and completions)', positive)
+      .option('--repeat <n>', 'make each call this many times', positive, 1)
+      .option('--base-url <url>', 'the API base URL (default: OPENAI_BASE_URL with /v1, ANTHROPIC_BASE_URL without)')
+      .option('--json', 'print only one JSON object on stdout: every call and the tally')
+      .option('--verbose', 'show each HTTP attempt (retries included) and its request id on stderr')
+      .addOption(pricingOption());
+
+  const callOpts = (o: Record<string, unknown>) => ({
+    model: o.model as string,
+    provider: o.provider as string | undefined,
+    api: o.api as string | undefined,
+    system: o.system as string | undefined,
+    maxTokens: o.maxTokens as number | undefined,
+    temperature: o.temperature as number | undefined,
+    n: o.n as number | undefined,
+    baseUrl: o.baseUrl as string | undefined,
+    repeat: o.repeat as number,
+    json: o.json === true,
+    verbose: o.verbose === true,
+    pricing: o.pricing as string | undefined,
+  });
+
+  callOptions(
+    program
+      .command('run')
+      .summary('call a model once per prompt; print the replies, then the usage summary')
+      .description(
+        'Call a model once per prompt, in order (the prompt comes from stdin when none is given).\n' +
+          'Each reply goes to stdout; then the summary (Tokens Used / Prompt / Completion / requests / cost) to stderr.\n' +
+          'Keys come from OPENAI_API_KEY or ANTHROPIC_API_KEY.',
+      )
+      .argument('[prompts...]', 'one call per prompt'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-usage run "Tell me a joke"
+  $ llm-usage run -m gpt-3.5-turbo-0125 "Tell me a joke" "Tell me another"
+  $ llm-usage run -m claude-3-5-haiku-latest --repeat 3 "hello"
+  $ echo "Summarise: ..." | llm-usage run -m gpt-4o --json`,
+    )
+    .action(async (prompts: string[], o: Record<string, unknown>) => {
+      const { runCommand } = await import('./commands/run.js');
+      await runCommand(prompts, { ...callOpts(o), streamUsage: false }, io);
+    });
+
+  callOptions(
+    program
+      .command('stream')
+      .summary('stream a reply to stdout as it arrives; then the usage summary')
+      .description(
+        'Stream a reply to stdout as it arrives, then print the summary on stderr.\n' +
+          'With no prompt and nothing on stdin, the prompt is "Tell me a joke".\n' +
+          'Where the provider reports no usage (a chat or legacy completion stream without --usage, a stream cut off),\n' +
+          'tokens are counted with tiktoken and marked as estimated.',
+      )
+      .argument('[prompt]', 'the prompt (default: stdin, else "Tell me a joke")')
+      .option('--usage', 'ask the provider to report usage in the stream (stream_options.include_usage; Anthropic and Responses streams always do)'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-usage stream --usage
+  $ llm-usage stream -m gpt-3.5-turbo-instruct "Tell me a joke"
+  $ llm-usage stream -m claude-3-5-sonnet-latest --system "Be brief" "Why is the sky blue?"
+  $ llm-usage stream --api responses -m gpt-4o-mini --json "hello"`,
+    )
+    .action(async (prompt: string | undefined, o: Record<string, unknown>) => {
+      const { streamCommand } = await import('./commands/stream.js');
+      await streamCommand(prompt, { ...callOpts(o), streamUsage: o.usage === true }, io);
     });
 
   return program;

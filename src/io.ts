@@ -18,3 +18,11 @@ export function processIo(): Io {
     env: process.env,
   };
 }
+
+/** All of stdin when it is piped or redirected; null on a terminal, where nothing is waiting. */
+export async function readStdinIfPiped(stdin: NodeJS.ReadStream = process.stdin): Promise<string | null> {
+  if (stdin.isTTY) return null;
+  const chunks: Buffer[] = [];
+  for await (const chunk of stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -15,7 +15,8 @@ export function painter(colour: boolean): ChalkInstance {
 /** A cli-table3 table; colour codes only when `colour`, so piped output stays plain. */
 export function table(head: string[], rows: string[][], colour: boolean, align?: ('left' | 'right')[]): string {
   const t = new Table({
-    head: head.map((h) => (colour ? painter(true).bold(h) : h)),
+    // An empty head means no header row.
+    head: head.length ? head.map((h) => (colour ? painter(true).bold(h) : h)) : [],
     style: { head: [], border: colour ? ['grey'] : [], compact: false },
     ...(align ? { colAligns: align } : {}),
     wordWrap: false,

@@ -1,0 +1,16 @@
+import { readStdinIfPiped, type Io } from '../io.js';
+import { planCalls, type CallOptions } from '../plan.js';
+import { callAndReport, type SessionOptions } from '../session.js';
+import { repeat } from './run.js';
+
+export type StreamOptions = Omit<CallOptions, 'stream'> & SessionOptions & { repeat: number };
+
+// The seeds' prompt: `llm-usage stream --usage` works as written.
+const DEFAULT_PROMPT = 'Tell me a joke';
+
+/** `llm-usage stream [prompt]`: the reply streams to stdout as it arrives; then the summary. */
+export async function streamCommand(prompt: string | undefined, opts: StreamOptions, io: Io): Promise<void> {
+  const text = prompt ?? ((await readStdinIfPiped())?.replace(/\n$/, '') || DEFAULT_PROMPT);
+  const specs = planCalls(repeat([text], opts.repeat), { ...opts, stream: true }, io.env);
+  await callAndReport(specs, opts, io);
+}

@@ -1,0 +1,141 @@
+import { costOf } from './pricing/cost.js';
+import { resolveModel } from './pricing/resolve.js';
+import { priceAt } from './pricing/table.js';
+import type { PriceTable } from './pricing/types.js';
+import type { Api, CallOutcome, CallSpec, FailureKind, ProviderName } from './providers/types.js';
+import type { EncodingName } from './tokens.js';
+import { makeUsage, type Usage } from './usage.js';
+
+/** How an estimated usage was counted: which parts, with which tokenizer, how exactly. */
+export interface Estimate {
+  encoding: EncodingName;
+  parts: ('input' | 'output')[];
+  /** True where tiktoken is not the model's own tokenizer (Claude): a close count, not an exact one. */
+  approximation: boolean;
+}
+
+/**
+ * Where a call's usage came from: the provider's report, our tiktoken count, or nothing at all
+ * because the call failed before the provider processed anything (nothing was billed).
+ */
+export type Source = 'reported' | 'estimated' | 'none';
+
+/** One call, complete: what a command prints, tallies and records. */
+export interface CallRecord {
+  provider: ProviderName;
+  api: Api;
+  model: string;
+  requested_model: string;
+  stream: boolean;
+  ok: boolean;
+  error: string | null;
+  error_kind: FailureKind | null;
+  status: number | null;
+  text: string;
+  choices?: string[];
+  usage: Usage;
+  usage_source: Source;
+  estimate: Estimate | null;
+  cost_usd: number | null;
+  priced_as: string | null;
+  cost_note: string | null;
+  request_id: string | null;
+  duration_ms: number;
+}
+
+/** Turns a provider's outcome into a record: fills in usage the provider did not report, and prices it. */
+export async function recordOf(spec: CallSpec, outcome: CallOutcome, durationMs: number, table: PriceTable): Promise<CallRecord> {
+  const model = outcome.model ?? spec.model;
+  const { usage, source, estimate } = await usageOf(spec, outcome, model);
+  const priced = source === 'none' ? nothingBilled() : priceOf(usage, [model, spec.model], spec.provider, table);
+  const f = outcome.failure;
+  return {
+    provider: spec.provider,
+    api: spec.api,
+    model,
+    requested_model: spec.model,
+    stream: spec.stream,
+    ok: !f,
+    error: f ? failureLine(spec, f) : null,
+    error_kind: f?.kind ?? null,
+    status: f?.status ?? null,
+    text: outcome.text.join('\n\n'),
+    ...(outcome.text.length > 1 ? { choices: outcome.text } : {}),
+    usage,
+    usage_source: source,
+    estimate,
+    ...priced,
+    request_id: outcome.requestId ?? f?.requestId ?? null,
+    duration_ms: Math.round(durationMs),
+  };
+}
+
+async function usageOf(spec: CallSpec, outcome: CallOutcome, model: string): Promise<{ usage: Usage; source: Source; estimate: Estimate | null }> {
+  if (outcome.usage) return { usage: outcome.usage, source: 'reported', estimate: null };
+  const received = outcome.text.some((t) => t.length > 0);
+  const failedBeforeReply = outcome.failure && !received && !outcome.partialUsage && outcome.failure.kind !== 'stream-cut' && outcome.failure.kind !== 'stream-error';
+  if (failedBeforeReply) return { usage: makeUsage({}), source: 'none', estimate: null };
+
+  const tokens = await import('./tokens.js');
+  // Claude's tokenizer is not public: tiktoken's cl100k_base gives a close count, marked as such.
+  const anthropic = spec.provider === 'anthropic';
+  const encoding: EncodingName = anthropic ? 'cl100k_base' : tokens.encodingForModel(model);
+  const output = await tokens.countTextsTokens(outcome.text, encoding);
+  if (outcome.partialUsage) {
+    // The stream broke after message_start: its input is reported, only the output is counted.
+    const p = outcome.partialUsage;
+    const usage = makeUsage({
+      input: p.input_tokens,
+      output,
+      cacheRead: p.input_token_details.cache_read,
+      cacheCreation: p.input_token_details.cache_creation,
+      cacheCreation1h: p.input_token_details.cache_creation_1h,
+    });
+    return { usage, source: 'estimated', estimate: { encoding, parts: ['output'], approximation: anthropic } };
+  }
+  const input =
+    spec.api === 'completions'
+      ? await tokens.countTokens(spec.prompt, encoding)
+      : await tokens.countChatTokens(messagesOf(spec), anthropic ? 'gpt-4' : model);
+  return { usage: makeUsage({ input, output }), source: 'estimated', estimate: { encoding, parts: ['input', 'output'], approximation: anthropic } };
+}
+
+/** The messages a chat call sends, for the chat-message token formula. */
+export function messagesOf(spec: Pick<CallSpec, 'system' | 'prompt'>): { role: string; content: string }[] {
+  return [...(spec.system ? [{ role: 'system', content: spec.system }] : []), { role: 'user', content: spec.prompt }];
+}
+
+function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'cost_note'> {
+  for (const name of names) {
+    const found = resolveModel(table, name, undefined, provider);
+    if (!found) continue;
+    const cost = costOf(usage, priceAt(found.model));
+    const pricedAs = `${found.provider.id}/${found.model.id}`;
+    if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price` };
+    return { cost_usd: cost.usd, priced_as: pricedAs, cost_note: null };
+  }
+  return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };
+}
+
+function nothingBilled(): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'cost_note'> {
+  return { cost_usd: 0, priced_as: null, cost_note: 'the call failed before the provider processed it' };
+}
+
+const KEY_VAR = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' } as const;
+
+/** One line for a failed call: status, the provider's message, and what to do. */
+export function failureLine(spec: Pick<CallSpec, 'provider' | 'model' | 'baseURL'>, f: NonNullable<CallOutcome['failure']>): string {
+  const what = f.status ? `${f.status}${f.type ? ` ${f.type}` : ''}` : f.kind;
+  return `${spec.provider} ${spec.model}: ${what}: ${f.message.replace(/\s+/g, ' ').trim()}${adviceFor(spec, f)}`;
+}
+
+function adviceFor(spec: Pick<CallSpec, 'provider' | 'baseURL'>, f: NonNullable<CallOutcome['failure']>): string {
+  if (f.status === 401 || f.status === 403) return ` (check ${KEY_VAR[spec.provider]})`;
+  if (f.status === 404) return ' (check the model name and --base-url)';
+  if (f.status === 429) return ' (rate limited or out of quota: retried; wait, or check your plan)';
+  if (f.status !== undefined && f.status >= 500) return ' (the provider failed: retried; try again later)';
+  if (f.kind === 'connection') return ` (check the network and --base-url${spec.baseURL ? ` ${spec.baseURL}` : ''})`;
+  if (f.kind === 'stream-cut') return ' (the stream was cut off: usage of the text received is estimated)';
+  if (f.kind === 'stream-error') return ' (the provider ended the stream with an error)';
+  return '';
+}

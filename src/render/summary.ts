@@ -1,0 +1,54 @@
+import type { Tally } from '../tally.js';
+import { formatCost, formatCount, formatUsd } from './format.js';
+import { painter, table } from './style.js';
+
+/**
+ * The get_openai_callback summary as a table: Tokens Used / Prompt / Completion / requests /
+ * cost, each figure with where it came from. Detail rows only when non-zero.
+ */
+export function renderSummary(t: Tally, colour: boolean): string {
+  const c = painter(colour);
+  const mark = (s: string) => (s === 'reported' || s === 'none' ? s : `${s} *`);
+  const tokensSource = t.sources.prompt === t.sources.completion ? mark(t.sources.prompt) : 'see below';
+  const rows: string[][] = [
+    [c.bold('Tokens Used'), formatCount(t.total_tokens), tokensSource],
+    ['  Prompt Tokens', formatCount(t.prompt_tokens), mark(t.sources.prompt)],
+  ];
+  if (t.cached_tokens) rows.push(['    Cached (read)', formatCount(t.cached_tokens), 'reported, included above']);
+  if (t.cache_creation_tokens) rows.push(['    Cache writes', formatCount(t.cache_creation_tokens), 'reported, included above']);
+  rows.push(['  Completion Tokens', formatCount(t.completion_tokens), mark(t.sources.completion)]);
+  if (t.reasoning_tokens) rows.push(['    Reasoning', formatCount(t.reasoning_tokens), 'reported, included above']);
+  rows.push(['Successful Requests', formatCount(t.successful_requests), '']);
+  if (t.failed_requests) rows.push([c.red('Failed Requests'), c.red(formatCount(t.failed_requests)), '']);
+  rows.push([c.bold('Total Cost (USD)'), c.bold(totalCost(t)), costSource(t)]);
+
+  const out = [table([], rows, colour, ['left', 'right', 'left'])];
+  if (t.by_model.length > 1) {
+    const models = t.by_model.map((m) => [
+      m.priced_as ?? `${m.model} (no price)`,
+      formatCount(m.requests),
+      formatCount(m.prompt_tokens),
+      formatCount(m.completion_tokens),
+      formatCost(m.cost_usd),
+    ]);
+    out.push(table(['Model', 'Requests', 'Prompt', 'Completion', 'Cost'], models, colour, ['left', 'right', 'right', 'right', 'right']));
+  }
+  if (t.encodings.length) {
+    const approx = t.approximate ? '; for Claude models an approximation, as Claude\'s tokenizer is not public' : '';
+    out.push(`* estimated with tiktoken ${t.encodings.join(', ')}: the provider reported no usage (a stream asks for it with --usage)${approx}`);
+  }
+  for (const note of t.unpriced) out.push(`cost unknown: ${note}`);
+  return out.join('\n') + '\n';
+}
+
+function totalCost(t: Tally): string {
+  if (t.total_cost_usd !== null) return formatUsd(t.total_cost_usd);
+  return t.known_cost_usd > 0 ? `${formatUsd(t.known_cost_usd)} + unknown` : 'unknown';
+}
+
+function costSource(t: Tally): string {
+  if (!t.cost_complete) return 'incomplete: see below';
+  const priced = [...new Set(t.by_model.flatMap((m) => (m.priced_as ? [m.priced_as] : [])))];
+  if (priced.length === 0) return 'nothing billed';
+  return `pricing.json: ${priced.length === 1 ? priced[0] : `${priced.length} models`}`;
+}

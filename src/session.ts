@@ -1,0 +1,138 @@
+import { CallFailed, Interrupted, redactKeys } from './errors.js';
+import type { Io } from './io.js';
+import { loadPriceTable } from './pricing/table.js';
+import type { PriceTable } from './pricing/types.js';
+import { providerFor } from './providers/index.js';
+import type { CallOutcome, CallSpec } from './providers/types.js';
+import { recordOf, type CallRecord } from './record.js';
+import { renderSummary } from './render/summary.js';
+import { summaryJson, tallyOf } from './tally.js';
+
+export interface SessionHooks {
+  onText?(call: number, choice: number, delta: string): void;
+  onLog?(line: string): void;
+  onRecord?(record: CallRecord): void;
+}
+
+/**
+ * Makes the calls in order and returns one record per call made. A failed call does not stop
+ * the others. Ctrl-C aborts the call under way (its partial text and usage are kept) and stops;
+ * a second Ctrl-C exits at once.
+ */
+export async function runCalls(specs: CallSpec[], table: PriceTable, hooks: SessionHooks = {}): Promise<{ records: CallRecord[]; interrupted: boolean }> {
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const records: CallRecord[] = [];
+  try {
+    for (const [i, spec] of specs.entries()) {
+      if (interrupted) break;
+      const provider = await providerFor(spec.api);
+      const started = performance.now();
+      let outcome: CallOutcome;
+      try {
+        outcome = await provider.call(
+          { ...spec, signal: controller.signal },
+          { onText: (choice, delta) => hooks.onText?.(i, choice, delta), onLog: hooks.onLog },
+        );
+      } catch (e) {
+        // The SDK refused to send (it validates some parameters itself): nothing went out.
+        outcome = { text: [], model: null, usage: null, failure: { kind: 'http', message: `request not sent: ${(e as Error).message}` } };
+      }
+      const record = await recordOf(spec, outcome, performance.now() - started, table);
+      records.push(record);
+      hooks.onRecord?.(record);
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  return { records, interrupted };
+}
+
+export interface SessionOptions {
+  json: boolean;
+  verbose: boolean;
+  pricing?: string;
+}
+
+/**
+ * run and stream: make the calls, put replies on stdout as they come (or only JSON with
+ * --json), failures as one line each on stderr, then the summary on stderr.
+ */
+export async function callAndReport(specs: CallSpec[], opts: SessionOptions, io: Io): Promise<void> {
+  const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
+  const out = coalescingWriter(io.out);
+  const extraChoices = new Map<number, string[]>();
+  let lastCall = -1;
+  let endedWithNewline = true;
+
+  const { records, interrupted } = await runCalls(specs, table, {
+    onText: opts.json
+      ? undefined
+      : (call, choice, delta) => {
+          if (choice > 0) {
+            // Several choices interleave in a stream: show the first live, the others after it.
+            const list = extraChoices.get(choice) ?? [];
+            list.push(delta);
+            extraChoices.set(choice, list);
+            return;
+          }
+          lastCall = call;
+          out.write(delta);
+          if (delta) endedWithNewline = delta.endsWith('\n');
+        },
+    onLog: opts.verbose ? (line) => io.err(`llm-usage: ${redactKeys(line)}\n`) : undefined,
+    onRecord: (record) => {
+      if (!opts.json) {
+        for (const [choice, parts] of [...extraChoices.entries()].sort((a, b) => a[0] - b[0])) {
+          out.write(`${endedWithNewline ? '' : '\n'}\n--- choice ${choice + 1} ---\n${parts.join('')}`);
+          endedWithNewline = parts.join('').endsWith('\n');
+        }
+        extraChoices.clear();
+        if (lastCall >= 0 && !endedWithNewline) out.write('\n');
+        endedWithNewline = true;
+        lastCall = -1;
+        out.flush();
+      }
+      if (record.error) io.err(`llm-usage: ${redactKeys(record.error)}\n`);
+    },
+  });
+  out.flush();
+
+  const tally = tallyOf(records);
+  if (opts.json) io.out(JSON.stringify(summaryJson(records, tally), null, 2) + '\n');
+  else io.err(renderSummary(tally, io.colourErr));
+  if (interrupted) throw new Interrupted();
+  if (tally.failed_requests > 0) throw new CallFailed('');
+}
+
+/**
+ * Gathers streamed text and writes it once per turn of the event loop: a network read that
+ * brings many chunks costs one write, and output still appears as it arrives.
+ */
+function coalescingWriter(write: (text: string) => void): { write(text: string): void; flush(): void } {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    write(text);
+  };
+  return {
+    write(text) {
+      pending.push(text);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}

@@ -1,0 +1,108 @@
+import type { CallRecord } from './record.js';
+
+/** Where a tallied figure came from, across all calls. */
+export type FigureSource = 'reported' | 'estimated' | 'reported + estimated' | 'none';
+
+export interface ModelTally {
+  model: string;
+  priced_as: string | null;
+  requests: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cost_usd: number | null;
+}
+
+/** The get_openai_callback summary across the calls of one command. Pure. */
+export interface Tally {
+  total_tokens: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cache_creation_tokens: number;
+  reasoning_tokens: number;
+  successful_requests: number;
+  failed_requests: number;
+  /** Null when any call's cost is unknown: the total is then incomplete, never a silent $0. */
+  total_cost_usd: number | null;
+  known_cost_usd: number;
+  cost_complete: boolean;
+  sources: { prompt: FigureSource; completion: FigureSource };
+  /** Tokenizers used for estimates, for the footnote. */
+  encodings: string[];
+  approximate: boolean;
+  unpriced: string[];
+  by_model: ModelTally[];
+}
+
+export function tallyOf(calls: readonly CallRecord[]): Tally {
+  const t: Tally = {
+    total_tokens: 0,
+    prompt_tokens: 0,
+    completion_tokens: 0,
+    cached_tokens: 0,
+    cache_creation_tokens: 0,
+    reasoning_tokens: 0,
+    successful_requests: 0,
+    failed_requests: 0,
+    total_cost_usd: 0,
+    known_cost_usd: 0,
+    cost_complete: true,
+    sources: { prompt: sourceOf(calls, 'input'), completion: sourceOf(calls, 'output') },
+    encodings: [...new Set(calls.flatMap((c) => (c.estimate ? [c.estimate.encoding] : [])))],
+    approximate: calls.some((c) => c.estimate?.approximation),
+    unpriced: [...new Set(calls.flatMap((c) => (c.cost_usd === null && c.cost_note ? [c.cost_note] : [])))],
+    by_model: [],
+  };
+  const byModel = new Map<string, ModelTally>();
+  for (const c of calls) {
+    t.prompt_tokens += c.usage.input_tokens;
+    t.completion_tokens += c.usage.output_tokens;
+    t.total_tokens += c.usage.total_tokens;
+    t.cached_tokens += c.usage.input_token_details.cache_read;
+    t.cache_creation_tokens += c.usage.input_token_details.cache_creation;
+    t.reasoning_tokens += c.usage.output_token_details.reasoning;
+    if (c.ok) t.successful_requests++;
+    else t.failed_requests++;
+    if (c.cost_usd === null) t.cost_complete = false;
+    else t.known_cost_usd += c.cost_usd;
+
+    const key = c.priced_as ?? c.model;
+    const m = byModel.get(key) ?? { model: c.model, priced_as: c.priced_as, requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
+    m.requests++;
+    m.prompt_tokens += c.usage.input_tokens;
+    m.completion_tokens += c.usage.output_tokens;
+    m.cost_usd = m.cost_usd === null || c.cost_usd === null ? null : m.cost_usd + c.cost_usd;
+    byModel.set(key, m);
+  }
+  t.total_cost_usd = t.cost_complete ? t.known_cost_usd : null;
+  t.by_model = [...byModel.values()];
+  return t;
+}
+
+function sourceOf(calls: readonly CallRecord[], part: 'input' | 'output'): FigureSource {
+  const counted = calls.filter((c) => c.usage_source !== 'none');
+  if (counted.length === 0) return 'none';
+  const estimated = counted.filter((c) => c.estimate?.parts.includes(part)).length;
+  if (estimated === 0) return 'reported';
+  return estimated === counted.length ? 'estimated' : 'reported + estimated';
+}
+
+/** The --json object: every call, then the tally in get_openai_callback's names. */
+export function summaryJson(calls: readonly CallRecord[], t: Tally = tallyOf(calls)): Record<string, unknown> {
+  return {
+    calls,
+    total_tokens: t.total_tokens,
+    prompt_tokens: t.prompt_tokens,
+    completion_tokens: t.completion_tokens,
+    cached_tokens: t.cached_tokens,
+    cache_creation_tokens: t.cache_creation_tokens,
+    reasoning_tokens: t.reasoning_tokens,
+    successful_requests: t.successful_requests,
+    failed_requests: t.failed_requests,
+    total_cost_usd: t.total_cost_usd,
+    known_cost_usd: t.known_cost_usd,
+    cost_complete: t.cost_complete,
+    sources: t.sources,
+    by_model: t.by_model,
+  };
+}
