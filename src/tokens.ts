@@ -268,7 +268,7 @@ class PieceCachingEncoder implements Encoder {
 }
 
 /** An encoding's mergeable ranks, in the two forms the merge looks them up by. */
-export interface RankTable {
+interface RankTable {
   /** Rank of every mergeable token, keyed by its bytes as a byte string (one char per byte). */
   byBytes: Map<string, number>;
   /** Rank of each two-byte token at index (first byte << 8 | second byte), else NO_RANK:
@@ -281,7 +281,7 @@ export interface RankTable {
  * <base64 token> ...", ranks counting up from the first. atob() yields exactly the byte
  * string we key on, and is the fastest decoder we measured for 200k short tokens.
  */
-export function rankTableFrom(bpeRanks: string): RankTable {
+function rankTableFrom(bpeRanks: string): RankTable {
   const byBytes = new Map<string, number>();
   const byBytePair = new Int32Array(65536).fill(NO_RANK);
   for (const line of bpeRanks.split('\n')) {
@@ -311,7 +311,7 @@ function ownedCopy(piece: string): string {
  * The UTF-8 bytes of `text` as a string of char codes 0-255, the key type of the rank
  * table. Lone surrogates become U+FFFD, as with TextEncoder (what js-tiktoken uses).
  */
-export function utf8ByteString(text: string): string {
+function utf8ByteString(text: string): string {
   let i = 0;
   while (i < text.length && text.charCodeAt(i) < 0x80) i++;
   if (i === text.length) return text; // ASCII: chars are bytes already
@@ -353,7 +353,7 @@ const mergePairRanks = new Int32Array(LONG_PIECE_BYTES);
  * adjacent pair whose joined bytes have the lowest rank, the leftmost on ties, until no
  * pair is a token. Every single byte is a token in these encodings, so every part left is.
  */
-export function mergedPartCount(bytes: string, ranks: RankTable): number {
+function mergedPartCount(bytes: string, ranks: RankTable): number {
   const n = bytes.length;
   if (n <= 1) return n;
   if (n > LONG_PIECE_BYTES) return mergedPartCountByHeap(bytes, ranks);
