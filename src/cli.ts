@@ -1,32 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { collect, count, positive, pricingOption, temperature } from './cli-options.js';
 import { describeFailure } from './errors.js';
 import { processIo, type Io } from './io.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-
-function count(value: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError('expected a whole number of tokens, such as 1412');
-  return Number(value);
-}
-
-function positive(value: string): number {
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
-  return Number(value);
-}
-
-function temperature(value: string): number {
-  const t = Number(value);
-  if (value.trim() === '' || !Number.isFinite(t) || t < 0 || t > 2) throw new InvalidArgumentError('expected a number from 0 to 2');
-  return t;
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-const pricingOption = () =>
-  new Option('--pricing <file>', 'a price file merged over the built-in table (same schema as pricing.json); also LLM_USAGE_PRICING');
 
 /**
  * Builds the program. Command modules are imported only when their command runs, so
