@@ -15,6 +15,16 @@ export function buildProgram(io: Io): Command {
     .description('Count and cost LLM calls: tokens used, prompt, completion and cost, saying where every number came from.')
     .version(pkg.version, '-v, --version')
     .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-usage price --model gpt-4-turbo --input-tokens 1412 --output-tokens 171
+  $ llm-usage run "Tell me a joke"
+  $ llm-usage stream --usage
+
+Exit codes: 0 ok, 1 a call failed, 2 bad usage or input, 130 interrupted.`,
+    )
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s),

@@ -30,8 +30,7 @@ export function renderQuotes(quotes: Quote[], source: PriceTable['source'], colo
     ['Context window', ...quotes.map((q) => (q.context_window === null ? 'unknown' : `${formatCount(q.context_window)} tokens`))],
   ];
   for (const [key, label] of PRICE_ROWS) {
-    if (quotes.every((q) => q.prices_per_million[key] === null) && key !== 'input' && key !== 'output') continue;
-    rows.push([`${label} per 1M / 1K`, ...quotes.map((q) => perMillionAndK(q.prices_per_million[key]))]);
+    rows.push([`${label} per 1M / 1K`, ...quotes.map((q) => priceCell(q, key))]);
   }
   if (quotes.some((q) => q.per_request !== null)) {
     rows.push(['Per request', ...quotes.map((q) => (q.per_request === null ? '—' : formatUsd(q.per_request)))]);
@@ -80,6 +79,16 @@ function listPrice(q: Quote, key: keyof PricesPerMillion): string {
   const p = q.prices_per_million[key];
   if (p === null) return '—';
   return formatUsd(p) + (q.tiers[key] ? ' (tiered)' : '');
+}
+
+/** A price, or for an unpriced cache part what upstream bills it at: the input rate. */
+function priceCell(q: Quote, key: keyof PricesPerMillion): string {
+  const p = q.prices_per_million[key];
+  const cachePart = key === 'cached_input' || key === 'cache_write' || key === 'cache_write_1h';
+  if (p === null && cachePart && q.prices_per_million.input !== null) {
+    return key === 'cache_write_1h' && q.prices_per_million.cache_write !== null ? '— (at the 5 min rate)' : '— (at the input rate)';
+  }
+  return perMillionAndK(p);
 }
 
 function perMillionAndK(p: number | null): string {
