@@ -25,3 +25,18 @@ export function collect(value: string, previous: string[] = []): string[] {
 export const pricingOption = (): Option =>
   new Option('--pricing <file>', 'a price file merged over the built-in table (same schema as pricing.json); also LLM_USAGE_PRICING');
 
+
+export function dollars(value: string): number {
+  const usd = Number(value.trim().replace(/^\$/, ''));
+  if (value.trim() === '' || !Number.isFinite(usd) || usd < 0) throw new InvalidArgumentError('expected dollars, such as 0.50');
+  return usd;
+}
+
+/** --ledger FILE / --no-ledger / --log-content: where every metered call is recorded. */
+export function ledgerOptions(): Option[] {
+  return [
+    new Option('--ledger <file>', 'record calls in this file (default: LLM_USAGE_LEDGER, else the user data directory)'),
+    new Option('--no-ledger', 'do not record the calls of this command'),
+    new Option('--log-content', 'also record prompts and replies in the ledger (off by default)'),
+  ];
+}

@@ -51,16 +51,19 @@ export function baseUrlOf(provider: ProviderName, flag: string | undefined, env:
   return url ? url.replace(/\/+$/, '') : undefined;
 }
 
-/** One CallSpec per prompt; a missing key is a UsageError before anything is sent. */
-export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.ProcessEnv): CallSpec[] {
+/**
+ * One CallSpec per prompt; a missing key is a UsageError before anything is sent (unless
+ * `requireKey` is false: a dry run sends nothing).
+ */
+export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.ProcessEnv, requireKey = true): CallSpec[] {
   const provider = providerOf(opts);
   const api = apiOf(opts, provider);
   if ((opts.n ?? 1) > 1 && (api === 'messages' || api === 'responses')) {
     throw new UsageError(`-n ${opts.n}: several choices per call are only for the chat and completions APIs`);
   }
   const keyVar = KEY_VAR[provider];
-  const apiKey = env[keyVar];
-  if (!apiKey) throw new UsageError(`no API key: set the ${keyVar} environment variable`);
+  const apiKey = env[keyVar] ?? '';
+  if (!apiKey && requireKey) throw new UsageError(`no API key: set the ${keyVar} environment variable`);
   const baseURL = baseUrlOf(provider, opts.baseUrl, env);
   return prompts.map((prompt) => ({
     provider,

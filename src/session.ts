@@ -1,17 +1,23 @@
-import { CallFailed, Interrupted, redactKeys } from './errors.js';
+import { randomUUID } from 'node:crypto';
+import { worstCaseOf } from './budget.js';
+import { CallFailed, Interrupted, UsageError, redactKeys } from './errors.js';
 import type { Io } from './io.js';
+import { entryOf, ledgerPath, LedgerWriter } from './ledger.js';
+import { planCalls, type CallOptions } from './plan.js';
 import { loadPriceTable } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
 import { providerFor } from './providers/index.js';
 import type { CallOutcome, CallSpec } from './providers/types.js';
 import { recordOf, type CallRecord } from './record.js';
+import { renderBudget } from './render/budget.js';
+import { formatUsd } from './render/format.js';
 import { renderSummary } from './render/summary.js';
 import { summaryJson, tallyOf } from './tally.js';
 
 export interface SessionHooks {
   onText?(call: number, choice: number, delta: string): void;
   onLog?(line: string): void;
-  onRecord?(record: CallRecord): void;
+  onRecord?(record: CallRecord, spec: CallSpec): void;
 }
 
 /**
@@ -46,7 +52,7 @@ export async function runCalls(specs: CallSpec[], table: PriceTable, hooks: Sess
       }
       const record = await recordOf(spec, outcome, performance.now() - started, table);
       records.push(record);
-      hooks.onRecord?.(record);
+      hooks.onRecord?.(record, spec);
     }
   } finally {
     process.off('SIGINT', onSigint);
@@ -58,14 +64,60 @@ export interface SessionOptions {
   json: boolean;
   verbose: boolean;
   pricing?: string;
+  /** Refuse before sending when the worst case exceeds this many dollars. */
+  maxCost?: number;
+  /** Print the worst case and send nothing. */
+  dryRun?: boolean;
+  /** --ledger FILE, or false for --no-ledger. */
+  ledger?: string | false;
+  logContent?: boolean;
 }
 
 /**
- * run and stream: make the calls, put replies on stdout as they come (or only JSON with
- * --json), failures as one line each on stderr, then the summary on stderr.
+ * run and stream: plan the calls, check the spending limit before sending anything, make the
+ * calls, then report them (and record them in the ledger).
  */
-export async function callAndReport(specs: CallSpec[], opts: SessionOptions, io: Io): Promise<void> {
+export async function executePlan(command: string, prompts: string[], opts: CallOptions & SessionOptions, io: Io): Promise<void> {
   const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
+  const specs = planCalls(prompts, opts, io.env, !opts.dryRun);
+  if (opts.dryRun || opts.maxCost !== undefined) {
+    const budget = await worstCaseOf(specs, table, opts.maxCost);
+    if (opts.dryRun) {
+      io.out(opts.json ? JSON.stringify(budget, null, 2) + '\n' : renderBudget(budget, io.colourOut));
+      return;
+    }
+    const limit = formatUsd(opts.maxCost as number);
+    if (budget.total_usd === null) {
+      const why = budget.calls.find((c) => c.unknown_because)?.unknown_because;
+      throw new UsageError(`--max-cost ${limit}: cannot bound the cost (${why}); nothing was sent`);
+    }
+    if (!budget.within_limit) {
+      const prompt = budget.calls.reduce((n, c) => n + c.prompt_tokens, 0);
+      const output = budget.calls.reduce((n, c) => n + (c.max_output_tokens ?? 0), 0);
+      throw new UsageError(
+        `worst case ${formatUsd(budget.total_usd)} (${prompt} prompt + ${output} output tokens) exceeds --max-cost ${limit}; nothing was sent (lower --max-tokens, or see --dry-run)`,
+      );
+    }
+  }
+  const path = ledgerPath({ ledger: opts.ledger }, io.env);
+  const ledger = path ? new LedgerWriter(path, (m) => io.err(`llm-usage: warning: ${m}\n`)) : null;
+  const runId = randomUUID();
+  await callAndReport(specs, table, opts, io, (record, spec) =>
+    ledger?.append(entryOf(record, { command, runId, prompt: spec.prompt, logContent: opts.logContent })),
+  );
+}
+
+/**
+ * Makes the calls, puts replies on stdout as they come (or only JSON with --json), failures as
+ * one line each on stderr, then the summary on stderr. `onRecord` sees every call as it ends.
+ */
+export async function callAndReport(
+  specs: CallSpec[],
+  table: PriceTable,
+  opts: Pick<SessionOptions, 'json' | 'verbose'>,
+  io: Io,
+  onRecord?: (record: CallRecord, spec: CallSpec) => void,
+): Promise<void> {
   const out = coalescingWriter(io.out);
   const extraChoices = new Map<number, string[]>();
   let lastCall = -1;
@@ -87,7 +139,8 @@ export async function callAndReport(specs: CallSpec[], opts: SessionOptions, io:
           if (delta) endedWithNewline = delta.endsWith('\n');
         },
     onLog: opts.verbose ? (line) => io.err(`llm-usage: ${redactKeys(line)}\n`) : undefined,
-    onRecord: (record) => {
+    onRecord: (record, spec) => {
+      onRecord?.(record, spec);
       if (!opts.json) {
         for (const [choice, parts] of [...extraChoices.entries()].sort((a, b) => a[0] - b[0])) {
           out.write(`${endedWithNewline ? '' : '\n'}\n--- choice ${choice + 1} ---\n${parts.join('')}`);

@@ -1,7 +1,7 @@
 import { UsageError } from '../errors.js';
 import { readStdinIfPiped, type Io } from '../io.js';
-import { planCalls, type CallOptions } from '../plan.js';
-import { callAndReport, type SessionOptions } from '../session.js';
+import type { CallOptions } from '../plan.js';
+import { executePlan, type SessionOptions } from '../session.js';
 
 export type RunOptions = Omit<CallOptions, 'stream'> & SessionOptions & { repeat: number };
 
@@ -13,8 +13,7 @@ export async function runCommand(prompts: string[], opts: RunOptions, io: Io): P
     if (!piped) throw new UsageError('no prompt: give one as an argument, or pipe it on stdin');
     list = [piped];
   }
-  const specs = planCalls(repeat(list, opts.repeat), { ...opts, stream: false }, io.env);
-  await callAndReport(specs, opts, io);
+  await executePlan('run', repeat(list, opts.repeat), { ...opts, stream: false }, io);
 }
 
 export function repeat<T>(items: T[], times: number): T[] {

@@ -1,6 +1,6 @@
 import { readStdinIfPiped, type Io } from '../io.js';
-import { planCalls, type CallOptions } from '../plan.js';
-import { callAndReport, type SessionOptions } from '../session.js';
+import type { CallOptions } from '../plan.js';
+import { executePlan, type SessionOptions } from '../session.js';
 import { repeat } from './run.js';
 
 export type StreamOptions = Omit<CallOptions, 'stream'> & SessionOptions & { repeat: number };
@@ -11,6 +11,5 @@ const DEFAULT_PROMPT = 'Tell me a joke';
 /** `llm-usage stream [prompt]`: the reply streams to stdout as it arrives; then the summary. */
 export async function streamCommand(prompt: string | undefined, opts: StreamOptions, io: Io): Promise<void> {
   const text = prompt ?? ((await readStdinIfPiped())?.replace(/\n$/, '') || DEFAULT_PROMPT);
-  const specs = planCalls(repeat([text], opts.repeat), { ...opts, stream: true }, io.env);
-  await callAndReport(specs, opts, io);
+  await executePlan('stream', repeat([text], opts.repeat), { ...opts, stream: true }, io);
 }

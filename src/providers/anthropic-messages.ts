@@ -2,10 +2,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { anthropicCumulativeUsage, anthropicUsage } from '../normalise.js';
 import { attemptLoggingFetch, failureFrom, OutcomeBuilder, unfinishedStream, type SdkErrorClasses } from './transport.js';
-import type { CallEvents, CallOutcome, CallSpec, Provider } from './types.js';
-
-/** The Messages API requires max_tokens; this is what we send when none was given. */
-export const DEFAULT_MAX_TOKENS = 1024;
+import { ANTHROPIC_DEFAULT_MAX_TOKENS as DEFAULT_MAX_TOKENS, type CallEvents, type CallOutcome, type CallSpec, type Provider } from './types.js';
 
 const anthropicErrors: SdkErrorClasses = {
   APIError: Anthropic.APIError,

@@ -68,3 +68,9 @@ export interface Provider {
   /** Never throws for a failed call: the failure is returned in the outcome so no usage is lost. */
   call(spec: CallSpec, events?: CallEvents): Promise<CallOutcome>;
 }
+
+/**
+ * The Anthropic API requires max_tokens; we send this when --max-tokens is not given. It is
+ * here, not in anthropic-messages.ts, so the spending limit can use it without loading the SDK.
+ */
+export const ANTHROPIC_DEFAULT_MAX_TOKENS = 1024;

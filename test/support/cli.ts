@@ -22,7 +22,8 @@ export function runCli(
   for (const [k, v] of Object.entries(process.env)) {
     if (v !== undefined && !/^(OPENAI|ANTHROPIC|LLM_USAGE)_/.test(k) && k !== 'FORCE_COLOR') env[k] = v;
   }
-  Object.assign(env, { NO_COLOR: '1', COLUMNS: '200', TZ: 'UTC' });
+  // The ledger goes nowhere unless a test names one: tests never touch the user's data directory.
+  Object.assign(env, { NO_COLOR: '1', COLUMNS: '200', TZ: 'UTC', LLM_USAGE_LEDGER: '/dev/null' });
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k];
     else env[k] = v;

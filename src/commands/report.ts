@@ -1,0 +1,49 @@
+import { existsSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import type { Io } from '../io.js';
+import { ledgerPath, scanLedger } from '../ledger.js';
+import { renderReport, reportCsv } from '../render/report.js';
+import { ReportBuilder, timeBound, type GroupBy } from '../report.js';
+
+export interface ReportOptions {
+  since?: string;
+  until?: string;
+  by: string;
+  model?: string;
+  provider?: string;
+  json?: boolean;
+  csv?: boolean;
+  chart: boolean;
+  ledger?: string;
+}
+
+const GROUPS: GroupBy[] = ['day', 'model', 'provider', 'command'];
+
+/** `llm-usage report`: what the ledger says was spent, grouped and filtered. */
+export async function reportCommand(opts: ReportOptions, io: Io): Promise<void> {
+  if (!GROUPS.includes(opts.by as GroupBy)) throw new UsageError(`--by must be one of ${GROUPS.join(', ')}, not "${opts.by}"`);
+  if (opts.json && opts.csv) throw new UsageError('choose one of --json and --csv');
+  const since = opts.since === undefined ? undefined : timeBound(opts.since);
+  const until = opts.until === undefined ? undefined : timeBound(opts.until, new Date(), true);
+  if (since === null) throw new UsageError(`--since "${opts.since}" is not a date (2026-11-01), a time, or an age (30m, 24h, 7d, 2w)`);
+  if (until === null) throw new UsageError(`--until "${opts.until}" is not a date (2026-11-01), a time, or an age (30m, 24h, 7d, 2w)`);
+
+  const path = ledgerPath({ ledger: opts.ledger }, io.env) as string;
+  const builder = new ReportBuilder({ since, until, by: opts.by as GroupBy, model: opts.model, provider: opts.provider });
+  if (existsSync(path)) {
+    let skipped = 0;
+    let tornAt = 0;
+    await scanLedger(path, (e) => builder.add(e), (line, torn) => {
+      skipped++;
+      if (torn) tornAt = line;
+    });
+    if (tornAt) io.err(`llm-usage: warning: skipped a torn last line (${tornAt}) in ${path}, likely a crash mid-write\n`);
+    if (skipped > (tornAt ? 1 : 0)) io.err(`llm-usage: warning: skipped ${skipped - (tornAt ? 1 : 0)} unreadable line(s) in ${path}\n`);
+  } else if (!opts.json && !opts.csv) {
+    io.err(`llm-usage: no ledger yet at ${path}: run, stream, exec and proxy record calls there\n`);
+  }
+  const { rows, total } = builder.result();
+  if (opts.json) io.out(JSON.stringify(rows.map((r) => ({ [opts.by]: r.key, ...r })), null, 2) + '\n');
+  else if (opts.csv) io.out(reportCsv(rows, opts.by as GroupBy));
+  else io.out(renderReport(rows, total, opts.by as GroupBy, io.colourOut, opts.chart));
+}

@@ -1,0 +1,131 @@
+import { appendFileSync, createReadStream, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import envPaths from 'env-paths';
+import type { CallRecord, Source } from './record.js';
+import type { Usage } from './usage.js';
+
+/** One line of the ledger: one call, without prompts, replies or keys unless --log-content. */
+export interface LedgerEntry {
+  time: string;
+  command: string;
+  run_id: string;
+  provider: string;
+  api: string;
+  model: string;
+  priced_as: string | null;
+  usage: Usage;
+  usage_source: Source;
+  cost_usd: number | null;
+  ok: boolean;
+  error_kind: string | null;
+  status: number | null;
+  duration_ms: number;
+  prompt?: string;
+  text?: string;
+}
+
+export interface LedgerChoice {
+  /** --ledger FILE, or false for --no-ledger. */
+  ledger?: string | false;
+}
+
+/** The ledger file: --ledger, else LLM_USAGE_LEDGER, else the user's data directory; null when off. */
+export function ledgerPath(choice: LedgerChoice, env: NodeJS.ProcessEnv): string | null {
+  if (choice.ledger === false) return null;
+  if (choice.ledger) return choice.ledger;
+  if (env.LLM_USAGE_LEDGER) return env.LLM_USAGE_LEDGER;
+  return join(envPaths('llm-usage', { suffix: '' }).data, 'ledger.jsonl');
+}
+
+export function entryOf(record: CallRecord, ctx: { command: string; runId: string; time?: Date; prompt?: string; logContent?: boolean }): LedgerEntry {
+  const entry: LedgerEntry = {
+    time: (ctx.time ?? new Date()).toISOString(),
+    command: ctx.command,
+    run_id: ctx.runId,
+    provider: record.provider,
+    api: record.api,
+    model: record.model,
+    priced_as: record.priced_as,
+    usage: record.usage,
+    usage_source: record.usage_source,
+    cost_usd: record.cost_usd,
+    ok: record.ok,
+    error_kind: record.error_kind,
+    status: record.status,
+    duration_ms: record.duration_ms,
+  };
+  if (ctx.logContent) {
+    if (ctx.prompt !== undefined) entry.prompt = ctx.prompt;
+    entry.text = record.text;
+  }
+  return entry;
+}
+
+/**
+ * Appends entries as JSON lines. Each line is one write(2) to a file opened with O_APPEND, so
+ * several processes appending at once neither lose nor interleave lines. A ledger that cannot
+ * be written is a warning, never a reason to lose the command's own output.
+ */
+export class LedgerWriter {
+  private warned = false;
+  constructor(
+    readonly path: string,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  append(entry: LedgerEntry): void {
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+      appendFileSync(this.path, JSON.stringify(entry) + '\n', { flag: 'a' });
+    } catch (e) {
+      if (!this.warned) this.warn(`cannot write the ledger ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (use --ledger FILE or --no-ledger)`);
+      this.warned = true;
+    }
+  }
+}
+
+/**
+ * Streams a ledger's entries to `onEntry` without holding the file in memory (a callback, not
+ * an async generator: a million lines should not cost a million promises). Lines that do not
+ * parse (a torn last line from a crash mid-write) are skipped and reported through `onSkip`,
+ * never fatal.
+ */
+export async function scanLedger(
+  path: string,
+  onEntry: (entry: LedgerEntry) => void,
+  onSkip: (lineNumber: number, torn: boolean) => void,
+): Promise<void> {
+  let rest = '';
+  let lineNumber = 0;
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  for await (const chunk of stream as AsyncIterable<string>) {
+    const text = rest + chunk;
+    let start = 0;
+    let end = text.indexOf('\n');
+    while (end !== -1) {
+      lineNumber++;
+      if (end > start) {
+        const entry = parseLine(text.slice(start, end));
+        if (entry) onEntry(entry);
+        else onSkip(lineNumber, false);
+      }
+      start = end + 1;
+      end = text.indexOf('\n', start);
+    }
+    rest = text.slice(start);
+  }
+  if (rest.trim()) {
+    const entry = parseLine(rest);
+    if (entry) onEntry(entry);
+    else onSkip(lineNumber + 1, true);
+  }
+}
+
+function parseLine(line: string): LedgerEntry | null {
+  try {
+    const entry = JSON.parse(line) as LedgerEntry;
+    return entry && typeof entry === 'object' && typeof entry.time === 'string' && entry.usage ? entry : null;
+  } catch {
+    return null;
+  }
+}

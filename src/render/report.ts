@@ -1,0 +1,62 @@
+import type { GroupBy, ReportRow } from '../report.js';
+import { formatCount, formatUsd } from './format.js';
+import { painter, table } from './style.js';
+
+const HEAD: Record<GroupBy, string> = { day: 'Day (UTC)', model: 'Model', provider: 'Provider', command: 'Command' };
+
+/** The report table, a total row, and (unless `chart` is false) a bar chart of cost per group. */
+export function renderReport(rows: ReportRow[], total: ReportRow, by: GroupBy, colour: boolean, chart: boolean): string {
+  const c = painter(colour);
+  const line = (r: ReportRow, label: string) => [
+    label,
+    r.failed ? `${formatCount(r.requests)} (${formatCount(r.failed)} failed)` : formatCount(r.requests),
+    withPart(r.input_tokens, r.cached_tokens, 'cached'),
+    withPart(r.output_tokens, r.reasoning_tokens, 'reasoning'),
+    formatCount(r.total_tokens),
+    costText(r),
+    shares(r),
+  ];
+  const body = rows.map((r) => line(r, r.key));
+  body.push(line(total, c.bold('Total')).map((cell, i) => (i === 0 ? cell : c.bold(cell))));
+  const head = [HEAD[by], 'Requests', 'Input (cached)', 'Output (reasoning)', 'Total tokens', 'Cost', 'Estimated / unpriced'];
+  let out = table(head, body, colour, ['left', 'right', 'right', 'right', 'right', 'right', 'right']) + '\n';
+  if (chart && rows.length) out += '\n' + costChart(rows, colour) + '\n';
+  if (total.unpriced_requests) out += `Cost covers priced calls only: ${formatCount(total.unpriced_requests)} had no price.\n`;
+  return out;
+}
+
+function withPart(n: number, part: number, name: string): string {
+  return part ? `${formatCount(n)} (${formatCount(part)} ${name})` : formatCount(n);
+}
+
+function costText(r: ReportRow): string {
+  return r.unpriced_requests ? `${formatUsd(r.cost_usd)} + unknown` : formatUsd(r.cost_usd);
+}
+
+function shares(r: ReportRow): string {
+  const pct = (x: number) => (x === 0 ? '0%' : x < 0.001 ? '<0.1%' : `${(x * 100).toFixed(1).replace(/\.0$/, '')}%`);
+  return `${pct(r.estimated_share)} / ${pct(r.unpriced_share)}`;
+}
+
+const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+/** Horizontal bars of cost per group, in eighths of a character for a smooth scale. */
+export function costChart(rows: ReportRow[], colour: boolean, width = 40): string {
+  const c = painter(colour);
+  const max = Math.max(...rows.map((r) => r.cost_usd));
+  const labelWidth = Math.max(...rows.map((r) => r.key.length));
+  return rows
+    .map((r) => {
+      const eighths = max > 0 ? Math.round((r.cost_usd / max) * width * 8) : 0;
+      const bar = '█'.repeat(Math.floor(eighths / 8)) + EIGHTHS[eighths % 8];
+      return `${r.key.padEnd(labelWidth)} ${c.cyan(bar.padEnd(width))} ${formatUsd(r.cost_usd)}`;
+    })
+    .join('\n');
+}
+
+/** CSV with a header row; fields quoted where they need it. */
+export function reportCsv(rows: ReportRow[], by: GroupBy): string {
+  const cols: (keyof ReportRow)[] = ['requests', 'ok', 'failed', 'input_tokens', 'cached_tokens', 'output_tokens', 'reasoning_tokens', 'total_tokens', 'cost_usd', 'estimated_share', 'unpriced_share'];
+  const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  return [[by, ...cols].join(','), ...rows.map((r) => [quote(r.key), ...cols.map((k) => String(r[k]))].join(','))].join('\n') + '\n';
+}
