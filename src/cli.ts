@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { collect, count, positive, pricingOption, temperature } from './cli-options.js';
+import { collect, count, dollars, ledgerOptions, positive, pricingOption, temperature } from './cli-options.js';
 import { describeFailure } from './errors.js';
 import { processIo, type Io } from './io.js';
 
@@ -99,7 +99,13 @@ Examples:
       .option('--base-url <url>', 'the API base URL (default: OPENAI_BASE_URL with /v1, ANTHROPIC_BASE_URL without)')
       .option('--json', 'print only one JSON object on stdout: every call and the tally')
       .option('--verbose', 'show each HTTP attempt (retries included) and its request id on stderr')
+      .option('--max-cost <usd>', 'refuse to send, exit 2, when the worst case (prompt + --max-tokens, or the context window, at the output price) exceeds this', dollars)
+      .option('--dry-run', 'print the worst-case cost of the calls and send nothing')
       .addOption(pricingOption());
+  const withLedger = (cmd: Command) => {
+    for (const o of ledgerOptions()) cmd.addOption(o);
+    return cmd;
+  };
 
   const callOpts = (o: Record<string, unknown>) => ({
     model: o.model as string,
@@ -114,9 +120,13 @@ Examples:
     json: o.json === true,
     verbose: o.verbose === true,
     pricing: o.pricing as string | undefined,
+    maxCost: o.maxCost as number | undefined,
+    dryRun: o.dryRun === true,
+    ledger: o.ledger as string | false | undefined,
+    logContent: o.logContent === true,
   });
 
-  callOptions(
+  withLedger(callOptions(
     program
       .command('run')
       .summary('call a model once per prompt; print the replies, then the usage summary')
@@ -126,7 +136,7 @@ Examples:
           'Keys come from OPENAI_API_KEY or ANTHROPIC_API_KEY.',
       )
       .argument('[prompts...]', 'one call per prompt'),
-  )
+  ))
     .addHelpText(
       'after',
       `
@@ -134,6 +144,8 @@ Examples:
   $ llm-usage run "Tell me a joke"
   $ llm-usage run -m gpt-3.5-turbo-0125 "Tell me a joke" "Tell me another"
   $ llm-usage run -m claude-3-5-haiku-latest --repeat 3 "hello"
+  $ llm-usage run -m gpt-4o --max-tokens 500 --max-cost 0.01 "Summarise the news"
+  $ llm-usage run -m gpt-4o --max-tokens 500 --dry-run "Summarise the news"
   $ echo "Summarise: ..." | llm-usage run -m gpt-4o --json`,
     )
     .action(async (prompts: string[], o: Record<string, unknown>) => {
@@ -141,7 +153,7 @@ Examples:
       await runCommand(prompts, { ...callOpts(o), streamUsage: false }, io);
     });
 
-  callOptions(
+  withLedger(callOptions(
     program
       .command('stream')
       .summary('stream a reply to stdout as it arrives; then the usage summary')
@@ -153,7 +165,7 @@ Examples:
       )
       .argument('[prompt]', 'the prompt (default: stdin, else "Tell me a joke")')
       .option('--usage', 'ask the provider to report usage in the stream (stream_options.include_usage; Anthropic and Responses streams always do)'),
-  )
+  ))
     .addHelpText(
       'after',
       `
@@ -166,6 +178,82 @@ Examples:
     .action(async (prompt: string | undefined, o: Record<string, unknown>) => {
       const { streamCommand } = await import('./commands/stream.js');
       await streamCommand(prompt, { ...callOpts(o), streamUsage: o.usage === true }, io);
+    });
+
+
+  program
+    .command('report')
+    .summary('what the ledger says you spent: by day, model, provider or command')
+    .description(
+      'Aggregate the ledger (every call made by run, stream, exec and proxy): requests, tokens and cost per group,\n' +
+        'with the share that was estimated or unpriced, a total row, and a bar chart of cost per group.\n' +
+        'Days are UTC days.',
+    )
+    .option('--since <when>', 'from this date (2026-11-01), time, or age (30m, 24h, 7d, 2w)')
+    .option('--until <when>', 'up to this date (inclusive), time, or age')
+    .option('--by <group>', 'day, model, provider or command', 'day')
+    .option('-m, --model <name>', 'only this model')
+    .option('-p, --provider <name>', 'only this provider')
+    .option('--json', 'print the rows as a JSON array')
+    .option('--csv', 'print the rows as CSV')
+    .option('--no-chart', 'leave out the bar chart')
+    .option('--ledger <file>', 'read this ledger (default: LLM_USAGE_LEDGER, else the user data directory)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-usage report --since 7d
+  $ llm-usage report --by model --since 2026-11-01 --until 2026-11-30
+  $ llm-usage report --by command --provider anthropic --csv > spend.csv`,
+    )
+    .action(async (o: Record<string, unknown>) => {
+      const { reportCommand } = await import('./commands/report.js');
+      await reportCommand(
+        {
+          since: o.since as string | undefined,
+          until: o.until as string | undefined,
+          by: o.by as string,
+          model: o.model as string | undefined,
+          provider: o.provider as string | undefined,
+          json: o.json === true,
+          csv: o.csv === true,
+          chart: o.chart !== false,
+          ledger: o.ledger as string | undefined,
+        },
+        io,
+      );
+    });
+
+  program
+    .command('count')
+    .summary('count tokens offline with the model\'s tiktoken encoding, and the input cost')
+    .description(
+      'Count tokens offline with the model\'s tiktoken encoding (exactly tiktoken\'s counts), and price them as input.\n' +
+        'Text comes from the arguments, --file, or stdin. --chat reads a JSON array of messages and applies\n' +
+        'the chat-message formula (3 tokens per message, +1 per name, +3 to prime the reply).',
+    )
+    .argument('[text...]', 'the text to count')
+    .option('-f, --file <file>', 'count this file (repeat for several)', collect)
+    .option('-m, --model <name>', 'the model whose encoding and price to use', 'gpt-4o-mini')
+    .option('--chat', 'the input is a JSON array of chat messages')
+    .option('--json', 'print JSON only')
+    .addOption(pricingOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-usage count "Tell me a joke"
+  $ llm-usage count -m gpt-4-turbo --file prompt.txt --file context.md
+  $ echo '[{"role":"user","content":"Tell me a joke"}]' | llm-usage count --chat -m gpt-3.5-turbo-0125
+  $ cat notes.md | llm-usage count --json`,
+    )
+    .action(async (text: string[], o: Record<string, unknown>) => {
+      const { countCommand } = await import('./commands/count.js');
+      await countCommand(
+        text,
+        { file: o.file as string[] | undefined, model: o.model as string, chat: o.chat === true, json: o.json === true, pricing: o.pricing as string | undefined },
+        io,
+      );
     });
 
   return program;

@@ -74,9 +74,16 @@ export class LedgerWriter {
   ) {}
 
   append(entry: LedgerEntry): void {
+    const line = JSON.stringify(entry) + '\n';
     try {
-      mkdirSync(dirname(this.path), { recursive: true });
-      appendFileSync(this.path, JSON.stringify(entry) + '\n', { flag: 'a' });
+      try {
+        appendFileSync(this.path, line, { flag: 'a' });
+      } catch (e) {
+        // Create the directory only when missing: not a mkdir per call.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        mkdirSync(dirname(this.path), { recursive: true });
+        appendFileSync(this.path, line, { flag: 'a' });
+      }
     } catch (e) {
       if (!this.warned) this.warn(`cannot write the ledger ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (use --ledger FILE or --no-ledger)`);
       this.warned = true;

@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { entryOf, ledgerPath, scanLedger, type LedgerEntry } from '../src/ledger.js';
+import type { CallRecord } from '../src/record.js';
+import { costChart, reportCsv } from '../src/render/report.js';
+import { ReportBuilder, timeBound } from '../src/report.js';
+import { makeUsage } from '../src/usage.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'llm-usage-ledger-'));
+
+function record(over: Partial<CallRecord> = {}): CallRecord {
+  return {
+    provider: 'openai',
+    api: 'chat',
+    model: 'gpt-4o-mini',
+    requested_model: 'gpt-4o-mini',
+    stream: false,
+    ok: true,
+    error: null,
+    error_kind: null,
+    status: null,
+    text: 'the reply',
+    usage: makeUsage({ input: 11, output: 16 }),
+    usage_source: 'reported',
+    estimate: null,
+    cost_usd: 0.0000295,
+    priced_as: 'openai/gpt-4o-mini',
+    cost_note: null,
+    request_id: 'req_1',
+    duration_ms: 12,
+    ...over,
+  };
+}
+
+function entry(time: string, over: Partial<LedgerEntry> = {}): LedgerEntry {
+  return { ...entryOf(record(), { command: 'run', runId: 'r1', time: new Date(time) }), ...over };
+}
+
+describe('ledger entries', () => {
+  it('hold no prompt or reply unless --log-content', () => {
+    const plain = entryOf(record(), { command: 'run', runId: 'r1', prompt: 'secret prompt' });
+    expect(JSON.stringify(plain)).not.toContain('secret prompt');
+    expect(JSON.stringify(plain)).not.toContain('the reply');
+    expect(plain).toMatchObject({ command: 'run', run_id: 'r1', provider: 'openai', api: 'chat', model: 'gpt-4o-mini', usage_source: 'reported', cost_usd: 0.0000295, ok: true, error_kind: null, duration_ms: 12 });
+    expect(plain.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    const logged = entryOf(record(), { command: 'run', runId: 'r1', prompt: 'secret prompt', logContent: true });
+    expect(logged).toMatchObject({ prompt: 'secret prompt', text: 'the reply' });
+  });
+
+  it('live in --ledger, else LLM_USAGE_LEDGER, else the user data directory; --no-ledger is none', () => {
+    expect(ledgerPath({ ledger: '/x/l.jsonl' }, { LLM_USAGE_LEDGER: '/y' })).toBe('/x/l.jsonl');
+    expect(ledgerPath({}, { LLM_USAGE_LEDGER: '/y/l.jsonl' })).toBe('/y/l.jsonl');
+    expect(ledgerPath({ ledger: false }, { LLM_USAGE_LEDGER: '/y' })).toBeNull();
+    expect(ledgerPath({}, {})).toMatch(/llm-usage[/\\]ledger\.jsonl$/);
+  });
+
+  it('survive concurrent writers: 4 processes x 500 entries lose and tear nothing', async () => {
+    const file = join(dir, 'concurrent.jsonl');
+    const writer = `
+      const { LedgerWriter, entryOf } = await import(${JSON.stringify(new URL('../dist/ledger.js', import.meta.url).href)});
+      const w = new LedgerWriter(process.argv[1], (m) => { console.error(m); process.exit(3); });
+      const long = 'x'.repeat(3000); // lines larger than a pipe buffer, so tearing would show
+      for (let i = 0; i < 500; i++) w.append({ time: new Date().toISOString(), command: 'run', run_id: process.argv[2] + ':' + i, usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 }, pad: long });
+    `;
+    const codes = await Promise.all(
+      [0, 1, 2, 3].map(
+        (n) =>
+          new Promise<number | null>((resolve) => {
+            const child = spawn(process.execPath, ['--input-type=module', '-e', writer, file, `w${n}`], { stdio: 'inherit' });
+            child.on('close', resolve);
+          }),
+      ),
+    );
+    expect(codes).toEqual([0, 0, 0, 0]);
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(2000);
+    const ids = new Set(lines.map((l) => JSON.parse(l).run_id));
+    expect(ids.size).toBe(2000);
+  });
+
+  it('a torn last line is skipped and reported, never fatal; a bad middle line too', async () => {
+    const file = join(dir, 'torn.jsonl');
+    writeFileSync(file, [JSON.stringify(entry('2026-11-20T10:00:00Z')), 'not json', JSON.stringify(entry('2026-11-21T10:00:00Z'))].join('\n') + '\n');
+    appendFileSync(file, JSON.stringify(entry('2026-11-22T10:00:00Z')).slice(0, 40));
+    const seen: string[] = [];
+    const skipped: [number, boolean][] = [];
+    await scanLedger(file, (e) => seen.push(e.time), (n, torn) => skipped.push([n, torn]));
+    expect(seen).toEqual(['2026-11-20T10:00:00.000Z', '2026-11-21T10:00:00.000Z']);
+    expect(skipped).toEqual([[2, false], [4, true]]);
+  });
+});
+
+describe('report aggregation', () => {
+  const entries = [
+    entry('2026-11-20T10:00:00Z'),
+    entry('2026-11-20T23:59:59Z', { model: 'gpt-4o', priced_as: 'openai/gpt-4o', cost_usd: 0.5, usage: makeUsage({ input: 1000, output: 100, cacheRead: 400, reasoning: 30 }) }),
+    entry('2026-11-21T00:00:00Z', { provider: 'anthropic', model: 'claude-3-haiku-20240307', command: 'stream', cost_usd: null, usage_source: 'estimated', ok: false, error_kind: 'stream-cut' }),
+  ];
+  const build = (q: Partial<ConstructorParameters<typeof ReportBuilder>[0]>) => {
+    const b = new ReportBuilder({ by: 'day', ...q });
+    for (const e of entries) b.add(e);
+    return b.result();
+  };
+
+  it('groups by UTC day with a total; shares of estimated and unpriced requests', () => {
+    const { rows, total } = build({});
+    expect(rows.map((r) => [r.key, r.requests])).toEqual([
+      ['2026-11-20', 2],
+      ['2026-11-21', 1],
+    ]);
+    expect(rows[0]).toMatchObject({ input_tokens: 1011, cached_tokens: 400, output_tokens: 116, reasoning_tokens: 30, total_tokens: 1127 });
+    expect(rows[0]?.cost_usd).toBeCloseTo(0.5000295, 12);
+    expect(rows[1]).toMatchObject({ failed: 1, ok: 0, unpriced_requests: 1, estimated_share: 1, unpriced_share: 1, cost_usd: 0 });
+    expect(total).toMatchObject({ requests: 3, ok: 2, failed: 1 });
+    expect(total.unpriced_share).toBeCloseTo(1 / 3, 12);
+  });
+
+  it('groups by model, provider and command, and filters by model, provider and time', () => {
+    expect(build({ by: 'model' }).rows.map((r) => r.key)).toEqual(['gpt-4o', 'gpt-4o-mini', 'claude-3-haiku-20240307']);
+    expect(build({ by: 'provider' }).rows.map((r) => [r.key, r.requests])).toEqual([
+      ['openai', 2],
+      ['anthropic', 1],
+    ]);
+    expect(build({ by: 'command' }).rows.map((r) => r.key).sort()).toEqual(['run', 'stream']);
+    expect(build({ model: 'GPT-4O' }).total.requests).toBe(1);
+    expect(build({ provider: 'anthropic' }).total.requests).toBe(1);
+    expect(build({ since: '2026-11-20T12:00:00.000Z', until: '2026-11-21T00:00:00.000Z' }).total.requests).toBe(1);
+  });
+
+  it('reads --since/--until as dates, times or ages', () => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    expect(timeBound('7d', now)).toBe('2026-11-16T12:00:00.000Z');
+    expect(timeBound('24h', now)).toBe('2026-11-22T12:00:00.000Z');
+    expect(timeBound('30m', now)).toBe('2026-11-23T11:30:00.000Z');
+    expect(timeBound('2026-11-01')).toBe('2026-11-01T00:00:00.000Z');
+    expect(timeBound('2026-11-01', now, true)).toBe('2026-11-02T00:00:00.000Z');
+    expect(timeBound('2026-11-01T08:00:00+02:00')).toBe('2026-11-01T06:00:00.000Z');
+    expect(timeBound('last tuesday')).toBeNull();
+    expect(timeBound('2026-13-45')).toBeNull();
+  });
+
+  it('renders CSV with quoting and a bar chart scaled to the largest cost', () => {
+    const { rows } = build({ by: 'model' });
+    const csv = reportCsv([{ ...rows[0]!, key: 'a,"b"' }], 'model').split('\n');
+    expect(csv[0]).toBe('model,requests,ok,failed,input_tokens,cached_tokens,output_tokens,reasoning_tokens,total_tokens,cost_usd,estimated_share,unpriced_share');
+    expect(csv[1]).toMatch(/^"a,""b""",1,1,0,1000,400,100,30,1100,0.5,0,0$/);
+    const chart = costChart(rows, false, 20).split('\n');
+    expect(chart[0]).toMatch(/^gpt-4o\s+█{20} \$0\.50$/);
+    expect(chart[2]).toMatch(/^claude-3-haiku-20240307\s+ {20} \$0\.00$/);
+  });
+});
