@@ -48,10 +48,10 @@ function output(args, reply) {
       ANTHROPIC_BASE_URL: fake.url,
     });
   }
-  // Shell-like splitting of the example's arguments: "quoted words" stay together.
-  const argv = [...args.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]);
+  // Shell-like splitting of the example's arguments: 'quoted' and "quoted" words stay together.
+  const argv = [...args.matchAll(/'([^']*)'|"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3]);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...argv], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d) => (out += d));

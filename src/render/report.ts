@@ -30,7 +30,8 @@ function withPart(n: number, part: number, name: string): string {
 }
 
 function costText(r: ReportRow): string {
-  return r.unpriced_requests ? `${formatUsd(r.cost_usd)} + unknown` : formatUsd(r.cost_usd);
+  if (r.unpriced_requests === 0) return formatUsd(r.cost_usd);
+  return r.unpriced_requests === r.requests ? 'unknown' : `${formatUsd(r.cost_usd)} + unknown`;
 }
 
 function shares(r: ReportRow): string {

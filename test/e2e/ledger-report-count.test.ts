@@ -95,7 +95,7 @@ describe('llm-usage report', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/│ 2026-11-20\s+│\s+2 │\s+1,100 \(600 cached\) │\s+60 │\s+1,160 │\s+\$0\.30 │\s+0% \/ 0% │/);
     expect(r.stdout).toMatch(/│ 2026-11-21\s+│\s+1 \(1 failed\) │\s+100 │\s+50 │\s+150 │\s+\$0\.50 │\s+100% \/ 0% │/);
-    expect(r.stdout).toMatch(/│ 2026-11-22 .*\$0\.00 \+ unknown │\s+0% \/ 100% │/);
+    expect(r.stdout).toMatch(/│ 2026-11-22 .*│\s+unknown │\s+0% \/ 100% │/);
     expect(r.stdout).toMatch(/│ Total\s+│\s+4 \(1 failed\) │ .* │\s+\$0\.80 \+ unknown │\s+25% \/ 25% │/);
     expect(r.stdout).toMatch(/^2026-11-21 █{40} \$0\.50$/m);
     expect(r.stdout).toMatch(/^2026-11-20 █{24} {16} \$0\.30$/m);
