@@ -1,9 +1,9 @@
 /** OpenAI chat completions (`POST /chat/completions`), streaming and not. */
 import type OpenAI from 'openai';
 import { openAIChatUsage } from '../normalise.js';
-import { allChoicesFinished, maxTokensParam, openAIClient, openAIErrors } from './openai-client.js';
-import { failureFrom, OutcomeBuilder, unfinishedStream } from './transport.js';
-import type { CallEvents, CallOutcome, CallSpec, Provider } from './types.js';
+import { maxTokensParam, openAIProvider, readChoiceStream } from './openai-client.js';
+import type { OutcomeBuilder } from './transport.js';
+import type { CallSpec, Provider } from './types.js';
 
 type ChatParams = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
 
@@ -45,37 +45,7 @@ async function streamChat(client: OpenAI, spec: CallSpec, out: OutcomeBuilder): 
     )
     .withResponse();
   out.requestId = request_id ?? undefined;
-  const opened = new Set<number>();
-  const finished = new Set<number>();
-  for await (const chunk of stream) {
-    if (out.model === null && chunk.model) out.model = chunk.model;
-    // With n > 1 the choices interleave: route each delta by its own index.
-    for (const choice of chunk.choices ?? []) {
-      opened.add(choice.index);
-      out.append(choice.index, choice.delta?.content ?? '');
-      if (choice.finish_reason) finished.add(choice.index);
-    }
-    // Usage comes once, in a last chunk with empty choices, covering every choice; a
-    // server that repeats it per chunk sends running totals, so the latest replaces.
-    const usage = openAIChatUsage(chunk.usage);
-    if (usage) out.usage = usage;
-  }
-  // A stream cut short never sends the usage chunk; an abort between the finish chunk and
-  // the usage chunk loses it too.
-  if (!allChoicesFinished(opened, finished) || (spec.signal?.aborted && !out.usage)) {
-    out.fail(unfinishedStream(spec.signal, 'every choice had its finish_reason'));
-  }
+  await readChoiceStream(stream, (choice) => choice.delta?.content ?? '', spec, out);
 }
 
-async function call(spec: CallSpec, events?: CallEvents): Promise<CallOutcome> {
-  const out = new OutcomeBuilder(spec.n ?? 1, events);
-  const client = openAIClient(spec, events);
-  try {
-    await (spec.stream ? streamChat(client, spec, out) : completeChat(client, spec, out));
-  } catch (err) {
-    out.fail(failureFrom(err, { apiKey: spec.apiKey, signal: spec.signal, sdk: openAIErrors, requestId: out.requestId }));
-  }
-  return out.outcome();
-}
-
-export const openAIChat: Provider = { call };
+export const openAIChat: Provider = openAIProvider((spec) => spec.n ?? 1, completeChat, streamChat);

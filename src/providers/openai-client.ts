@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
-import type { CallEvents, CallSpec } from './types.js';
-import { attemptLoggingFetch, type SdkErrorClasses } from './transport.js';
+import { openAIChatUsage } from '../normalise.js';
+import type { CallEvents, CallOutcome, CallSpec, Provider } from './types.js';
+import { attemptLoggingFetch, failureFrom, OutcomeBuilder, unfinishedStream, type SdkErrorClasses } from './transport.js';
 
 /** One client per call: it carries this call's key, base URL, retries and attempt log. */
 export function openAIClient(spec: CallSpec, events?: CallEvents): OpenAI {
@@ -36,4 +37,64 @@ export function allChoicesFinished(seen: Set<number>, finished: Set<number>): bo
   if (seen.size === 0) return false;
   for (const index of seen) if (!finished.has(index)) return false;
   return true;
+}
+
+/** What chat and legacy completion stream chunks have in common. */
+interface ChoiceChunk<C> {
+  model?: string;
+  choices?: C[];
+  usage?: unknown;
+}
+
+/**
+ * Reads a chat or legacy completion stream into `out`: text routed by choice index (with
+ * n > 1 the choices interleave), usage from the last chunk with empty choices (a server that
+ * repeats it per chunk sends running totals, so the latest replaces), and a failure when a
+ * choice never finished (a stream cut short never sends its usage chunk).
+ */
+export async function readChoiceStream<C extends { index: number; finish_reason?: string | null }>(
+  stream: AsyncIterable<ChoiceChunk<C>>,
+  textOf: (choice: C) => string,
+  spec: CallSpec,
+  out: OutcomeBuilder,
+): Promise<void> {
+  const opened = new Set<number>();
+  const finished = new Set<number>();
+  for await (const chunk of stream) {
+    if (out.model === null && chunk.model) out.model = chunk.model;
+    for (const choice of chunk.choices ?? []) {
+      opened.add(choice.index);
+      out.append(choice.index, textOf(choice));
+      if (choice.finish_reason) finished.add(choice.index);
+    }
+    const usage = openAIChatUsage(chunk.usage as Parameters<typeof openAIChatUsage>[0]);
+    if (usage) out.usage = usage;
+  }
+  // An abort between the finish chunk and the usage chunk loses the usage too.
+  if (!allChoicesFinished(opened, finished) || (spec.signal?.aborted && !out.usage)) {
+    out.fail(unfinishedStream(spec.signal, 'every choice had its finish_reason'));
+  }
+}
+
+/**
+ * An OpenAI provider from its two ways of calling: the outcome collects what arrived, and any
+ * failure is recorded on it rather than thrown, so usage already received is kept.
+ */
+export function openAIProvider(
+  choices: (spec: CallSpec) => number,
+  complete: (client: OpenAI, spec: CallSpec, out: OutcomeBuilder) => Promise<void>,
+  stream: (client: OpenAI, spec: CallSpec, out: OutcomeBuilder) => Promise<void>,
+): Provider {
+  return {
+    async call(spec: CallSpec, events?: CallEvents): Promise<CallOutcome> {
+      const out = new OutcomeBuilder(choices(spec), events);
+      const client = openAIClient(spec, events);
+      try {
+        await (spec.stream ? stream(client, spec, out) : complete(client, spec, out));
+      } catch (err) {
+        out.fail(failureFrom(err, { apiKey: spec.apiKey, signal: spec.signal, sdk: openAIErrors, requestId: out.requestId }));
+      }
+      return out.outcome();
+    },
+  };
 }

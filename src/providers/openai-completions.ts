@@ -1,9 +1,9 @@
 /** OpenAI legacy completions (`POST /completions`), streaming and not. */
 import type OpenAI from 'openai';
 import { openAIChatUsage } from '../normalise.js';
-import { allChoicesFinished, openAIClient, openAIErrors } from './openai-client.js';
-import { failureFrom, OutcomeBuilder, unfinishedStream } from './transport.js';
-import type { CallEvents, CallOutcome, CallSpec, Provider } from './types.js';
+import { openAIProvider, readChoiceStream } from './openai-client.js';
+import type { OutcomeBuilder } from './transport.js';
+import type { CallSpec, Provider } from './types.js';
 
 type CompletionParams = OpenAI.CompletionCreateParamsNonStreaming;
 
@@ -45,34 +45,7 @@ async function streamText(client: OpenAI, spec: CallSpec, out: OutcomeBuilder): 
     )
     .withResponse();
   out.requestId = request_id ?? undefined;
-  const opened = new Set<number>();
-  const finished = new Set<number>();
-  for await (const chunk of stream) {
-    if (out.model === null && chunk.model) out.model = chunk.model;
-    // With n > 1 the choices interleave: route each piece by its own index.
-    for (const choice of chunk.choices ?? []) {
-      opened.add(choice.index);
-      out.append(choice.index, choice.text ?? '');
-      if (choice.finish_reason) finished.add(choice.index);
-    }
-    // Usage comes once, in a last chunk with empty choices; the latest replaces.
-    const usage = openAIChatUsage(chunk.usage);
-    if (usage) out.usage = usage;
-  }
-  if (!allChoicesFinished(opened, finished) || (spec.signal?.aborted && !out.usage)) {
-    out.fail(unfinishedStream(spec.signal, 'every choice had its finish_reason'));
-  }
+  await readChoiceStream(stream, (choice) => choice.text ?? '', spec, out);
 }
 
-async function call(spec: CallSpec, events?: CallEvents): Promise<CallOutcome> {
-  const out = new OutcomeBuilder(spec.n ?? 1, events);
-  const client = openAIClient(spec, events);
-  try {
-    await (spec.stream ? streamText(client, spec, out) : completeText(client, spec, out));
-  } catch (err) {
-    out.fail(failureFrom(err, { apiKey: spec.apiKey, signal: spec.signal, sdk: openAIErrors, requestId: out.requestId }));
-  }
-  return out.outcome();
-}
-
-export const openAICompletions: Provider = { call };
+export const openAICompletions: Provider = openAIProvider((spec) => spec.n ?? 1, completeText, streamText);

@@ -1,9 +1,9 @@
 /** OpenAI Responses API (`POST /responses`), streaming and not. It has no `n`: one choice. */
 import type OpenAI from 'openai';
 import { openAIResponsesUsage } from '../normalise.js';
-import { openAIClient, openAIErrors } from './openai-client.js';
-import { failureFrom, OutcomeBuilder, safeMessage, unfinishedStream } from './transport.js';
-import type { CallEvents, CallOutcome, CallSpec, Provider, ProviderFailure } from './types.js';
+import { openAIProvider } from './openai-client.js';
+import { type OutcomeBuilder, safeMessage, unfinishedStream } from './transport.js';
+import type { CallSpec, Provider, ProviderFailure } from './types.js';
 
 type ResponseParams = OpenAI.Responses.ResponseCreateParamsNonStreaming;
 
@@ -79,15 +79,4 @@ function streamErrorOf(message: string | undefined, code: string | null | undefi
   return code ? { ...failure, type: code } : failure;
 }
 
-async function call(spec: CallSpec, events?: CallEvents): Promise<CallOutcome> {
-  const out = new OutcomeBuilder(1, events);
-  const client = openAIClient(spec, events);
-  try {
-    await (spec.stream ? streamResponse(client, spec, out) : completeResponse(client, spec, out));
-  } catch (err) {
-    out.fail(failureFrom(err, { apiKey: spec.apiKey, signal: spec.signal, sdk: openAIErrors, requestId: out.requestId }));
-  }
-  return out.outcome();
-}
-
-export const openAIResponses: Provider = { call };
+export const openAIResponses: Provider = openAIProvider(() => 1, completeResponse, streamResponse);
