@@ -120,13 +120,14 @@ export async function callAndReport(
 ): Promise<void> {
   const out = coalescingWriter(io.out);
   const extraChoices = new Map<number, string[]>();
-  let lastCall = -1;
+  // Whether this call printed text, and whether that text ended a line.
+  let printed = false;
   let endedWithNewline = true;
 
   const { records, interrupted } = await runCalls(specs, table, {
     onText: opts.json
       ? undefined
-      : (call, choice, delta) => {
+      : (_call, choice, delta) => {
           if (choice > 0) {
             // Several choices interleave in a stream: show the first live, the others after it.
             const list = extraChoices.get(choice) ?? [];
@@ -134,7 +135,7 @@ export async function callAndReport(
             extraChoices.set(choice, list);
             return;
           }
-          lastCall = call;
+          printed = true;
           out.write(delta);
           if (delta) endedWithNewline = delta.endsWith('\n');
         },
@@ -143,13 +144,15 @@ export async function callAndReport(
       onRecord?.(record, spec);
       if (!opts.json) {
         for (const [choice, parts] of [...extraChoices.entries()].sort((a, b) => a[0] - b[0])) {
-          out.write(`${endedWithNewline ? '' : '\n'}\n--- choice ${choice + 1} ---\n${parts.join('')}`);
-          endedWithNewline = parts.join('').endsWith('\n');
+          const text = parts.join('');
+          out.write(`${endedWithNewline ? '' : '\n'}\n--- choice ${choice + 1} ---\n${text}`);
+          printed = true;
+          endedWithNewline = text.endsWith('\n');
         }
         extraChoices.clear();
-        if (lastCall >= 0 && !endedWithNewline) out.write('\n');
+        if (printed && !endedWithNewline) out.write('\n');
+        printed = false;
         endedWithNewline = true;
-        lastCall = -1;
         out.flush();
       }
       if (record.error) io.err(`llm-usage: ${redactKeys(record.error)}\n`);
