@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { collect, count, dollars, ledgerOptions, positive, pricingOption, temperature } from './cli-options.js';
+import { registerProxyCommands } from './cli-proxy.js';
 import { describeFailure } from './errors.js';
 import { processIo, type Io } from './io.js';
 
@@ -180,6 +181,7 @@ Examples:
       await streamCommand(prompt, { ...callOpts(o), streamUsage: o.usage === true }, io);
     });
 
+  registerProxyCommands(program, io);
 
   program
     .command('report')

@@ -3,7 +3,7 @@ import { resolveModel } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
 import type { Api, CallOutcome, CallSpec, FailureKind, ProviderName } from './providers/types.js';
-import type { EncodingName } from './tokens.js';
+import type { ChatMessage, EncodingName } from './tokens.js';
 import { makeUsage, type Usage } from './usage.js';
 
 /** How an estimated usage was counted: which parts, with which tokenizer, how exactly. */
@@ -20,10 +20,27 @@ export interface Estimate {
  */
 export type Source = 'reported' | 'estimated' | 'none';
 
+/** The APIs a record can come from: the four call flavours, and embeddings (metered by the proxy). */
+export type RecordApi = Api | 'embeddings';
+
+/**
+ * A call as recordOf needs it. The metering proxy sees whole conversations, which a CallSpec's
+ * prompt and system cannot hold: `sent` carries them, for the estimate when usage is missing.
+ */
+export type RecordSpec = Omit<CallSpec, 'api'> & {
+  api: RecordApi;
+  sent?: {
+    /** Chat-shaped input (chat, messages, responses), text only. */
+    messages?: ChatMessage[];
+    /** Legacy completions' prompts, or embeddings' inputs. */
+    texts?: string[];
+  };
+};
+
 /** One call, complete: what a command prints, tallies and records. */
 export interface CallRecord {
   provider: ProviderName;
-  api: Api;
+  api: RecordApi;
   model: string;
   requested_model: string;
   stream: boolean;
@@ -44,7 +61,7 @@ export interface CallRecord {
 }
 
 /** Turns a provider's outcome into a record: fills in usage the provider did not report, and prices it. */
-export async function recordOf(spec: CallSpec, outcome: CallOutcome, durationMs: number, table: PriceTable): Promise<CallRecord> {
+export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationMs: number, table: PriceTable): Promise<CallRecord> {
   const model = outcome.model ?? spec.model;
   const { usage, source, estimate } = await usageOf(spec, outcome, model);
   const priced = source === 'none' ? nothingBilled() : priceOf(usage, [model, spec.model], spec.provider, table);
@@ -70,7 +87,7 @@ export async function recordOf(spec: CallSpec, outcome: CallOutcome, durationMs:
   };
 }
 
-async function usageOf(spec: CallSpec, outcome: CallOutcome, model: string): Promise<{ usage: Usage; source: Source; estimate: Estimate | null }> {
+async function usageOf(spec: RecordSpec, outcome: CallOutcome, model: string): Promise<{ usage: Usage; source: Source; estimate: Estimate | null }> {
   if (outcome.usage) return { usage: outcome.usage, source: 'reported', estimate: null };
   const received = outcome.text.some((t) => t.length > 0);
   const failedBeforeReply = outcome.failure && !received && !outcome.partialUsage && outcome.failure.kind !== 'stream-cut' && outcome.failure.kind !== 'stream-error';
@@ -93,10 +110,16 @@ async function usageOf(spec: CallSpec, outcome: CallOutcome, model: string): Pro
     });
     return { usage, source: 'estimated', estimate: { encoding, parts: ['output'], approximation: anthropic } };
   }
+  const texts = spec.sent?.texts ?? [spec.prompt];
+  if (spec.api === 'embeddings') {
+    // Embeddings bill prompt tokens only.
+    const input = await tokens.countTextsTokens(texts, encoding);
+    return { usage: makeUsage({ input }), source: 'estimated', estimate: { encoding, parts: ['input'], approximation: anthropic } };
+  }
   const input =
     spec.api === 'completions'
-      ? await tokens.countTokens(spec.prompt, encoding)
-      : await tokens.countChatTokens(messagesOf(spec), anthropic ? 'gpt-4' : model);
+      ? await tokens.countTextsTokens(texts, encoding)
+      : await tokens.countChatTokens(spec.sent?.messages ?? messagesOf(spec), anthropic ? 'gpt-4' : model);
   return { usage: makeUsage({ input, output }), source: 'estimated', estimate: { encoding, parts: ['input', 'output'], approximation: anthropic } };
 }
 

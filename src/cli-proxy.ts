@@ -1,0 +1,140 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { dollars, ledgerOptions, pricingOption } from './cli-options.js';
+import { UsageError } from './errors.js';
+import type { Io } from './io.js';
+
+/** The port `llm-usage proxy` listens on by default: fixed, so an IDE's setting keeps working. */
+export const DEFAULT_PROXY_PORT = 4747;
+
+function port(value: string): number {
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim()) || n > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535 (0: any free port)');
+  return n;
+}
+
+const meteringOptions = (cmd: Command) => {
+  cmd
+    .option('--max-cost <usd>', 'refuse further calls (HTTP 429, in the provider\'s format) once the calls so far cost this many dollars', dollars)
+    // Checked with the variables they stand for, in one place (proxy/routes.ts).
+    .option('--openai-upstream <url>', 'where OpenAI calls go (default: OPENAI_BASE_URL, else https://api.openai.com/v1)')
+    .option('--anthropic-upstream <url>', 'where Anthropic calls go (default: ANTHROPIC_BASE_URL, else https://api.anthropic.com)')
+    .option('--json', 'print the summary as one JSON object (the same as run --json) on stderr')
+    .option('--report <file>', 'also write the JSON summary to FILE')
+    .addOption(pricingOption());
+  // The proxy keeps no prompts or replies, so there is no --log-content.
+  for (const o of ledgerOptions()) if (o.long !== '--log-content') cmd.addOption(o);
+  return cmd;
+};
+
+// Options of exec that take a value, to tell them from CMD when reading the raw arguments.
+const EXEC_VALUED = new Set(['--max-cost', '--openai-upstream', '--anthropic-upstream', '--report', '--pricing', '--ledger']);
+
+/**
+ * True when CMD has option-like arguments and no `--` came before it: some of them could have
+ * been read as exec's own (`exec python app.py --json`), so exec asks for the `--`.
+ */
+export function needsSeparator(args: readonly string[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') return false;
+    if (arg.startsWith('-')) {
+      if (EXEC_VALUED.has(arg)) i++;
+      continue;
+    }
+    return args.slice(i + 1).some((a) => a.startsWith('-'));
+  }
+  return false;
+}
+
+/** Registers `exec` and `proxy`. Their modules load only when they run. */
+export function registerProxyCommands(program: Command, io: Io): void {
+  meteringOptions(
+    program
+      .command('exec')
+      .usage('[options] -- CMD [ARGS...]')
+      .summary('run a program and meter every LLM call it makes, in any language; then the usage summary')
+      .description(
+        'Run CMD with its LLM clients pointed at a metering proxy on 127.0.0.1 (OPENAI_BASE_URL, OPENAI_API_BASE, ' +
+          'ANTHROPIC_BASE_URL), which forwards every call where it would have gone (your own base URLs, else the ' +
+          "providers') and reads its usage. When CMD exits, the summary goes to stderr (stdout is CMD's) and " +
+          "llm-usage exits with CMD's exit code.\n\n" +
+          'Keys pass through untouched and are never stored or printed. Ctrl-C and SIGTERM go to CMD.\n' +
+          "Exit codes: CMD's own; 127 when CMD is not found, 126 when it cannot be executed; 2 for bad options.",
+      )
+      .argument('[CMD...]', 'the program to run and its arguments, after --')
+      // Unknown options reach the action, which names them or asks for the --.
+      .allowUnknownOption(),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-usage exec -- python agent.py
+  $ llm-usage exec --json -- node app.mjs --verbose
+  $ llm-usage exec --max-cost 0.50 --report usage.json -- python -m my_agent
+  $ llm-usage exec --openai-upstream http://localhost:11434/v1 -- python chat.py`,
+    )
+    .action(async (command: string[], o: Record<string, unknown>, cmd: Command) => {
+      const raw = (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [];
+      const first = command[0];
+      if (first?.startsWith('-')) throw new UsageError(`exec: unknown option '${first}' (see llm-usage exec --help)`);
+      if (needsSeparator(raw.slice(raw.indexOf('exec') + 1))) {
+        throw new UsageError(`exec: put -- before the command, so its options stay its own: llm-usage exec [options] -- ${command.join(' ')}`);
+      }
+      const { execCommand } = await import('./commands/exec.js');
+      await execCommand(
+        command,
+        {
+          json: o.json === true,
+          report: o.report as string | undefined,
+          maxCost: o.maxCost as number | undefined,
+          openaiUpstream: o.openaiUpstream as string | undefined,
+          anthropicUpstream: o.anthropicUpstream as string | undefined,
+          pricing: o.pricing as string | undefined,
+          ledger: o.ledger as string | false | undefined,
+        },
+        io,
+      );
+    });
+
+  meteringOptions(
+    program
+      .command('proxy')
+      .summary('run the metering proxy as a server, for tools that cannot be wrapped (IDEs, notebooks)')
+      .description(
+        'Serve the metering proxy until Ctrl-C: point clients at the base URLs it prints on stdout. Each call gets ' +
+          'one line on stderr (tokens, cost, running total); Ctrl-C or SIGTERM prints the summary and exits 0.\n\n' +
+          'Listens on 127.0.0.1 unless --host says otherwise, forwards only to the configured upstreams, never logs ' +
+          'request or response bodies, and never stores or prints keys.',
+      )
+      .option('--port <n>', 'the port to listen on (0: any free port)', port, DEFAULT_PROXY_PORT)
+      .option('--host <address>', 'the address to listen on; anything but loopback lets other machines send calls through it')
+      .option('--quiet', 'no line per call; only the summary at the end'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-usage proxy
+  $ llm-usage proxy --port 8080 --max-cost 5
+  $ OPENAI_BASE_URL=http://127.0.0.1:${DEFAULT_PROXY_PORT}/v1 jupyter lab     # in another terminal`,
+    )
+    .action(async (o: Record<string, unknown>) => {
+      const { proxyCommand } = await import('./commands/proxy.js');
+      await proxyCommand(
+        {
+          port: o.port as number,
+          host: o.host as string | undefined,
+          quiet: o.quiet === true,
+          json: o.json === true,
+          report: o.report as string | undefined,
+          maxCost: o.maxCost as number | undefined,
+          openaiUpstream: o.openaiUpstream as string | undefined,
+          anthropicUpstream: o.anthropicUpstream as string | undefined,
+          pricing: o.pricing as string | undefined,
+          ledger: o.ledger as string | false | undefined,
+        },
+        io,
+      );
+    });
+}

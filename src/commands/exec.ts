@@ -1,0 +1,48 @@
+import { CliError, UsageError } from '../errors.js';
+import type { Io } from '../io.js';
+import { loadPriceTable } from '../pricing/table.js';
+import { runChild } from '../proxy/process.js';
+import { checkReportPath, ledgerHook, reportSession } from '../proxy/report.js';
+import { clientEnv, upstreamsOf } from '../proxy/routes.js';
+import { startProxy } from '../proxy/server.js';
+import type { CallRecord } from '../record.js';
+
+export interface ExecOptions {
+  json: boolean;
+  report?: string;
+  maxCost?: number;
+  openaiUpstream?: string;
+  anthropicUpstream?: string;
+  pricing?: string;
+  /** --ledger FILE, or false for --no-ledger. */
+  ledger?: string | false;
+}
+
+/**
+ * `llm-usage exec -- CMD [ARGS...]`: CMD runs with its clients' base URLs pointing at a metering
+ * proxy on loopback; when it exits, the summary of every call it made, and CMD's exit code.
+ */
+export async function execCommand(command: string[], opts: ExecOptions, io: Io): Promise<void> {
+  const [program, ...args] = command;
+  if (!program) throw new UsageError('no command to run: llm-usage exec [options] -- CMD [ARGS...]');
+  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream }, io.env);
+  if (opts.report) checkReportPath(opts.report);
+  const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
+
+  const records: CallRecord[] = [];
+  const record = ledgerHook('exec', opts.ledger, io);
+  const onRecord = (r: CallRecord) => {
+    records.push(r);
+    record(r);
+  };
+  const proxy = await startProxy({ host: '127.0.0.1', port: 0, upstreams, table, maxCostUsd: opts.maxCost, onRecord });
+  let exitCode: number;
+  try {
+    exitCode = await runChild(program, args, clientEnv(io.env, proxy.origin));
+  } finally {
+    // CMD is gone, and its connections with it; a straggler (a detached grandchild) gets a moment.
+    await proxy.close(1000);
+  }
+  reportSession({ records, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
+  if (exitCode !== 0) throw new CliError('', exitCode);
+}

@@ -1,0 +1,66 @@
+/**
+ * Headers across the proxy, as raw [name, value, name, value, …] lists so duplicates and
+ * spelling survive. Hop-by-hop headers belong to one connection and never cross; everything
+ * else, auth included, passes untouched. Pure.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+
+// RFC 9110 §7.6.1, plus the non-standard proxy-connection.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+function connectionListed(raw: readonly string[]): Set<string> {
+  const listed = new Set<string>();
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]?.toLowerCase() !== 'connection') continue;
+    for (const name of (raw[i + 1] ?? '').split(',')) listed.add(name.trim().toLowerCase());
+  }
+  return listed;
+}
+
+/** Raw headers without hop-by-hop ones and without `drop`, then `add` appended. */
+export function relayHeaders(raw: readonly string[], drop: readonly string[] = [], add: readonly [string, string][] = []): string[] {
+  const listed = connectionListed(raw);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || listed.has(lower) || drop.includes(lower)) continue;
+    out.push(name, raw[i + 1] as string);
+  }
+  for (const [name, value] of add) out.push(name, value);
+  return out;
+}
+
+// What node:zlib can decode, so a metered response is always readable.
+const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
+
+/**
+ * The client's Accept-Encoding without codings the proxy could not decode to read usage
+ * (zstd on Node 20), or undefined when the client sent none.
+ */
+export function decodableAcceptEncoding(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const kept = value
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => DECODABLE.has((part.split(';')[0] ?? '').trim().toLowerCase()))
+    // '*' would let the server pick anything: name only what we can read.
+    .map((part) => (part.startsWith('*') ? part.replace('*', 'gzip') : part));
+  return kept.length ? kept.join(', ') : 'identity';
+}
+
+/** The response's content coding, lower-cased; '' for none. */
+export function contentEncoding(headers: IncomingHttpHeaders): string {
+  const value = headers['content-encoding']?.trim().toLowerCase() ?? '';
+  return value === 'identity' ? '' : value;
+}
+
+/**
+ * The API key a request carries (Authorization: Bearer, x-api-key, Azure's api-key), so
+ * nothing the upstream echoes back can print it. Never stored beyond the call.
+ */
+export function keyOf(headers: IncomingHttpHeaders): string | undefined {
+  const bearer = /^\s*Bearer\s+(\S+)/i.exec(headers.authorization ?? '')?.[1];
+  const key = bearer ?? headers['x-api-key'] ?? headers['api-key'];
+  return typeof key === 'string' && key.length >= 8 ? key : undefined;
+}

@@ -1,0 +1,70 @@
+/** What an exec or proxy session keeps: the ledger as calls end, the summary and report at the end. */
+import { randomUUID } from 'node:crypto';
+import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { CliError, UsageError } from '../errors.js';
+import type { Io } from '../io.js';
+import { entryOf, ledgerPath, LedgerWriter } from '../ledger.js';
+import type { CallRecord } from '../record.js';
+import { renderProxyNotes } from '../render/proxy.js';
+import { renderSummary } from '../render/summary.js';
+import { summaryJson, tallyOf, type Tally } from '../tally.js';
+import type { ProxyStats } from './server.js';
+
+export interface MeteredSession {
+  records: readonly CallRecord[];
+  stats: ProxyStats;
+  maxCostUsd?: number;
+}
+
+/**
+ * Every call of the session into the ledger, as run and stream record theirs, but never with
+ * prompts or replies: the proxy keeps none. --ledger FILE, --no-ledger (false), else the default.
+ */
+export function ledgerHook(command: 'exec' | 'proxy', ledger: string | false | undefined, io: Io): (record: CallRecord) => void {
+  const path = ledgerPath({ ledger }, io.env);
+  if (!path) return () => undefined;
+  const writer = new LedgerWriter(path, (m) => io.err(`llm-usage: warning: ${m}\n`));
+  const runId = randomUUID();
+  return (record) => writer.append(entryOf(record, { command, runId }));
+}
+
+/** `run --json`'s object, then what only the proxy knows: pass-throughs and refusals. */
+export function sessionJson(s: MeteredSession, tally: Tally = tallyOf(s.records)): Record<string, unknown> {
+  return {
+    ...summaryJson(s.records, tally),
+    unmetered_requests: s.stats.unmetered,
+    refused_requests: s.stats.refused,
+    max_cost_usd: s.maxCostUsd ?? null,
+  };
+}
+
+/**
+ * The summary on stderr (stdout belongs to the wrapped program): the table and its notes, or
+ * with `json` the JSON object; with `report`, the JSON object also goes to that file.
+ */
+export function reportSession(s: MeteredSession, opts: { json: boolean; report?: string }, io: Io): void {
+  const tally = tallyOf(s.records);
+  const json = opts.json || opts.report ? JSON.stringify(sessionJson(s, tally), null, 2) + '\n' : '';
+  if (opts.json) io.err(json);
+  else io.err(renderSummary(tally, io.colourErr) + renderProxyNotes({ ...s, ...s.stats }, io.colourErr));
+  if (opts.report) {
+    try {
+      writeFileSync(opts.report, json);
+    } catch (e) {
+      throw new CliError(`cannot write the report to ${opts.report}: ${(e as Error).message}`, 1);
+    }
+  }
+}
+
+/** Fails before anything runs when the report could not be written at the end. */
+export function checkReportPath(file: string): void {
+  const path = resolve(file);
+  try {
+    if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new Error('it is a directory');
+    accessSync(dirname(path), constants.W_OK);
+  } catch (e) {
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message;
+    throw new UsageError(`--report ${file}: cannot write there (${reason})`);
+  }
+}

@@ -1,0 +1,58 @@
+import { REFUSED } from '../proxy/provider-errors.js';
+import type { CallRecord } from '../record.js';
+import { formatCost, formatCount, formatUsd } from './format.js';
+import { painter } from './style.js';
+
+/** The variables clients use, one NAME=value line each: what `llm-usage proxy` prints on stdout. */
+export function renderBaseUrls(origin: string): string {
+  return `OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\n`;
+}
+
+/** Where the proxy forwards, and how it stops (stderr). */
+export function renderProxyBanner(b: { origin: string; openai: string; anthropic: string; loopbackOnly: boolean; maxCostUsd?: number }, colour: boolean): string {
+  const c = painter(colour);
+  const lines = [
+    `llm-usage proxy: metering on ${b.origin}; OpenAI calls go to ${b.openai}, Anthropic calls to ${b.anthropic}`,
+  ];
+  if (b.maxCostUsd !== undefined) lines.push(`llm-usage proxy: calls are refused once they cost ${formatUsd(b.maxCostUsd)}`);
+  if (!b.loopbackOnly) lines.push(c.yellow('llm-usage proxy: listening beyond loopback: anyone who can reach this address can send calls through it'));
+  lines.push('llm-usage proxy: Ctrl-C stops it and prints the summary');
+  return lines.join('\n') + '\n';
+}
+
+/** One line per metered call: number, provider, model, tokens, cost, and the running total. */
+export function renderCallLine(r: CallRecord, n: number, spentUsd: number, colour: boolean): string {
+  const c = painter(colour);
+  const what = `#${n} ${r.provider} ${r.model} ${r.api}${r.stream ? ' stream' : ''}`;
+  if (!r.ok && r.usage_source === 'none') return `llm-usage: ${what}: ${c.red(`failed: ${r.error ?? 'unknown error'}`)}\n`;
+  const u = r.usage;
+  const tokens =
+    r.api === 'embeddings'
+      ? `${formatCount(u.input_tokens)} tokens`
+      : `${formatCount(u.input_tokens)} + ${formatCount(u.output_tokens)} = ${formatCount(u.total_tokens)} tokens`;
+  const estimated = r.usage_source === 'estimated' ? ' (estimated)' : '';
+  const failed = r.ok ? '' : c.red(` failed: ${r.error ?? 'unknown error'}`);
+  return `llm-usage: ${what}: ${tokens}${estimated}, ${formatCost(r.cost_usd)} (total ${formatUsd(spentUsd)})${failed}\n`;
+}
+
+/** How many failed calls are listed after the summary; the rest are counted. */
+const LISTED_FAILURES = 10;
+
+/** What follows the summary table for exec and proxy: failed calls, refusals, pass-throughs. */
+export function renderProxyNotes(n: { records: readonly CallRecord[]; unmetered: number; refused: number; maxCostUsd?: number; spentUsd: number }, colour: boolean): string {
+  const c = painter(colour);
+  const lines: string[] = [];
+  // Refusals are the proxy's own doing, summed up in one line below.
+  const failed = n.records.filter((r) => !r.ok && r.error && !r.error.includes(REFUSED));
+  for (const r of failed.slice(0, LISTED_FAILURES)) lines.push(c.red(`llm-usage: ${r.error}`));
+  if (failed.length > LISTED_FAILURES) lines.push(`llm-usage: … and ${failed.length - LISTED_FAILURES} more failed calls (--json lists every call)`);
+  if (n.refused > 0 && n.maxCostUsd !== undefined) {
+    const calls = n.refused === 1 ? '1 call was' : `${formatCount(n.refused)} calls were`;
+    lines.push(c.yellow(`llm-usage: --max-cost ${formatUsd(n.maxCostUsd)} reached at ${formatUsd(n.spentUsd)}: ${calls} refused with HTTP 429 and not sent`));
+  }
+  if (n.unmetered > 0) lines.push(`llm-usage: ${formatCount(n.unmetered)} other request${n.unmetered === 1 ? '' : 's'} (no usage on those paths) passed through unmetered`);
+  if (n.records.length === 0 && n.unmetered === 0) {
+    lines.push('llm-usage: no LLM calls went through the proxy: does the program read OPENAI_BASE_URL or ANTHROPIC_BASE_URL?');
+  }
+  return lines.length ? lines.join('\n') + '\n' : '';
+}

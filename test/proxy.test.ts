@@ -1,0 +1,577 @@
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { needsSeparator } from '../src/cli-proxy.js';
+import { decodableAcceptEncoding, keyOf, relayHeaders } from '../src/proxy/headers.js';
+import { bodyOutcome, DONE, parseData, requestHead, sentText, streamMeter } from '../src/proxy/meter.js';
+import { errorReply } from '../src/proxy/provider-errors.js';
+import { UsageStripper, withIncludeUsage, withoutTopLevelMember } from '../src/proxy/rewrite.js';
+import { clientEnv, loopingUpstream, routeOf, upstreamsOf, type Upstreams } from '../src/proxy/routes.js';
+import { startProxy, type MeteringProxy } from '../src/proxy/server.js';
+import { LineSplitter, SseReader } from '../src/proxy/sse.js';
+import { loadPriceTable } from '../src/pricing/table.js';
+import type { CallRecord } from '../src/record.js';
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures: one OpenAI chat stream as the API sends it with and without include_usage.
+
+const BASE = { id: 'chatcmpl-AbC', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini-2024-07-18', system_fingerprint: 'fp_44709d6fcb' };
+const DELTAS = [
+  { role: 'assistant', content: '', refusal: null },
+  { content: 'A "usage":null inside a string, ' },
+  { content: 'ünïcødé 🙂 and \\"usage\\" escaped' },
+  {},
+];
+
+/** The stream's bytes; `usage` as OpenAI adds it: null on every chunk, then a usage chunk. */
+function chatStream(withUsage: boolean, eol = '\n'): Buffer {
+  const events = DELTAS.map((delta, i) => {
+    const chunk = { ...BASE, choices: [{ index: 0, delta, logprobs: null, finish_reason: i === DELTAS.length - 1 ? 'stop' : null }], ...(withUsage ? { usage: null } : {}) };
+    return `data: ${JSON.stringify(chunk)}${eol}${eol}`;
+  });
+  if (withUsage) events.push(`data: ${JSON.stringify({ ...BASE, choices: [], usage: { prompt_tokens: 9, completion_tokens: 12, total_tokens: 21 } })}${eol}${eol}`);
+  events.push(`data: [DONE]${eol}${eol}`);
+  return Buffer.from(events.join(''));
+}
+
+/** Runs bytes through a stripper in the given pieces; returns what it forwards and the meter's view. */
+function strip(pieces: Buffer[]): { out: Buffer; usage: unknown } {
+  const splitter = new LineSplitter();
+  const stripper = new UsageStripper();
+  const meter = streamMeter('chat');
+  const out: Buffer[] = [];
+  for (const piece of pieces) {
+    splitter.push(piece, (line) => {
+      const kept = stripper.line(line, (payload) => meter.data(payload));
+      if (kept) out.push(kept);
+    });
+  }
+  const rest = splitter.rest();
+  if (rest) out.push(rest);
+  return { out: Buffer.concat(out), usage: meter.outcome('complete').usage };
+}
+
+describe('SSE, byte by byte', () => {
+  it('splits lines across any chunk boundary, keeping every byte', () => {
+    const bytes = Buffer.from('data: one\n\nevent: x\ndata: tw🙂o\n\ndata: tail');
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const lines: string[] = [];
+      const s = new LineSplitter();
+      s.push(bytes.subarray(0, cut), (l) => lines.push(l.toString()));
+      s.push(bytes.subarray(cut), (l) => lines.push(l.toString()));
+      expect(lines).toEqual(['data: one\n', '\n', 'event: x\n', 'data: tw🙂o\n', '\n']);
+      expect(s.rest()?.toString()).toBe('data: tail');
+    }
+  });
+
+  it('assembles events after the spec: joined data lines, comments and unknown fields skipped', () => {
+    const reader = new SseReader();
+    const events: unknown[] = [];
+    const s = new LineSplitter();
+    s.push(Buffer.from(': ping\nevent: message_start\ndata: {"a":\ndata:1}\nid: 7\n\ndata:no-space\r\n\r\n\n'), (l) => {
+      const e = reader.line(l);
+      if (e) events.push(e);
+    });
+    expect(events).toEqual([
+      { event: 'message_start', data: '{"a":\n1}' },
+      { event: '', data: 'no-space' },
+    ]);
+  });
+
+  it('does not decode the data of events nobody wants', () => {
+    const reader = new SseReader((e) => e !== 'response.output_text.done');
+    const lines = ['event: response.output_text.done\n', 'data: {"huge":true}\n', '\n', 'event: response.completed\n', 'data: {"ok":1}\n', '\n'];
+    const events = lines.map((l) => reader.line(Buffer.from(l))).filter(Boolean);
+    expect(events).toEqual([{ event: 'response.completed', data: '{"ok":1}' }]);
+  });
+});
+
+describe('asking for stream usage, and taking it back out', () => {
+  it('inserts stream_options as the first member and keeps every other byte', () => {
+    const raw = Buffer.from('  {"model":"gpt-4o-mini", "messages":[{"role":"user","content":"hi"}],"stream":true}');
+    const body = JSON.parse(raw.toString());
+    expect(withIncludeUsage(raw, body)?.toString()).toBe('  {"stream_options":{"include_usage":true},"model":"gpt-4o-mini", "messages":[{"role":"user","content":"hi"}],"stream":true}');
+  });
+
+  it('merges into stream_options the client sent, and leaves alone what needs nothing', () => {
+    const withOptions = { model: 'm', stream: true, stream_options: { include_obfuscation: false } };
+    expect(JSON.parse(withIncludeUsage(Buffer.from(JSON.stringify(withOptions)), withOptions)?.toString() ?? '')).toEqual({
+      ...withOptions,
+      stream_options: { include_obfuscation: false, include_usage: true },
+    });
+    const asked = { model: 'm', stream: true, stream_options: { include_usage: true } };
+    expect(withIncludeUsage(Buffer.from(JSON.stringify(asked)), asked)).toBeNull();
+    const notStream = { model: 'm' };
+    expect(withIncludeUsage(Buffer.from(JSON.stringify(notStream)), notStream)).toBeNull();
+  });
+
+  it('cuts a top-level member out wherever it is, and nothing nested or inside strings', () => {
+    const cut = (json: string) => withoutTopLevelMember(Buffer.from(json), 0, Buffer.byteLength(json), 'usage')?.toString() ?? null;
+    expect(cut('{"a":1,"usage":null}')).toBe('{"a":1}');
+    expect(cut('{"usage":null,"a":1}')).toBe('{"a":1}');
+    expect(cut('{"a":1,"usage":null,"b":2}')).toBe('{"a":1,"b":2}');
+    expect(cut('{ "a": 1 , "usage" : null }')).toBe('{ "a": 1 }');
+    expect(cut('{"a":"x\\"usage\\":null","usage":{"n":[1,{"usage":2}]},"b":"}"}')).toBe('{"a":"x\\"usage\\":null","b":"}"}');
+    expect(cut('{"usage":null}')).toBe('{}');
+    expect(cut('{"a":{"usage":null},"b":"usage"}')).toBeNull();
+  });
+
+  it('gives back exactly the stream without usage, however the bytes are split', () => {
+    const asked = chatStream(true);
+    const expected = chatStream(false);
+    expect(asked.equals(expected)).toBe(false);
+    expect(strip([asked]).out.equals(expected)).toBe(true);
+    for (let cut = 0; cut <= asked.length; cut++) {
+      const { out, usage } = strip([asked.subarray(0, cut), asked.subarray(cut)]);
+      expect(out.equals(expected), `split at byte ${cut}`).toBe(true);
+      expect(usage).toMatchObject({ input_tokens: 9, output_tokens: 12 });
+    }
+    const bytewise = strip([...asked].map((b) => Buffer.from([b])));
+    expect(bytewise.out.equals(expected)).toBe(true);
+  });
+
+  it('handles CRLF line ends and a stream that never asked for usage', () => {
+    expect(strip([chatStream(true, '\r\n')]).out.equals(chatStream(false, '\r\n'))).toBe(true);
+    const plain = chatStream(false);
+    expect(strip([plain]).out.equals(plain)).toBe(true);
+  });
+
+  it('removes usage riding on a content chunk (vLLM-style) without dropping the content', () => {
+    const chunk = { ...BASE, choices: [{ index: 0, delta: { content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } };
+    const { choices } = chunk;
+    const { out, usage } = strip([Buffer.from(`data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`)]);
+    expect(out.toString()).toBe(`data: ${JSON.stringify({ ...BASE, choices })}\n\ndata: [DONE]\n\n`);
+    expect(usage).toMatchObject({ input_tokens: 3, output_tokens: 1 });
+  });
+});
+
+describe('routing', () => {
+  const upstreams: Upstreams = { openai: new URL('https://api.openai.com/v1'), anthropic: new URL('https://api.anthropic.com') };
+
+  it('maps each metered path to its API, and the rest to pass-through', () => {
+    const r = (method: string, path: string, headers = {}) => routeOf(method, path, headers, upstreams);
+    expect(r('POST', '/v1/chat/completions')).toEqual({ provider: 'openai', api: 'chat', upstreamPath: '/v1/chat/completions' });
+    expect(r('POST', '/v1/completions')?.api).toBe('completions');
+    expect(r('POST', '/v1/responses')?.api).toBe('responses');
+    expect(r('POST', '/v1/embeddings')?.api).toBe('embeddings');
+    expect(r('POST', '/v1/messages?beta=true')).toEqual({ provider: 'anthropic', api: 'messages', upstreamPath: '/v1/messages?beta=true' });
+    expect(r('POST', '/v1/messages/count_tokens')).toMatchObject({ provider: 'anthropic', api: null });
+    expect(r('GET', '/v1/models')).toMatchObject({ provider: 'openai', api: null });
+    expect(r('GET', '/v1/models', { 'anthropic-version': '2023-06-01' })).toMatchObject({ provider: 'anthropic', api: null, upstreamPath: '/v1/models' });
+    expect(r('GET', '/v1/chat/completions')?.api).toBeNull();
+  });
+
+  it('refuses anything that is not a provider path: never an open relay', () => {
+    expect(routeOf('GET', 'http://example.com/v1/models', {}, upstreams)).toBeNull();
+    expect(routeOf('GET', '/', {}, upstreams)).toBeNull();
+    expect(routeOf('POST', '/v2/chat/completions', {}, upstreams)).toBeNull();
+    expect(routeOf('GET', '/v1x', {}, upstreams)).toBeNull();
+  });
+
+  it('keeps the upstream base path, with or without /v1, and the query', () => {
+    const custom = { openai: new URL('https://gw.example/openai/v1/'), anthropic: new URL('http://127.0.0.1:9/claude') };
+    expect(routeOf('POST', '/v1/chat/completions?api-version=1', {}, custom)?.upstreamPath).toBe('/openai/v1/chat/completions?api-version=1');
+    expect(routeOf('POST', '/v1/messages', {}, custom)?.upstreamPath).toBe('/claude/v1/messages');
+    const deepseek = { ...custom, openai: new URL('https://api.deepseek.com') };
+    expect(routeOf('POST', '/v1/chat/completions', {}, deepseek)?.upstreamPath).toBe('/chat/completions');
+  });
+
+  it('takes upstreams from flags, then the user\'s variables, then the public endpoints', () => {
+    expect(upstreamsOf({}, {})).toEqual({ openai: new URL('https://api.openai.com/v1'), anthropic: new URL('https://api.anthropic.com') });
+    const env = { OPENAI_BASE_URL: 'http://localhost:11434/v1', OPENAI_API_BASE: 'http://old/v1', ANTHROPIC_BASE_URL: 'http://a.example' };
+    expect(upstreamsOf({}, env).openai.href).toBe('http://localhost:11434/v1');
+    expect(upstreamsOf({}, { OPENAI_API_BASE: 'http://old/v1' }).openai.href).toBe('http://old/v1');
+    expect(upstreamsOf({ openai: 'http://flag/v1', anthropic: 'http://b' }, env)).toEqual({ openai: new URL('http://flag/v1'), anthropic: new URL('http://b') });
+    expect(() => upstreamsOf({}, { OPENAI_BASE_URL: 'not a url' })).toThrow(/OPENAI_BASE_URL: "not a url" is not a URL/);
+    expect(() => upstreamsOf({ anthropic: 'ftp://x' }, {})).toThrow('--anthropic-upstream: "ftp://x" is not an http:// or https:// URL (expected e.g. https://api.anthropic.com)');
+  });
+
+  it('points a wrapped program\'s clients at the proxy, keys untouched', () => {
+    const env = clientEnv({ OPENAI_API_KEY: 'k', OPENAI_BASE_URL: 'http://mine/v1', HTTPS_PROXY: 'http://corp:3128', NO_PROXY: 'internal' }, 'http://127.0.0.1:5');
+    expect(env).toMatchObject({
+      OPENAI_API_KEY: 'k',
+      OPENAI_BASE_URL: 'http://127.0.0.1:5/v1',
+      OPENAI_API_BASE: 'http://127.0.0.1:5/v1',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:5',
+      NO_PROXY: 'internal,127.0.0.1,localhost',
+      no_proxy: '127.0.0.1,localhost',
+    });
+    expect(clientEnv({}, 'http://127.0.0.1:5').NO_PROXY).toBeUndefined();
+  });
+
+  it('notices an upstream that is the proxy itself', () => {
+    const upstreams = upstreamsOf({}, { OPENAI_BASE_URL: 'http://localhost:4747/v1' });
+    expect(loopingUpstream(upstreams, '127.0.0.1', 4747)).toBe('openai');
+    expect(loopingUpstream(upstreams, '127.0.0.1', 4748)).toBeNull();
+  });
+
+  it('asks for -- when the command has options that could be taken for exec\'s', () => {
+    expect(needsSeparator(['python', 'agent.py'])).toBe(false);
+    expect(needsSeparator(['--json', '--', 'python', '-m', 'x'])).toBe(false);
+    expect(needsSeparator(['--report', 'r.json', 'python', 'app.py'])).toBe(false);
+    expect(needsSeparator(['python', 'app.py', '--json'])).toBe(true);
+    expect(needsSeparator(['--max-cost', '1', 'node', '-e', '1'])).toBe(true);
+  });
+});
+
+describe('headers', () => {
+  it('relays end-to-end headers untouched, auth included, and drops hop-by-hop ones', () => {
+    const raw = ['Authorization', 'Bearer sk-x', 'Connection', 'keep-alive, X-Private', 'X-Private', '1', 'Keep-Alive', 'timeout=5', 'Transfer-Encoding', 'chunked', 'x-api-key', 'k', 'Set-Cookie', 'a', 'Set-Cookie', 'b'];
+    expect(relayHeaders(raw, [], [['host', 'h']])).toEqual(['Authorization', 'Bearer sk-x', 'x-api-key', 'k', 'Set-Cookie', 'a', 'Set-Cookie', 'b', 'host', 'h']);
+  });
+
+  it('asks upstream only for codings the proxy can read', () => {
+    expect(decodableAcceptEncoding('gzip, deflate, br, zstd')).toBe('gzip, deflate, br');
+    expect(decodableAcceptEncoding('zstd')).toBe('identity');
+    expect(decodableAcceptEncoding('br;q=1.0, *;q=0.1')).toBe('br;q=1.0, gzip;q=0.1');
+    expect(decodableAcceptEncoding(undefined)).toBeUndefined();
+  });
+
+  it('finds the key a request carries, for redaction', () => {
+    expect(keyOf({ authorization: 'Bearer sk-abcdefgh123' })).toBe('sk-abcdefgh123');
+    expect(keyOf({ 'x-api-key': 'sk-ant-abcdefgh' })).toBe('sk-ant-abcdefgh');
+    expect(keyOf({ 'api-key': 'azure-key-123' })).toBe('azure-key-123');
+    expect(keyOf({ authorization: 'Bearer x' })).toBeUndefined();
+  });
+
+  it('answers in each provider\'s error format, naming llm-usage', () => {
+    const openai = errorReply('openai', 'budget', 'llm-usage: budget exceeded');
+    expect(openai.status).toBe(429);
+    expect(openai.headers['x-should-retry']).toBe('false');
+    expect(JSON.parse(openai.body)).toEqual({ error: { message: 'llm-usage: budget exceeded', type: 'insufficient_quota', param: null, code: 'llm_usage_budget_exceeded' } });
+    const anthropic = errorReply('anthropic', 'unreachable', 'llm-usage proxy: cannot reach');
+    expect(anthropic.status).toBe(502);
+    expect(JSON.parse(anthropic.body)).toEqual({ type: 'error', error: { type: 'api_error', message: 'llm-usage proxy: cannot reach' } });
+  });
+});
+
+describe('meters', () => {
+  const feed = (api: Parameters<typeof streamMeter>[0], events: unknown[]) => {
+    const m = streamMeter(api);
+    for (const e of events) m.data(e);
+    return m;
+  };
+
+  it('Anthropic: message_delta usage replaces message_start\'s, never adds to it', () => {
+    const start = { type: 'message_start', message: { model: 'claude-3-5-haiku-20241022', usage: { input_tokens: 20, cache_read_input_tokens: 10, cache_creation_input_tokens: 0, output_tokens: 1 } } };
+    const delta = { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { input_tokens: 20, cache_read_input_tokens: 10, output_tokens: 5 } };
+    const m = feed('messages', [start, { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } }, delta, { type: 'message_stop' }]);
+    const o = m.outcome('complete');
+    expect(o.failure).toBeUndefined();
+    expect(o.model).toBe('claude-3-5-haiku-20241022');
+    expect(o.usage).toMatchObject({ input_tokens: 30, output_tokens: 5, total_tokens: 35, input_token_details: { cache_read: 10 } });
+  });
+
+  it('Anthropic cut before message_delta: input reported, output left to estimate', () => {
+    const m = feed('messages', [{ type: 'message_start', message: { usage: { input_tokens: 20, output_tokens: 1 } } }, { type: 'content_block_delta', delta: { text: 'Hel' } }]);
+    const o = m.outcome('cut');
+    expect(o.usage).toBeNull();
+    expect(o.partialUsage).toMatchObject({ input_tokens: 20 });
+    expect(o.text).toEqual(['Hel']);
+    expect(o.failure?.kind).toBe('stream-cut');
+  });
+
+  it('mid-stream errors, and streams that end before their last event, are failures', () => {
+    expect(feed('messages', [{ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }]).outcome('complete').failure).toEqual({ kind: 'stream-error', type: 'overloaded_error', message: 'Overloaded' });
+    expect(feed('chat', [{ error: { message: 'boom', type: 'server_error' } }]).outcome('complete').failure).toMatchObject({ kind: 'stream-error', type: 'server_error' });
+    expect(feed('chat', [{ choices: [{ index: 0, delta: { content: 'x' } }] }]).outcome('complete').failure).toMatchObject({ kind: 'stream-cut', message: 'stream ended before [DONE]' });
+    expect(feed('chat', [{ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }]).outcome('complete').failure).toBeUndefined();
+    expect(feed('chat', [DONE]).outcome('aborted').failure?.kind).toBe('aborted');
+  });
+
+  it('chat streams gather text per choice; legacy completions read choices[].text', () => {
+    const chat = feed('chat', [
+      { model: 'gpt-4o', choices: [{ index: 1, delta: { content: 'b' } }, { index: 0, delta: { content: 'a', tool_calls: [{ function: { arguments: '{}' } }] } }] },
+      DONE,
+    ]).outcome('complete');
+    expect(chat.text).toEqual(['a{}', 'b']);
+    const legacy = feed('completions', [{ choices: [{ index: 0, text: 'once', finish_reason: null }] }, { choices: [], usage: { prompt_tokens: 4, completion_tokens: 2 } }, DONE]).outcome('complete');
+    expect(legacy.text).toEqual(['once']);
+    expect(legacy.usage).toMatchObject({ input_tokens: 4, output_tokens: 2 });
+  });
+
+  it('Responses streams: usage from response.completed', () => {
+    const o = feed('responses', [
+      { type: 'response.created', response: { model: 'gpt-4o-mini' } },
+      { type: 'response.output_text.delta', delta: 'Hi' },
+      { type: 'response.completed', response: { model: 'gpt-4o-mini-2024-07-18', usage: { input_tokens: 8, output_tokens: 2, input_tokens_details: { cached_tokens: 3 } } } },
+    ]).outcome('complete');
+    expect(o).toMatchObject({ model: 'gpt-4o-mini-2024-07-18', text: ['Hi'], usage: { input_tokens: 8, output_tokens: 2, input_token_details: { cache_read: 3 } } });
+    expect(o.failure).toBeUndefined();
+  });
+
+  it('whole bodies: usage and text of every API, and errors in either format', () => {
+    expect(bodyOutcome('chat', 200, JSON.stringify({ model: 'm', choices: [{ message: { content: 'x' } }], usage: { prompt_tokens: 1, completion_tokens: 2 } }), 'complete')).toMatchObject({ model: 'm', text: ['x'], usage: { input_tokens: 1, output_tokens: 2 } });
+    expect(bodyOutcome('embeddings', 200, JSON.stringify({ model: 'e', data: [], usage: { prompt_tokens: 7, total_tokens: 7 } }), 'complete').usage).toMatchObject({ input_tokens: 7, output_tokens: 0 });
+    expect(bodyOutcome('messages', 200, JSON.stringify({ model: 'c', content: [{ type: 'text', text: 'y' }], usage: { input_tokens: 5, cache_creation_input_tokens: 2, output_tokens: 3 } }), 'complete')).toMatchObject({ text: ['y'], usage: { input_tokens: 7, output_tokens: 3 } });
+    expect(bodyOutcome('responses', 200, JSON.stringify({ model: 'r', output: [{ content: [{ type: 'output_text', text: 'z' }] }], usage: { input_tokens: 1, output_tokens: 1 } }), 'complete').text).toEqual(['z']);
+    expect(bodyOutcome('chat', 401, JSON.stringify({ error: { message: 'Incorrect API key', type: 'invalid_request_error', code: 'invalid_api_key' } }), 'complete').failure).toEqual({ kind: 'http', status: 401, type: 'invalid_request_error', message: 'Incorrect API key' });
+    expect(bodyOutcome('messages', 529, JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } }), 'complete').failure).toEqual({ kind: 'http', status: 529, type: 'overloaded_error', message: 'Overloaded' });
+    expect(bodyOutcome('chat', 502, '<html><body><h1>502 Bad Gateway</h1></body></html>', 'complete').failure).toEqual({ kind: 'http', status: 502, message: '502 Bad Gateway' });
+  });
+
+  it('reads what a request sends, text only, for an estimate', () => {
+    expect(requestHead({ model: 'gpt-4o', stream: true })).toEqual({ model: 'gpt-4o', stream: true });
+    expect(requestHead(undefined)).toEqual({ model: '', stream: false });
+    expect(sentText('chat', { messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'image_url' }, { type: 'text', text: 'b' }] }] })).toEqual({ messages: [{ role: 'user', content: 'ab' }] });
+    expect(sentText('messages', { system: [{ type: 'text', text: 'S' }], messages: [{ role: 'user', content: 'Q' }] }).messages).toEqual([{ role: 'system', content: 'S' }, { role: 'user', content: 'Q' }]);
+    expect(sentText('responses', { instructions: 'I', input: 'Q' }).messages).toEqual([{ role: 'system', content: 'I' }, { role: 'user', content: 'Q' }]);
+    expect(sentText('embeddings', { input: ['x', 'y'] }).texts).toEqual(['x', 'y']);
+    expect(sentText('completions', { prompt: 'p' }).texts).toEqual(['p']);
+    expect(sentText('chat', undefined)).toEqual({ messages: [] });
+    expect(parseData('[DONE]')).toBe(DONE);
+    expect(parseData('{nope')).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The server, against a scripted upstream whose every byte the test decides.
+
+type Script = (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void | Promise<void>;
+
+describe('the proxy server', () => {
+  let upstream: http.Server;
+  let upstreamUrl: string;
+  let script: Script;
+  const seen: { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+  let proxy: MeteringProxy | undefined;
+  let records: CallRecord[] = [];
+  const table = loadPriceTable();
+
+  beforeAll(async () => {
+    upstream = http.createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(parts).toString();
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+        void script(req, body, res);
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => {
+    upstream.closeAllConnections();
+    upstream.close(() => resolve());
+  }));
+  afterEach(async () => {
+    await proxy?.close(100);
+    proxy = undefined;
+    records = [];
+    seen.length = 0;
+  });
+
+  async function start(extra: { maxCostUsd?: number; openai?: string } = {}): Promise<string> {
+    proxy = await startProxy({
+      host: '127.0.0.1',
+      port: 0,
+      upstreams: { openai: new URL(extra.openai ?? `${upstreamUrl}/v1`), anthropic: new URL(upstreamUrl) },
+      table,
+      maxCostUsd: extra.maxCostUsd,
+      onRecord: (r) => records.push(r),
+    });
+    return proxy.origin;
+  }
+
+  /** One request through the proxy: status, headers and the body's exact bytes. */
+  function call(origin: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request(`${origin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts) }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  }
+
+  const settled = async (n: number) => {
+    for (let i = 0; i < 100 && records.length < n; i++) await new Promise((r) => setTimeout(r, 10));
+    return records;
+  };
+
+  it('relays an injected stream as if usage had never been asked for, and meters it', async () => {
+    script = (_req, body, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(chatStream(JSON.parse(body).stream_options?.include_usage === true));
+    };
+    const origin = await start();
+    const r = await call(origin, '/v1/chat/completions', { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }, { authorization: 'Bearer sk-proj-abcdefgh12345678' });
+    expect(r.body.equals(chatStream(false))).toBe(true);
+    expect(seen[0]?.body.startsWith('{"stream_options":{"include_usage":true},"model"')).toBe(true);
+    expect(seen[0]?.headers.authorization).toBe('Bearer sk-proj-abcdefgh12345678');
+    expect(seen[0]?.headers['accept-encoding']).toBe('identity');
+    const [rec] = await settled(1);
+    expect(rec).toMatchObject({ provider: 'openai', api: 'chat', model: 'gpt-4o-mini-2024-07-18', stream: true, ok: true, usage_source: 'reported', usage: { input_tokens: 9, output_tokens: 12 }, text: '' });
+  });
+
+  it('streams each event through as it comes: no waiting for the rest', async () => {
+    let release!: () => void;
+    const rest = new Promise<void>((r) => (release = r));
+    script = async (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const stream = chatStream(true).toString();
+      const cut = stream.indexOf('\n\n') + 2;
+      res.write(stream.slice(0, cut));
+      await rest;
+      res.end(stream.slice(cut));
+    };
+    const origin = await start();
+    const firstEvent = await new Promise<string>((resolve, reject) => {
+      const req = http.request(`${origin}/v1/chat/completions`, { method: 'POST' }, (res) => res.once('data', (d: Buffer) => resolve(d.toString())));
+      req.on('error', reject);
+      req.end(JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [] }));
+    });
+    expect(firstEvent).toBe(chatStream(false).toString().split('\n\n')[0] + '\n\n');
+    release();
+    await settled(1);
+  });
+
+  it('passes compressed bodies through byte for byte and still reads their usage', async () => {
+    const json = Buffer.from(JSON.stringify({ id: 'm1', type: 'message', model: 'claude-3-5-haiku-20241022', content: [{ type: 'text', text: 'hi' }], usage: { input_tokens: 12, output_tokens: 3 } }));
+    const gzipped = zlib.gzipSync(json);
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': gzipped.length });
+      res.end(gzipped);
+    };
+    const origin = await start();
+    const r = await call(origin, '/v1/messages', { model: 'claude-3-5-haiku-20241022', messages: [] }, { 'anthropic-version': '2023-06-01', 'accept-encoding': 'gzip, zstd' });
+    expect(r.body.equals(gzipped)).toBe(true);
+    expect(seen[0]?.headers['accept-encoding']).toBe('gzip');
+    expect((await settled(1))[0]).toMatchObject({ provider: 'anthropic', usage_source: 'reported', usage: { input_tokens: 12, output_tokens: 3 } });
+
+    const sse = Buffer.from(
+      'event: message_start\ndata: {"type":"message_start","message":{"model":"claude-3-5-haiku-20241022","usage":{"input_tokens":12,"output_tokens":1}}}\n\n' +
+        'event: message_delta\ndata: {"type":"message_delta","usage":{"output_tokens":4}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n',
+    );
+    const brotli = zlib.brotliCompressSync(sse);
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'br' });
+      res.end(brotli);
+    };
+    const s = await call(origin, '/v1/messages', { model: 'claude-3-5-haiku-20241022', stream: true, messages: [] }, { 'anthropic-version': '2023-06-01' });
+    expect(s.body.equals(brotli)).toBe(true);
+    expect((await settled(2))[1]).toMatchObject({ usage: { input_tokens: 12, output_tokens: 4 }, usage_source: 'reported' });
+  });
+
+  it('a stream cut upstream is cut for the client too, and counted as failed with an estimate', async () => {
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {"model":"gpt-4o-mini","choices":[{"index":0,"delta":{"content":"Hello there"}}],"usage":null}\n\n', () => res.socket?.destroy());
+    };
+    const origin = await start();
+    await expect(call(origin, '/v1/chat/completions', { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] })).rejects.toThrow();
+    const [rec] = await settled(1);
+    expect(rec).toMatchObject({ ok: false, error_kind: 'stream-cut', usage_source: 'estimated' });
+    expect(rec?.usage.output_tokens).toBeGreaterThan(0);
+  });
+
+  it('a client that leaves mid-stream aborts the upstream request; the call is recorded as aborted', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((r) => (upstreamClosed = r));
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":5,"output_tokens":1}}}\n\n');
+      res.on('close', upstreamClosed);
+    };
+    const origin = await start();
+    await new Promise<void>((resolve) => {
+      const req = http.request(`${origin}/v1/messages`, { method: 'POST', headers: { 'anthropic-version': '2023-06-01' } }, (res) => res.once('data', () => {
+        req.destroy();
+        resolve();
+      }));
+      req.on('error', () => undefined);
+      req.end(JSON.stringify({ model: 'claude-3-5-haiku-20241022', stream: true, messages: [] }));
+    });
+    await closed;
+    const [rec] = await settled(1);
+    expect(rec).toMatchObject({ ok: false, error_kind: 'aborted', usage_source: 'estimated', usage: { input_tokens: 5 } });
+  });
+
+  it('a server that rejects stream_options gets the client\'s own request instead', async () => {
+    script = (_req, body, res) => {
+      if (JSON.parse(body).stream_options) {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end('{"error":{"message":"Unrecognized request argument supplied: stream_options"}}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(chatStream(false));
+    };
+    const origin = await start();
+    const r = await call(origin, '/v1/chat/completions', { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    expect(r.status).toBe(200);
+    expect(r.body.equals(chatStream(false))).toBe(true);
+    expect(seen.map((s) => JSON.parse(s.body).stream_options)).toEqual([{ include_usage: true }, undefined]);
+    expect((await settled(1))[0]).toMatchObject({ ok: true, usage_source: 'estimated' });
+  });
+
+  it('--max-cost: once reached, calls get a 429 in the provider\'s format and never go upstream', async () => {
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ model: 'gpt-4o', choices: [], usage: { prompt_tokens: 1000, completion_tokens: 1000 } }));
+    };
+    const origin = await start({ maxCostUsd: 0.001 });
+    expect((await call(origin, '/v1/chat/completions', { model: 'gpt-4o', messages: [] })).status).toBe(200);
+    await settled(1);
+    const refused = await call(origin, '/v1/messages', { model: 'claude-3-5-haiku-20241022', messages: [] }, { 'anthropic-version': '2023-06-01' });
+    expect(refused.status).toBe(429);
+    expect(refused.headers['x-should-retry']).toBe('false');
+    expect(JSON.parse(refused.body.toString())).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.stringMatching(/^llm-usage: budget exceeded: \$0\.0125 spent of --max-cost \$0\.001/) } });
+    expect(seen).toHaveLength(1);
+    const recs = await settled(2);
+    expect(recs[1]).toMatchObject({ ok: false, usage_source: 'none', cost_usd: 0, error: expect.stringContaining('refused by llm-usage') });
+    expect(proxy?.stats()).toMatchObject({ refused: 1, spentUsd: 0.0125 });
+  });
+
+  it('an unreachable upstream: 502 in the provider\'s format, a failed call', async () => {
+    const origin = await start({ openai: 'http://127.0.0.1:1/v1' });
+    const r = await call(origin, '/v1/chat/completions', { model: 'gpt-4o', messages: [] });
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.body.toString())).toEqual({ error: { message: 'llm-usage proxy: cannot reach http://127.0.0.1:1/v1 (ECONNREFUSED)', type: 'server_error', param: null, code: 'llm_usage_upstream_unreachable' } });
+    expect((await settled(1))[0]).toMatchObject({ ok: false, error_kind: 'connection', usage_source: 'none' });
+  });
+
+  it('never forwards a request for another host or path, and passes other provider paths through unmetered', async () => {
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"data":[]}');
+    };
+    const origin = await start();
+    const port = new URL(origin).port;
+    const absolute = await new Promise<string>((resolve) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => socket.end('GET http://example.com/v1/models HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d) => (text += d));
+      socket.on('end', () => resolve(text));
+    });
+    expect(absolute).toMatch(/^HTTP\/1\.1 404/);
+    expect(absolute).toContain('llm-usage proxy: no route');
+    expect(seen).toHaveLength(0);
+
+    const models = await new Promise<number>((resolve) => http.get(`${origin}/v1/models?limit=2`, { headers: { host: 'evil.example' } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }));
+    expect(models).toBe(200);
+    expect(seen[0]).toMatchObject({ method: 'GET', url: '/v1/models?limit=2', headers: { host: new URL(upstreamUrl).host } });
+    expect(proxy?.stats().unmetered).toBe(1);
+    expect(records).toHaveLength(0);
+  });
+
+  it('keeps a key the upstream echoes out of the record', async () => {
+    script = (_req, _body, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: 'Incorrect API key provided: my-own-key-0123456789.', type: 'invalid_request_error' } }));
+    };
+    const origin = await start();
+    await call(origin, '/v1/chat/completions', { model: 'gpt-4o', messages: [] }, { authorization: 'Bearer my-own-key-0123456789' });
+    const [rec] = await settled(1);
+    expect(rec?.error).toContain('Incorrect API key provided: ***.');
+    expect(JSON.stringify(rec)).not.toContain('my-own-key');
+  });
+});
