@@ -1,4 +1,4 @@
-import { appendFileSync, createReadStream, mkdirSync } from 'node:fs';
+import { createReadStream, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import envPaths from 'env-paths';
 import type { CallRecord, Source } from './record.js';
@@ -62,12 +62,14 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
 }
 
 /**
- * Appends entries as JSON lines. Each line is one write(2) to a file opened with O_APPEND, so
- * several processes appending at once neither lose nor interleave lines. A ledger that cannot
- * be written is a warning, never a reason to lose the command's own output.
+ * Appends entries as JSON lines. Each line is one write(2) to a file opened once with
+ * O_APPEND, so several processes appending at once neither lose nor interleave lines, and a
+ * long-running proxy pays no open per call. A ledger that cannot be written is a warning,
+ * never a reason to lose the command's own output.
  */
 export class LedgerWriter {
   private warned = false;
+  private fd: number | null = null;
   constructor(
     readonly path: string,
     private readonly warn: (message: string) => void,
@@ -76,17 +78,22 @@ export class LedgerWriter {
   append(entry: LedgerEntry): void {
     const line = JSON.stringify(entry) + '\n';
     try {
-      try {
-        appendFileSync(this.path, line, { flag: 'a' });
-      } catch (e) {
-        // Create the directory only when missing: not a mkdir per call.
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-        mkdirSync(dirname(this.path), { recursive: true });
-        appendFileSync(this.path, line, { flag: 'a' });
-      }
+      this.fd ??= this.open();
+      writeSync(this.fd, line);
     } catch (e) {
       if (!this.warned) this.warn(`cannot write the ledger ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (use --ledger FILE or --no-ledger)`);
       this.warned = true;
+    }
+  }
+
+  private open(): number {
+    try {
+      return openSync(this.path, 'a');
+    } catch (e) {
+      // Create the directory only when missing.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      mkdirSync(dirname(this.path), { recursive: true });
+      return openSync(this.path, 'a');
     }
   }
 }

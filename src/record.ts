@@ -64,7 +64,9 @@ export interface CallRecord {
 export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationMs: number, table: PriceTable): Promise<CallRecord> {
   const model = outcome.model ?? spec.model;
   const { usage, source, estimate } = await usageOf(spec, outcome, model);
-  const priced = source === 'none' ? nothingBilled() : priceOf(usage, [model, spec.model], spec.provider, table);
+  const priced = priceOf(usage, [model, spec.model], spec.provider, table);
+  // Nothing was processed, so nothing is billed; the model still groups with its priced calls.
+  if (source === 'none') Object.assign(priced, { cost_usd: 0, cost_note: 'the call failed before the provider processed it' });
   const f = outcome.failure;
   return {
     provider: spec.provider,
@@ -138,10 +140,6 @@ function priceOf(usage: Usage, names: string[], provider: string, table: PriceTa
     return { cost_usd: cost.usd, priced_as: pricedAs, cost_note: null };
   }
   return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };
-}
-
-function nothingBilled(): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'cost_note'> {
-  return { cost_usd: 0, priced_as: null, cost_note: 'the call failed before the provider processed it' };
 }
 
 const KEY_VAR = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' } as const;

@@ -162,9 +162,15 @@ export async function callAndReport(
 
   const tally = tallyOf(records);
   if (opts.json) io.out(JSON.stringify(summaryJson(records, tally), null, 2) + '\n');
-  else io.err(renderSummary(tally, io.colourErr));
+  else io.err(renderSummary(tally, io.colourErr, usageHint(specs)));
   if (interrupted) throw new Interrupted();
   if (tally.failed_requests > 0) throw new CallFailed('');
+}
+
+/** For chat and legacy completion streams that did not ask for usage: how to get it reported. */
+function usageHint(specs: CallSpec[]): string | undefined {
+  const unasked = specs.some((s) => s.stream && !s.streamUsage && (s.api === 'chat' || s.api === 'completions'));
+  return unasked ? '`stream --usage` asks the provider for it' : undefined;
 }
 
 /**

@@ -6,7 +6,7 @@ import { painter, table } from './style.js';
  * The get_openai_callback summary as a table: Tokens Used / Prompt / Completion / requests /
  * cost, each figure with where it came from. Detail rows only when non-zero.
  */
-export function renderSummary(t: Tally, colour: boolean): string {
+export function renderSummary(t: Tally, colour: boolean, estimateHint?: string): string {
   const c = painter(colour);
   const mark = (s: string) => (s === 'reported' || s === 'none' ? s : `${s} *`);
   const tokensSource = t.sources.prompt === t.sources.completion ? mark(t.sources.prompt) : 'see below';
@@ -35,7 +35,7 @@ export function renderSummary(t: Tally, colour: boolean): string {
   }
   if (t.encodings.length) {
     const approx = t.approximate ? '; for Claude models an approximation, as Claude\'s tokenizer is not public' : '';
-    out.push(`* estimated with tiktoken ${t.encodings.join(', ')}: the provider reported no usage (a stream asks for it with --usage)${approx}`);
+    out.push(`* estimated with tiktoken ${t.encodings.join(', ')}: the provider reported no usage${estimateHint ? ` (${estimateHint})` : ''}${approx}`);
   }
   for (const note of t.unpriced) out.push(`cost unknown: ${note}`);
   return out.join('\n') + '\n';
