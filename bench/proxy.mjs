@@ -11,8 +11,13 @@
 // the proxy adds without that queueing. Streams are an OpenAI chat stream that did not ask for
 // usage (the proxy asks for it, then strips it: its most expensive path) and an Anthropic
 // stream, in turn. Finally the proxy's own tally is checked against what was sent.
+//
+// UPSTREAM_DELAY_MS=20 makes the fake wait that long before answering, as any real model does
+// (real time to first token is hundreds of ms): the proxy's cost is then measured against the
+// latency a user sees rather than against a saturated CPU.
 // Run after `npm run build`:
 //   node bench/proxy.mjs [requests=1000] [concurrency=16] [rounds=4]
+//   UPSTREAM_DELAY_MS=20 node bench/proxy.mjs
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -23,6 +28,7 @@ const REQUESTS = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
 const ROUNDS = Number(process.argv[4] ?? 4);
 const WARMUP = Number(process.env.WARMUP ?? 3000);
+const DELAY = Number(process.env.UPSTREAM_DELAY_MS ?? 0);
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 /** Starts a node program and resolves with it and the first stdout line matching `pattern`. */
@@ -41,7 +47,11 @@ function start(args, env, pattern) {
   });
 }
 
-const fake = await start([here('../test/support/fake-provider-cli.mjs'), '--port', '0'], {}, /"url":"([^"]+)"/);
+const fake = await start(
+  [here('../test/support/fake-provider-cli.mjs'), '--port', '0', ...(DELAY ? ['--reply', JSON.stringify({ delayMs: DELAY })] : [])],
+  {},
+  /"url":"([^"]+)"/,
+);
 const fakeUrl = fake.match[1];
 const proxy = await start(
   [here('../bin/llm-usage.js'), 'proxy', '--port', '0', '--quiet', '--json'],
@@ -152,7 +162,7 @@ const p = stat('proxied');
 const added50 = p.p50 - d.p50;
 const added99 = p.p99 - d.p99;
 const ratio = p.rps / d.rps;
-console.log(`proxy: ${perRound * ROUNDS} requests each way (half streamed), concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, after ${WARMUP} warm-up requests each way, ${availableParallelism()} CPUs`);
+console.log(`proxy: ${perRound * ROUNDS} requests each way (half streamed), concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, after ${WARMUP} warm-up requests each way, ${availableParallelism()} CPUs, upstream answers ${DELAY ? `after ${DELAY} ms` : 'at once'}`);
 console.log(`  direct    p50 ${d.p50.toFixed(2)} ms   p99 ${d.p99.toFixed(2)} ms   ${d.rps.toFixed(0)} req/s`);
 console.log(`  proxied   p50 ${p.p50.toFixed(2)} ms   p99 ${p.p99.toFixed(2)} ms   ${p.rps.toFixed(0)} req/s`);
 console.log(`  added     p50 ${added50.toFixed(2)} ms (target < 1 ms)   p99 ${added99.toFixed(2)} ms`);
