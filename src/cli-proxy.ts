@@ -1,4 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import type { MeteringOptions } from './commands/exec.js';
 import { dollars, ledgerOptions, pricingOption } from './cli-options.js';
 import { UsageError } from './errors.js';
 import type { Io } from './io.js';
@@ -84,15 +85,7 @@ Examples:
       const { execCommand } = await import('./commands/exec.js');
       await execCommand(
         command,
-        {
-          json: o.json === true,
-          report: o.report as string | undefined,
-          maxCost: o.maxCost as number | undefined,
-          openaiUpstream: o.openaiUpstream as string | undefined,
-          anthropicUpstream: o.anthropicUpstream as string | undefined,
-          pricing: o.pricing as string | undefined,
-          ledger: o.ledger as string | false | undefined,
-        },
+        meteringOpts(o),
         io,
       );
     });
@@ -122,19 +115,21 @@ Examples:
     .action(async (o: Record<string, unknown>) => {
       const { proxyCommand } = await import('./commands/proxy.js');
       await proxyCommand(
-        {
-          port: o.port as number,
-          host: o.host as string | undefined,
-          quiet: o.quiet === true,
-          json: o.json === true,
-          report: o.report as string | undefined,
-          maxCost: o.maxCost as number | undefined,
-          openaiUpstream: o.openaiUpstream as string | undefined,
-          anthropicUpstream: o.anthropicUpstream as string | undefined,
-          pricing: o.pricing as string | undefined,
-          ledger: o.ledger as string | false | undefined,
-        },
+        { ...meteringOpts(o), port: o.port as number, host: o.host as string | undefined, quiet: o.quiet === true },
         io,
       );
     });
+}
+
+/** The options exec and proxy share, from commander's parse. */
+function meteringOpts(o: Record<string, unknown>): MeteringOptions {
+  return {
+    json: o.json === true,
+    report: o.report as string | undefined,
+    maxCost: o.maxCost as number | undefined,
+    openaiUpstream: o.openaiUpstream as string | undefined,
+    anthropicUpstream: o.anthropicUpstream as string | undefined,
+    pricing: o.pricing as string | undefined,
+    ledger: o.ledger as string | false | undefined,
+  };
 }

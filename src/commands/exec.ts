@@ -7,7 +7,8 @@ import { clientEnv, upstreamsOf } from '../proxy/routes.js';
 import { startProxy } from '../proxy/server.js';
 import type { CallRecord } from '../record.js';
 
-export interface ExecOptions {
+/** What exec and proxy share: how calls are metered, forwarded, limited and reported. */
+export interface MeteringOptions {
   json: boolean;
   report?: string;
   maxCost?: number;
@@ -17,6 +18,8 @@ export interface ExecOptions {
   /** --ledger FILE, or false for --no-ledger. */
   ledger?: string | false;
 }
+
+export type ExecOptions = MeteringOptions;
 
 /**
  * `llm-usage exec -- CMD [ARGS...]`: CMD runs with its clients' base URLs pointing at a metering

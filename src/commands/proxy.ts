@@ -6,20 +6,13 @@ import { checkReportPath, ledgerHook, reportSession } from '../proxy/report.js';
 import { displayUrl, loopingUpstream, upstreamsOf } from '../proxy/routes.js';
 import { startProxy, type MeteringProxy } from '../proxy/server.js';
 import type { CallRecord } from '../record.js';
+import type { MeteringOptions } from './exec.js';
 import { renderBaseUrls, renderCallLine, renderProxyBanner } from '../render/proxy.js';
 
-export interface ProxyCommandOptions {
+export interface ProxyCommandOptions extends MeteringOptions {
   port: number;
   host?: string;
   quiet: boolean;
-  json: boolean;
-  report?: string;
-  maxCost?: number;
-  openaiUpstream?: string;
-  anthropicUpstream?: string;
-  pricing?: string;
-  /** --ledger FILE, or false for --no-ledger. */
-  ledger?: string | false;
 }
 
 /**
