@@ -23,6 +23,27 @@ const COMPACT_DATE = /(-)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=-|:|$)/
  * match rules decide: no substring guessing. Returns null for an unknown model.
  */
 export function resolveModel(table: PriceTable, asked: string, providerId?: string, prefer?: string): Resolved | null {
+  // A table does not change once loaded, and a proxy prices the same few names over and over.
+  const memo = memoOf(table);
+  const key = `${asked}\u0000${providerId ?? ''}\u0000${prefer ?? ''}`;
+  if (memo.has(key)) return memo.get(key) as Resolved | null;
+  const found = lookUp(table, asked, providerId, prefer);
+  memo.set(key, found);
+  return found;
+}
+
+const memos = new WeakMap<PriceTable, Map<string, Resolved | null>>();
+
+function memoOf(table: PriceTable): Map<string, Resolved | null> {
+  let memo = memos.get(table);
+  if (!memo) {
+    memo = new Map();
+    memos.set(table, memo);
+  }
+  return memo;
+}
+
+function lookUp(table: PriceTable, asked: string, providerId?: string, prefer?: string): Resolved | null {
   const name = asked.trim();
   if (!name) return null;
   for (const { provider, via: providerVia } of searchOrder(table, name, providerId, prefer)) {
