@@ -1,4 +1,3 @@
-import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 
 /** Colour only on a TTY, and never with NO_COLOR (https://no-color.org). */
@@ -8,8 +7,22 @@ export function useColour(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = 
   return stream.isTTY === true;
 }
 
-export function painter(colour: boolean): ChalkInstance {
-  return new Chalk({ level: colour ? 1 : 0 });
+/** The styles the renderers use. */
+export interface Painter {
+  bold(text: string): string;
+  red(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+}
+
+const plain: Painter = { bold: (t) => t, red: (t) => t, yellow: (t) => t, cyan: (t) => t };
+
+// chalk is loaded only when some output will be coloured: piped, NO_COLOR and CI runs (and
+// the start-up of every command there) skip it.
+const chalk = useColour(process.stdout) || useColour(process.stderr) ? new (await import('chalk')).Chalk({ level: 1 }) : null;
+
+export function painter(colour: boolean): Painter {
+  return colour && chalk ? chalk : plain;
 }
 
 /** A cli-table3 table; colour codes only when `colour`, so piped output stays plain. */

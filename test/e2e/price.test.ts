@@ -112,6 +112,14 @@ describe('llm-usage price', () => {
     expect(r.stderr).toContain('providers[0] ("mycorp").models[0] ("house").prices.input_mtok must be a non-negative number');
   });
 
+  it('colours only when asked for (FORCE_COLOR) and never with NO_COLOR', async () => {
+    const forced = await runCli(['price', '--model', 'gpt-4o'], { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } });
+    expect(forced.code).toBe(0);
+    expect(forced.stdout).toMatch(/\x1b\[1mgpt-4o\x1b\[22m/);
+    const both = await runCli(['price', '--model', 'gpt-4o'], { env: { NO_COLOR: '1', FORCE_COLOR: '1' } });
+    expect(both.stdout).not.toMatch(/\x1b\[/);
+  });
+
   it('--help has examples and --version prints the version', async () => {
     const help = await runCli(['price', '--help']);
     expect(help.code).toBe(0);
