@@ -59,6 +59,9 @@ const proxy = await start(
   /OPENAI_BASE_URL=(http:\/\/[^/\s]+)\/v1/,
 );
 const proxyUrl = proxy.match[1];
+// The floor: a bare node:http pass-through, so the figures say what is Node's and what is ours.
+const bare = await start([here('./bare-proxy.mjs')], { OPENAI_BASE_URL: `${fakeUrl}/v1` }, /OPENAI_BASE_URL=(http:\/\/[^/\s]+)\/v1/);
+const bareUrl = bare.match[1];
 
 const TICKS_PER_MS = 100 / 1000; // USER_HZ on Linux
 /** CPU ms a child has used so far (user + system), from /proc; null where there is no /proc. */
@@ -119,16 +122,19 @@ const quantile = (xs, q) => {
 
 await batch(fakeUrl, WARMUP);
 await batch(proxyUrl, WARMUP);
-const runs = { direct: { latencies: [], wallMs: 0, cpu: { client: 0, fake: 0, proxy: 0 } }, proxied: { latencies: [], wallMs: 0, cpu: { client: 0, fake: 0, proxy: 0 } } };
+await batch(bareUrl, WARMUP);
+const fresh = () => ({ latencies: [], wallMs: 0, cpu: { client: 0, fake: 0, proxy: 0 } });
+const runs = { direct: fresh(), proxied: fresh(), bare: fresh() };
+const urlOf = { direct: fakeUrl, proxied: proxyUrl, bare: bareUrl };
 const hasProc = cpuMs(fake.child) !== null;
 const cpuNow = () => ({ client: ownCpuMs(), fake: cpuMs(fake.child), proxy: cpuMs(proxy.child) });
 const perRound = Math.ceil(REQUESTS / ROUNDS);
 for (let r = 0; r < ROUNDS; r++) {
   // Alternate which goes first, so neither always meets a warmer machine.
-  const order = r % 2 ? ['proxied', 'direct'] : ['direct', 'proxied'];
+  const order = r % 2 ? ['bare', 'proxied', 'direct'] : ['direct', 'proxied', 'bare'];
   for (const name of order) {
     const before = cpuNow();
-    const b = await batch(name === 'direct' ? fakeUrl : proxyUrl, perRound);
+    const b = await batch(urlOf[name], perRound);
     const after = cpuNow();
     runs[name].latencies.push(...b.latencies);
     runs[name].wallMs += b.wallMs;
@@ -150,6 +156,8 @@ const summary = await new Promise((resolve) => {
   proxy.child.kill('SIGINT');
 });
 fake.child.kill('SIGTERM');
+bare.child.removeAllListeners('exit');
+bare.child.kill('SIGTERM');
 
 const sent = WARMUP + perRound * ROUNDS + 100 * ROUNDS;
 const expectedTokens = sent * 27;
@@ -162,11 +170,13 @@ const p = stat('proxied');
 const added50 = p.p50 - d.p50;
 const added99 = p.p99 - d.p99;
 const ratio = p.rps / d.rps;
+const f = stat('bare');
 console.log(`proxy: ${perRound * ROUNDS} requests each way (half streamed), concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, after ${WARMUP} warm-up requests each way, ${availableParallelism()} CPUs, upstream answers ${DELAY ? `after ${DELAY} ms` : 'at once'}`);
 console.log(`  direct    p50 ${d.p50.toFixed(2)} ms   p99 ${d.p99.toFixed(2)} ms   ${d.rps.toFixed(0)} req/s`);
 console.log(`  proxied   p50 ${p.p50.toFixed(2)} ms   p99 ${p.p99.toFixed(2)} ms   ${p.rps.toFixed(0)} req/s`);
 console.log(`  added     p50 ${added50.toFixed(2)} ms (target < 1 ms)   p99 ${added99.toFixed(2)} ms`);
 console.log(`  throughput ratio ${ratio.toFixed(2)} (target >= 0.8)`);
+console.log(`  floor: a bare node:http pass-through (no metering) adds p50 ${(f.p50 - d.p50).toFixed(2)} ms, throughput ratio ${(f.rps / d.rps).toFixed(2)}; llm-usage proxy / bare: ${(p.rps / f.rps).toFixed(2)}`);
 const s50 = quantile(serial.proxied, 0.5) - quantile(serial.direct, 0.5);
 const s99 = quantile(serial.proxied, 0.99) - quantile(serial.direct, 0.99);
 console.log(`  one at a time (${serial.direct.length} each way): added p50 ${s50.toFixed(2)} ms, p99 ${s99.toFixed(2)} ms`);
