@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Tiktoken } from 'js-tiktoken/lite';
 import { loadEncoder } from '../dist/tokens.js';
+import { seededRandom } from '../test/support/seeded-random.mjs';
 
 const option = (flag, fallback) => {
   const at = process.argv.indexOf(flag);
@@ -31,17 +32,6 @@ const OURS_URL = new URL('../dist/tokens.js', import.meta.url).href;
 // A deterministic corpus
 // ---------------------------------------------------------------------------------------
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function seededRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function corpusDocuments(seed, targetBytes) {
   const random = seededRandom(seed);

@@ -30,19 +30,7 @@ function countOf(object: WireObject | null, key: string): number | undefined {
  * and is likewise a part of `prompt_tokens`; it is 0 when absent (OpenAI reports none).
  */
 export function openAIChatUsage(wire: unknown): Usage | null {
-  const usage = objectOrNull(wire);
-  const input = countOf(usage, 'prompt_tokens');
-  const output = countOf(usage, 'completion_tokens');
-  if (input === undefined && output === undefined) return null;
-  const promptDetails = objectOrNull(usage?.['prompt_tokens_details']);
-  const completionDetails = objectOrNull(usage?.['completion_tokens_details']);
-  return makeUsage({
-    input,
-    output,
-    cacheRead: countOf(promptDetails, 'cached_tokens'),
-    cacheCreation: countOf(promptDetails, 'cache_write_tokens'),
-    reasoning: countOf(completionDetails, 'reasoning_tokens'),
-  });
+  return openAIUsage(wire, CHAT_FIELDS);
 }
 
 /**
@@ -51,12 +39,26 @@ export function openAIChatUsage(wire: unknown): Usage | null {
  * include `output_tokens_details.reasoning_tokens`.
  */
 export function openAIResponsesUsage(wire: unknown): Usage | null {
+  return openAIUsage(wire, RESPONSES_FIELDS);
+}
+
+/** Where each OpenAI API puts the same counts: only the names differ. */
+interface OpenAIFields {
+  input: string;
+  output: string;
+  inputDetails: string;
+  outputDetails: string;
+}
+const CHAT_FIELDS: OpenAIFields = { input: 'prompt_tokens', output: 'completion_tokens', inputDetails: 'prompt_tokens_details', outputDetails: 'completion_tokens_details' };
+const RESPONSES_FIELDS: OpenAIFields = { input: 'input_tokens', output: 'output_tokens', inputDetails: 'input_tokens_details', outputDetails: 'output_tokens_details' };
+
+function openAIUsage(wire: unknown, f: OpenAIFields): Usage | null {
   const usage = objectOrNull(wire);
-  const input = countOf(usage, 'input_tokens');
-  const output = countOf(usage, 'output_tokens');
+  const input = countOf(usage, f.input);
+  const output = countOf(usage, f.output);
   if (input === undefined && output === undefined) return null;
-  const inputDetails = objectOrNull(usage?.['input_tokens_details']);
-  const outputDetails = objectOrNull(usage?.['output_tokens_details']);
+  const inputDetails = objectOrNull(usage?.[f.inputDetails]);
+  const outputDetails = objectOrNull(usage?.[f.outputDetails]);
   return makeUsage({
     input,
     output,

@@ -5,6 +5,7 @@ import o200kRanks from 'js-tiktoken/ranks/o200k_base';
 import cl100kRanks from 'js-tiktoken/ranks/cl100k_base';
 import p50kRanks from 'js-tiktoken/ranks/p50k_base';
 import r50kRanks from 'js-tiktoken/ranks/r50k_base';
+import { seededRandom } from './support/seeded-random.mjs';
 import {
   ENCODING_NAMES,
   countChatTokens,
@@ -222,17 +223,6 @@ describe('encodingForModel', () => {
 // Exactness: our count equals js-tiktoken's encode().length
 // ---------------------------------------------------------------------------------------
 
-/** mulberry32, so the fuzz corpus is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const handPicked: string[] = [
   '',
