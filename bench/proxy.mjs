@@ -23,10 +23,12 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { rawPool, requestBytes } from './raw-client.mjs';
 
 const REQUESTS = Number(process.argv[2] ?? 1000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
-const ROUNDS = Number(process.argv[4] ?? 4);
+const RUNS = Number(process.argv[4] ?? 9);
+const ROUNDS = 4;
 const WARMUP = Number(process.env.WARMUP ?? 3000);
 const DELAY = Number(process.env.UPSTREAM_DELAY_MS ?? 0);
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -78,7 +80,7 @@ const ownCpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+const CLIENT = process.env.CLIENT ?? 'raw';
 const messages = [{ role: 'user', content: 'Tell me a joke' }];
 const KINDS = [
   { path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-bench-0123456789' }, body: JSON.stringify({ model: 'gpt-3.5-turbo-0125', messages }) },
@@ -87,29 +89,44 @@ const KINDS = [
   { path: '/v1/messages', headers: { 'x-api-key': 'sk-ant-bench-0123456789', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude-3-5-haiku-20241022', max_tokens: 64, messages, stream: true }) },
 ];
 
-/** One request, timed to its last byte; resolves with milliseconds. */
-function one(base, i) {
-  const kind = KINDS[i % KINDS.length];
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(`${base}${kind.path}`, { method: 'POST', agent, headers: { ...kind.headers, 'content-type': 'application/json' } }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode} from ${base}`));
-      res.on('data', () => {});
-      res.on('end', () => resolve(performance.now() - started));
-    });
-    req.on('error', reject);
-    req.end(kind.body);
-  });
+/**
+ * A client per target: `send(i, lane)` makes request i on connection `lane` and resolves
+ * when its last byte has come. CLIENT=node:http uses Node's own client instead (heavier).
+ */
+function clientFor(base) {
+  if (CLIENT === 'node:http') {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    const send = (i) => {
+      const kind = KINDS[i % KINDS.length];
+      return new Promise((resolve, reject) => {
+        const req = http.request(`${base}${kind.path}`, { method: 'POST', agent, headers: { ...kind.headers, 'content-type': 'application/json' } }, (res) => {
+          if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode} from ${base}`));
+          res.on('data', () => {});
+          res.on('end', resolve);
+        });
+        req.on('error', reject);
+        req.end(kind.body);
+      });
+    };
+    return { send, close: () => agent.destroy() };
+  }
+  const pool = rawPool(Number(new URL(base).port), CONCURRENCY);
+  const bytes = KINDS.map((k) => requestBytes(base, k));
+  return { send: (i, lane) => pool.connections[lane].send(bytes[i % bytes.length]), close: pool.close };
 }
 
-/** `count` requests, `concurrency` at a time; the latency of each and the wall time. */
-async function batch(base, count, concurrency = CONCURRENCY) {
+/** `count` requests, `concurrency` at a time; the latency of each, to its last byte, and the wall time. */
+async function batch(client, count, concurrency = CONCURRENCY) {
   const latencies = [];
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) latencies.push(await one(base, next++));
+    Array.from({ length: concurrency }, async (_, lane) => {
+      while (next < count) {
+        const t = performance.now();
+        await client.send(next++, lane);
+        latencies.push(performance.now() - t);
+      }
     }),
   );
   return { latencies, wallMs: performance.now() - started };
@@ -120,34 +137,33 @@ const quantile = (xs, q) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
 
-await batch(fakeUrl, WARMUP);
-await batch(proxyUrl, WARMUP);
-await batch(bareUrl, WARMUP);
-const fresh = () => ({ latencies: [], wallMs: 0, cpu: { client: 0, fake: 0, proxy: 0 } });
-const runs = { direct: fresh(), proxied: fresh(), bare: fresh() };
-const urlOf = { direct: fakeUrl, proxied: proxyUrl, bare: bareUrl };
+const clients = { direct: clientFor(fakeUrl), proxied: clientFor(proxyUrl), bare: clientFor(bareUrl) };
+for (const c of Object.values(clients)) await batch(c, WARMUP);
 const hasProc = cpuMs(fake.child) !== null;
-const cpuNow = () => ({ client: ownCpuMs(), fake: cpuMs(fake.child), proxy: cpuMs(proxy.child) });
-const perRound = Math.ceil(REQUESTS / ROUNDS);
-for (let r = 0; r < ROUNDS; r++) {
-  // Alternate which goes first, so neither always meets a warmer machine.
-  const order = r % 2 ? ['bare', 'proxied', 'direct'] : ['direct', 'proxied', 'bare'];
+const cpuNow = () => ({ client: ownCpuMs(), fake: cpuMs(fake.child), proxy: cpuMs(proxy.child), bare: cpuMs(bare.child) });
+const cpu = { direct: {}, proxied: {}, bare: {} };
+/** Each run: REQUESTS to each target in turn; per target its p50, p99 and requests per second. */
+const results = [];
+for (let r = 0; r < RUNS; r++) {
+  // Rotate which goes first, so none always meets a warmer machine.
+  const order = ['direct', 'proxied', 'bare'].map((_, i, all) => all[(i + r) % all.length]);
+  const run = {};
   for (const name of order) {
     const before = cpuNow();
-    const b = await batch(urlOf[name], perRound);
+    const b = await batch(clients[name], REQUESTS);
     const after = cpuNow();
-    runs[name].latencies.push(...b.latencies);
-    runs[name].wallMs += b.wallMs;
-    for (const k of Object.keys(before)) runs[name].cpu[k] += (after[k] ?? 0) - (before[k] ?? 0);
+    run[name] = { p50: quantile(b.latencies, 0.5), p99: quantile(b.latencies, 0.99), rps: (REQUESTS / b.wallMs) * 1000 };
+    for (const k of Object.keys(before)) cpu[name][k] = (cpu[name][k] ?? 0) + (after[k] ?? 0) - (before[k] ?? 0);
   }
+  results.push(run);
 }
 // One at a time: the proxy's own latency, without the queueing of a CPU-bound machine.
 const serial = { direct: [], proxied: [] };
 for (let r = 0; r < ROUNDS; r++) {
-  serial.direct.push(...(await batch(fakeUrl, 100, 1)).latencies);
-  serial.proxied.push(...(await batch(proxyUrl, 100, 1)).latencies);
+  serial.direct.push(...(await batch(clients.direct, 100, 1)).latencies);
+  serial.proxied.push(...(await batch(clients.proxied, 100, 1)).latencies);
 }
-agent.destroy();
+for (const c of Object.values(clients)) c.close();
 
 // The proxy's summary: every proxied request, counted exactly.
 const summary = await new Promise((resolve) => {
@@ -159,32 +175,29 @@ fake.child.kill('SIGTERM');
 bare.child.removeAllListeners('exit');
 bare.child.kill('SIGTERM');
 
-const sent = WARMUP + perRound * ROUNDS + 100 * ROUNDS;
+const sent = WARMUP + REQUESTS * RUNS + 100 * ROUNDS;
 const expectedTokens = sent * 27;
-const stat = (name) => {
-  const l = runs[name].latencies;
-  return { p50: quantile(l, 0.5), p99: quantile(l, 0.99), rps: (l.length / runs[name].wallMs) * 1000 };
+const median = (xs) => quantile(xs, 0.5);
+/** The median over runs of f(run), and its range. */
+const over = (f, digits = 2) => {
+  const xs = results.map(f);
+  return `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 };
-const d = stat('direct');
-const p = stat('proxied');
-const added50 = p.p50 - d.p50;
-const added99 = p.p99 - d.p99;
-const ratio = p.rps / d.rps;
-const f = stat('bare');
-console.log(`proxy: ${perRound * ROUNDS} requests each way (half streamed), concurrency ${CONCURRENCY}, ${ROUNDS} interleaved rounds, after ${WARMUP} warm-up requests each way, ${availableParallelism()} CPUs, upstream answers ${DELAY ? `after ${DELAY} ms` : 'at once'}`);
-console.log(`  direct    p50 ${d.p50.toFixed(2)} ms   p99 ${d.p99.toFixed(2)} ms   ${d.rps.toFixed(0)} req/s`);
-console.log(`  proxied   p50 ${p.p50.toFixed(2)} ms   p99 ${p.p99.toFixed(2)} ms   ${p.rps.toFixed(0)} req/s`);
-console.log(`  added     p50 ${added50.toFixed(2)} ms (target < 1 ms)   p99 ${added99.toFixed(2)} ms`);
-console.log(`  throughput ratio ${ratio.toFixed(2)} (target >= 0.8)`);
-console.log(`  floor: a bare node:http pass-through (no metering) adds p50 ${(f.p50 - d.p50).toFixed(2)} ms, throughput ratio ${(f.rps / d.rps).toFixed(2)}; llm-usage proxy / bare: ${(p.rps / f.rps).toFixed(2)}`);
+console.log(`proxy: ${RUNS} runs of ${REQUESTS} requests each way (half streamed), concurrency ${CONCURRENCY}, after ${WARMUP} warm-up requests each way; ${availableParallelism()} CPUs, ${CLIENT} client, upstream answers ${DELAY ? `after ${DELAY} ms` : 'at once'}`);
+console.log('  median over runs (range):');
+console.log(`  direct    p50 ${over((r) => r.direct.p50)} ms   p99 ${over((r) => r.direct.p99)} ms   ${over((r) => r.direct.rps, 0)} req/s`);
+console.log(`  proxied   p50 ${over((r) => r.proxied.p50)} ms   p99 ${over((r) => r.proxied.p99)} ms   ${over((r) => r.proxied.rps, 0)} req/s`);
+console.log(`  added     p50 ${over((r) => r.proxied.p50 - r.direct.p50)} ms (target < 1 ms)   p99 ${over((r) => r.proxied.p99 - r.direct.p99)} ms`);
+console.log(`  throughput ratio ${over((r) => r.proxied.rps / r.direct.rps)} (target >= 0.8)`);
+console.log(`  floor, a bare node:http pass-through that meters nothing: adds p50 ${over((r) => r.bare.p50 - r.direct.p50)} ms, throughput ratio ${over((r) => r.bare.rps / r.direct.rps)}`);
 const s50 = quantile(serial.proxied, 0.5) - quantile(serial.direct, 0.5);
 const s99 = quantile(serial.proxied, 0.99) - quantile(serial.direct, 0.99);
 console.log(`  one at a time (${serial.direct.length} each way): added p50 ${s50.toFixed(2)} ms, p99 ${s99.toFixed(2)} ms`);
-const perCall = (ms) => `${((ms * 1000) / (perRound * ROUNDS)).toFixed(0)} µs`;
+const perCall = (ms) => `${((ms * 1000) / (REQUESTS * RUNS)).toFixed(0)} µs`;
 if (hasProc) {
   // /proc counts in 10 ms ticks: a few per cent of noise at these totals.
-  const c = runs.proxied.cpu;
-  console.log(`  CPU per request through the proxy: client ${perCall(c.client)}, fake ${perCall(c.fake)}, proxy ${perCall(c.proxy)} (direct: client ${perCall(runs.direct.cpu.client)}, fake ${perCall(runs.direct.cpu.fake)})`);
+  const c = cpu.proxied;
+  console.log(`  CPU per request through the proxy: client ${perCall(c.client)}, fake ${perCall(c.fake)}, proxy ${perCall(c.proxy)} (direct: client ${perCall(cpu.direct.client)}, fake ${perCall(cpu.direct.fake)}; bare pass-through: ${perCall(cpu.bare.bare)})`);
 }
 console.log(`  proxy tally: ${summary.successful_requests} calls, ${summary.total_tokens} tokens (expected ${sent}, ${expectedTokens})`);
 if (summary.successful_requests !== sent || summary.total_tokens !== expectedTokens || summary.failed_requests !== 0) {
