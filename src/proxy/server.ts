@@ -1,25 +1,43 @@
 /**
- * The metering reverse proxy: an HTTP server that forwards each request to the configured
- * upstream and reads the usage of every call off the response as it passes.
+ * The metering reverse proxy: forwards each request to the configured upstream and reads the
+ * usage of every call off the response as it passes.
  *
- * - Responses are relayed as they arrive: each upstream chunk is written to the client before
- *   it is read for usage. Only an OpenAI stream whose usage the proxy asked for on the
- *   client's behalf is rewritten, a line at a time (see rewrite.ts).
- * - A non-streamed body is forwarded chunk by chunk and parsed once at its end, never
- *   re-serialised.
+ * - It speaks HTTP/1.1 over plain sockets (http1.ts) rather than through node:http: a proxy
+ *   under load spends most of its time in the HTTP machinery, and this way each exchange costs
+ *   a parse of each head, one write upstream and, usually, one write back.
+ * - Each client connection has its own upstream connection per provider, opened on first use
+ *   and kept alive with it, so requests on one connection stay in order and nothing is pooled.
+ * - Responses are relayed as they arrive: each upstream chunk is queued for the client before it
+ *   is read for usage, and everything queued while handling one chunk leaves in one write.
+ *   Only an OpenAI stream whose usage the proxy asked for on the client's behalf is rewritten,
+ *   a line at a time (see rewrite.ts).
+ * - A non-streamed body is forwarded as it comes and parsed once at its end, never re-serialised.
  * - Every metered call, whatever its end (done, failed, cut, refused), becomes one CallRecord
  *   through `emit`, the one place records leave the proxy.
  * - Nothing here logs: no header, key or body is ever written anywhere.
  */
-import http from 'node:http';
-import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
 import zlib from 'node:zlib';
 import { redactKeys } from '../errors.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { CallOutcome, ProviderFailure } from '../providers/types.js';
 import { recordOf, type CallRecord, type RecordApi } from '../record.js';
 import { formatUsd } from '../render/format.js';
-import { contentEncoding, decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
+import { decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
+import {
+  chunk,
+  framingOf,
+  HttpParseError,
+  LAST_CHUNK,
+  MessageReader,
+  parseRequestHead,
+  parseResponseHead,
+  serializeHead,
+  type Framing,
+  type RequestHead,
+  type ResponseHead,
+} from './http1.js';
 import { bodyOutcome, parseData, requestHead, sentText, streamMeter, type BodyEnd } from './meter.js';
 import { errorReply, REFUSED, type ErrorReply } from './provider-errors.js';
 import { withIncludeUsage, UsageStripper } from './rewrite.js';
@@ -71,12 +89,143 @@ interface Call {
   started: number;
 }
 
-type Sent = { request: http.ClientRequest; response: http.IncomingMessage } | { error: NodeJS.ErrnoException };
+/** How an upstream exchange can fail: before the response's head, or part-way through its body. */
+type UpstreamFailure = { phase: 'connect'; error: NodeJS.ErrnoException } | { phase: 'body' };
+
+/** What one upstream exchange reports, in order: head, body pieces, then end or failure. */
+interface ResponseHandler {
+  head(head: ResponseHead): void;
+  body(bytes: Buffer): void;
+  end(): void;
+  fail(failure: UpstreamFailure): void;
+}
+
+/** Idle client connections are closed after this long; clients' own pools give up sooner. */
+const CLIENT_IDLE_MS = 120_000;
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+
+/**
+ * A keep-alive connection to one upstream, owned by one client connection. One exchange at a
+ * time; a response that ends the connection (close-delimited, `connection: close`) retires it.
+ */
+class UpstreamConnection {
+  readonly socket: net.Socket;
+  private readonly reader: MessageReader<ResponseHead>;
+  private handler: ResponseHandler | null = null;
+  private method = 'GET';
+  private interim = false;
+  private reusable = true;
+  private gotHead = false;
+  closed = false;
+
+  constructor(
+    url: URL,
+    /** After each chunk from upstream has been handled (the client's writes go out then). */
+    afterData: () => void,
+    private readonly onRetired: (self: UpstreamConnection) => void,
+  ) {
+    const secure = url.protocol === 'https:';
+    const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    const port = Number(url.port || (secure ? 443 : 80));
+    this.socket = secure ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] }) : net.connect({ host, port });
+    this.socket.setNoDelay(true);
+    this.reader = new MessageReader(parseResponseHead, {
+      head: (head) => this.onHead(head),
+      body: (bytes) => this.handler?.body(bytes),
+      end: () => this.onEnd(),
+    });
+    this.socket.on('data', (data: Buffer) => {
+      try {
+        this.reader.push(data);
+      } catch {
+        this.fail({ phase: this.gotHead ? 'body' : 'connect', error: Object.assign(new Error('malformed response'), { code: 'EPROTO' }) });
+      }
+      afterData();
+    });
+    this.socket.on('end', () => {
+      if (this.reader.close() === 'cut') this.fail({ phase: this.gotHead ? 'body' : 'connect', error: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+      afterData();
+      this.retire();
+    });
+    this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail({ phase: this.gotHead ? 'body' : 'connect', error }));
+    this.socket.on('close', () => {
+      this.fail({ phase: this.gotHead ? 'body' : 'connect', error: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+      this.retire();
+    });
+  }
+
+  get busy(): boolean {
+    return this.handler !== null;
+  }
+
+  /** Sends one request (head and any body already in `bytes`); the response goes to `handler`. */
+  send(method: string, bytes: Buffer | string, handler: ResponseHandler): void {
+    this.method = method;
+    this.handler = handler;
+    this.gotHead = false;
+    this.socket.write(bytes);
+  }
+
+  /** More of the request's body (a pass-through request streams it); false: wait for 'drain'. */
+  write(bytes: Buffer | string): boolean {
+    return this.socket.write(bytes);
+  }
+
+  /** Abandons the exchange under way (the client left): the connection cannot be reused. */
+  abandon(): void {
+    this.handler = null;
+    this.retire();
+  }
+
+  private onHead(head: ResponseHead): Framing {
+    if (head.status >= 100 && head.status < 200) {
+      // 100 Continue or 103 Early Hints: nothing the client needs, the real head follows.
+      this.interim = true;
+      return { kind: 'none' };
+    }
+    this.gotHead = true;
+    const connection = (head.headers['connection'] ?? '').toLowerCase();
+    this.reusable = head.minor === 1 ? !connection.includes('close') : connection.includes('keep-alive');
+    this.handler?.head(head);
+    if (this.method === 'HEAD' || head.status === 204 || head.status === 304) return { kind: 'none' };
+    const framing = framingOf(head.headers, { kind: 'close' });
+    if (framing.kind === 'close') this.reusable = false;
+    return framing;
+  }
+
+  private onEnd(): void {
+    if (this.interim) {
+      this.interim = false;
+      this.reader.next();
+      return;
+    }
+    const handler = this.handler;
+    this.handler = null;
+    if (this.reusable && this.reader.heldBytes === 0) this.reader.next();
+    else this.retire();
+    handler?.end();
+  }
+
+  private fail(failure: UpstreamFailure): void {
+    const handler = this.handler;
+    this.handler = null;
+    this.retire();
+    handler?.fail(failure);
+  }
+
+  private retire(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.onRetired(this);
+  }
+}
 
 export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
-  const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
   const stats: ProxyStats = { unmetered: 0, refused: 0, spentUsd: 0 };
   const running = new Set<Promise<void>>();
+  const connections = new Set<ClientConnection>();
+  let closing = false;
 
   /** Every metered call leaves the proxy here, once: the budget's running total, then the hook. */
   function emit(record: CallRecord): void {
@@ -84,286 +233,522 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     opts.onRecord(record);
   }
 
-  const server = http.createServer({ noDelay: true }, (req, res) => {
-    const work = handle(req, res).catch(() => {
-      // A bug of ours must not take the program's other calls down with it.
-      if (!res.headersSent) reply(res, errorReply('openai', 'unreachable', 'llm-usage proxy: internal error'));
-      else res.destroy();
-    });
-    running.add(work);
-    void work.finally(() => running.delete(work));
-  });
-
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const method = req.method ?? 'GET';
-    const target = req.url ?? '';
-    const route = routeOf(method, target, req.headers, opts.upstreams);
-    if (!route) {
-      req.resume();
-      const path = target.split('?')[0] ?? '';
-      const provider = req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
-      reply(res, errorReply(provider, 'no-route', `llm-usage proxy: no route for ${method} ${path}: OpenAI clients use ${origin}/v1 as their base URL, Anthropic clients ${origin}`));
-      return;
-    }
-    if (route.api === null) {
-      stats.unmetered++;
-      await passThrough(req, res, route);
-      return;
-    }
-    const record = await metered(req, res, route, route.api);
-    if (record) emit(record);
-  }
-
   function upstreamOf(route: Route): URL {
     return route.provider === 'openai' ? opts.upstreams.openai : opts.upstreams.anthropic;
-  }
-
-  function request(route: Route, method: string, headers: string[]): http.ClientRequest {
-    const base = upstreamOf(route);
-    const secure = base.protocol === 'https:';
-    return (secure ? https : http).request({
-      hostname: base.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: base.port || (secure ? 443 : 80),
-      method,
-      path: route.upstreamPath,
-      headers,
-      agent: secure ? agents.https : agents.http,
-    });
   }
 
   function unreachable(route: Route, err: NodeJS.ErrnoException): string {
     return `llm-usage proxy: cannot reach ${displayUrl(upstreamOf(route))} (${err.code ?? err.message})`;
   }
 
-  /** A path that carries no usage: both bodies stream straight through. */
-  function passThrough(req: http.IncomingMessage, res: http.ServerResponse, route: Route): Promise<void> {
-    return new Promise((resolve) => {
-      const up = request(route, req.method ?? 'GET', relayHeaders(req.rawHeaders, ['host', 'expect'], [['host', upstreamOf(route).host]]));
-      res.on('close', () => {
-        if (!res.writableFinished) up.destroy();
-        resolve();
-      });
-      up.on('response', (response) => {
-        res.writeHead(response.statusCode ?? 502, response.statusMessage, relayHeaders(response.rawHeaders));
-        response.pipe(res);
-        // Cut upstream: cut the client too, rather than end its body as if complete.
-        response.on('error', () => res.destroy());
-        response.on('close', () => {
-          if (!response.complete) res.destroy();
-        });
-      });
-      up.on('error', (err: NodeJS.ErrnoException) => {
-        if (!res.headersSent) reply(res, errorReply(route.provider, 'unreachable', unreachable(route, err)));
-        else res.destroy();
-      });
-      req.pipe(up);
-    });
+  /** The head of a request to send upstream. */
+  function upstreamHead(method: string, route: Route, head: RequestHead, drop: string[], add: [string, string][]): string {
+    return serializeHead(`${method} ${route.upstreamPath} HTTP/1.1`, relayHeaders(head.rawHeaders, ['host', 'expect', ...drop], [['host', upstreamOf(route).host], ...add]));
   }
 
   /**
-   * Sends the call upstream; resolves with the response, or the error that came instead (a
-   * client that leaves while waiting aborts the upstream request, which ends as an error).
+   * One client connection: reads its requests one at a time and answers each in order. Holds
+   * the exchange under way, the bytes queued for the client, and its upstream connections.
    */
-  function send(req: http.IncomingMessage, res: http.ServerResponse, route: Route, body: Buffer, acceptEncoding: string | undefined): Promise<Sent> {
-    return new Promise((resolve) => {
-      const add: [string, string][] = [
-        ['host', upstreamOf(route).host],
-        ['content-length', String(body.length)],
-      ];
-      if (acceptEncoding !== undefined) add.push(['accept-encoding', acceptEncoding]);
-      const up = request(route, req.method ?? 'POST', relayHeaders(req.rawHeaders, ['host', 'content-length', 'expect', 'accept-encoding'], add));
-      const clientLeft = () => up.destroy();
-      res.once('close', clientLeft);
-      up.once('response', (response) => {
-        res.off('close', clientLeft);
-        resolve({ request: up, response });
+  class ClientConnection {
+    private readonly reader: MessageReader<RequestHead>;
+    private queued: Buffer[] = [];
+    private flushing = false;
+    private readonly upstreams = new Map<string, UpstreamConnection>();
+    /** The exchange under way: its request's body and end go to it; `gone` when the client leaves. */
+    private exchange: { body(bytes: Buffer): void; end(): void; gone(): void } | null = null;
+    /** The response under way has been queued in full. */
+    private answered = false;
+    private requestDone = false;
+    private closeAfter = false;
+    /** The upstream to resume once the client has drained what it was sent. */
+    private held: UpstreamConnection | null = null;
+    destroyed = false;
+    /** The last response has gone: nothing more is read. */
+    private ending = false;
+
+    constructor(readonly socket: net.Socket) {
+      socket.setNoDelay(true);
+      socket.setTimeout(CLIENT_IDLE_MS, () => {
+        if (!this.exchange) this.destroy();
       });
-      // After the response, a broken connection shows on the response; this only catches it.
-      up.on('error', (error: NodeJS.ErrnoException) => {
-        res.off('close', clientLeft);
-        resolve({ error });
+      this.reader = new MessageReader(parseRequestHead, {
+        head: (head) => this.onRequest(head),
+        body: (bytes) => this.exchange?.body(bytes),
+        end: () => {
+          this.requestDone = true;
+          this.exchange?.end();
+          this.maybeNext();
+        },
       });
-      up.end(body);
-    });
+      socket.on('data', (data: Buffer) => {
+        if (this.ending) return;
+        try {
+          this.reader.push(data);
+        } catch (e) {
+          this.malformed(e);
+        }
+        // A pipelined request waits for the response before it; a lot of them waits on TCP.
+        if (this.reader.heldBytes > 1024 * 1024) socket.pause();
+      });
+      socket.on('drain', () => {
+        const held = this.held;
+        this.held = null;
+        held?.socket.resume();
+      });
+      socket.on('error', () => this.destroy());
+      // A client's FIN is its leaving, as node:http takes it: a call under way is abandoned.
+      socket.on('end', () => this.destroy());
+      socket.on('close', () => this.destroy());
+    }
+
+    get idle(): boolean {
+      return this.exchange === null;
+    }
+
+    /** Queues bytes for the client; everything queued in one turn leaves in one write. */
+    send(bytes: Buffer | string): void {
+      if (this.destroyed) return;
+      this.queued.push(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+      if (!this.flushing) {
+        this.flushing = true;
+        queueMicrotask(this.flush);
+      }
+    }
+
+    readonly flush = (): void => {
+      this.flushing = false;
+      const { queued } = this;
+      if (queued.length === 0 || this.destroyed) return;
+      this.queued = [];
+      const ok = this.socket.write(queued.length === 1 ? (queued[0] as Buffer) : Buffer.concat(queued));
+      if (!ok && !this.held) {
+        // The client reads slower than upstream sends: hold upstream until it catches up.
+        for (const up of this.upstreams.values()) {
+          if (up.busy) {
+            up.socket.pause();
+            this.held = up;
+          }
+        }
+      }
+    };
+
+    /** The upstream connection for a route's provider, opened on first use. */
+    upstream(route: Route): UpstreamConnection {
+      const key = route.provider;
+      const existing = this.upstreams.get(key);
+      if (existing && !existing.closed) return existing;
+      const up = new UpstreamConnection(upstreamOf(route), this.flush, (self) => {
+        if (this.upstreams.get(key) === self) this.upstreams.delete(key);
+        if (this.held === self) this.held = null;
+      });
+      this.upstreams.set(key, up);
+      return up;
+    }
+
+    /** An answer of the proxy's own, whole. */
+    reply(r: ErrorReply, minor: 0 | 1 = 1): void {
+      const headers = Object.entries(r.headers).flat();
+      if (this.closeAfter || minor === 0) headers.push('connection', 'close');
+      this.send(serializeHead(`HTTP/1.1 ${r.status} ${STATUS_TEXT[r.status] ?? ''}`, headers));
+      this.send(Buffer.from(r.body));
+      this.answered = true;
+      this.maybeNext();
+    }
+
+    /** A response's head, with the framing this hop uses; returns how to frame its body. */
+    responseHead(head: ResponseHead, request: RequestHead, drop: string[], bodyless: boolean, keepLength: boolean): 'raw' | 'chunked' | 'close' {
+      let framing: 'raw' | 'chunked' | 'close' = 'raw';
+      const add: [string, string][] = [];
+      if (!bodyless && !keepLength) {
+        if (request.minor === 1) {
+          framing = 'chunked';
+          add.push(['transfer-encoding', 'chunked']);
+        } else framing = 'close';
+      }
+      if (framing === 'close' || request.minor === 0) this.closeAfter = true;
+      if (this.closeAfter) add.push(['connection', 'close']);
+      this.send(serializeHead(`HTTP/1.1 ${head.status} ${head.reason}`, relayHeaders(head.rawHeaders, keepLength || bodyless ? drop : ['content-length', ...drop], add)));
+      return framing;
+    }
+
+    /** The response has been queued in full. */
+    finished(): void {
+      this.answered = true;
+      this.maybeNext();
+    }
+
+    /** Cuts the client off mid-response, so it cannot take a partial body for a whole one. */
+    destroy(): void {
+      if (this.destroyed) return;
+      // What is queued leaves first: the client sees everything up to the cut.
+      this.flush();
+      this.destroyed = true;
+      this.socket.destroy();
+      for (const up of this.upstreams.values()) up.abandon();
+      this.upstreams.clear();
+      const exchange = this.exchange;
+      this.exchange = null;
+      exchange?.gone();
+      connections.delete(this);
+    }
+
+    private maybeNext(): void {
+      if (!this.answered || !this.requestDone || !this.exchange) return;
+      this.exchange = null;
+      if (this.closeAfter || closing) {
+        // Everything queued goes first, then the connection ends (and is forgotten on 'close').
+        this.flush();
+        this.socket.end();
+        this.ending = true;
+        return;
+      }
+      if (this.socket.isPaused()) this.socket.resume();
+      try {
+        this.reader.next();
+      } catch (e) {
+        this.malformed(e);
+      }
+    }
+
+    private malformed(e: unknown): void {
+      if (this.exchange || !(e instanceof HttpParseError)) {
+        // A request whose body broke off (nothing went upstream that can be answered now), or
+        // a bug of ours: this connection ends, the program's other calls go on.
+        this.destroy();
+        return;
+      }
+      this.closeAfter = true;
+      this.exchange = { body() {}, end() {}, gone() {} };
+      this.requestDone = true;
+      const text = `llm-usage proxy: ${e.message}\n`;
+      this.send(serializeHead(`HTTP/1.1 ${e.status} ${STATUS_TEXT[e.status] ?? ''}`, ['content-type', 'text/plain', 'content-length', String(text.length), 'connection', 'close']));
+      this.send(text);
+      this.answered = true;
+      this.maybeNext();
+    }
+
+    private onRequest(head: RequestHead): Framing {
+      const framing = framingOf(head.headers, { kind: 'none' });
+      this.answered = false;
+      this.requestDone = false;
+      const connection = (head.headers['connection'] ?? '').toLowerCase();
+      if (head.minor === 0 ? !connection.includes('keep-alive') : connection.includes('close')) this.closeAfter = true;
+      // A client waiting for leave to send its body gets it at once: every request is read.
+      if (head.minor === 1 && (head.headers['expect'] ?? '').toLowerCase() === '100-continue') this.send(CONTINUE);
+
+      const route = routeOf(head.method, head.target, head.headers, opts.upstreams);
+      if (!route) {
+        this.exchange = { body() {}, end: () => {}, gone() {} };
+        const path = head.target.split('?')[0] ?? '';
+        const provider = head.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
+        this.reply(errorReply(provider, 'no-route', `llm-usage proxy: no route for ${head.method} ${path}: OpenAI clients use ${origin}/v1 as their base URL, Anthropic clients ${origin}`), head.minor);
+        return framing;
+      }
+      if (route.api === null) {
+        stats.unmetered++;
+        this.exchange = passThrough(this, head, route, framing);
+      } else {
+        const work = new Promise<void>((resolve) => {
+          this.exchange = metered(this, head, route, route.api as RecordApi, (record) => {
+            if (record) emit(record);
+            resolve();
+          });
+        });
+        running.add(work);
+        void work.finally(() => running.delete(work));
+      }
+      return framing;
+    }
   }
 
-  async function metered(req: http.IncomingMessage, res: http.ServerResponse, route: Route, api: RecordApi): Promise<CallRecord | null> {
-    const started = performance.now();
-    const raw = await readAll(req);
-    // The client gave up before its request was complete: nothing went upstream.
-    if (raw === null) return null;
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString('utf8'));
-    } catch {
-      body = undefined;
-    }
-    const call: Call = { route, api, body, ...requestHead(body), key: keyOf(req.headers), started };
-    const failed = (failure: ProviderFailure, error?: string) => recorded(call, { text: [], model: null, usage: null, failure }, error);
-
-    if (opts.maxCostUsd !== undefined && stats.spentUsd >= opts.maxCostUsd) {
-      stats.refused++;
-      const max = formatUsd(opts.maxCostUsd);
-      const message = `llm-usage: budget exceeded: ${formatUsd(stats.spentUsd)} spent of --max-cost ${max}; this request was not sent to ${route.provider}`;
-      reply(res, errorReply(route.provider, 'budget', message));
-      return failed({ kind: 'http', status: 429, type: 'budget_exceeded', message }, `${REFUSED}: --max-cost ${max} reached; not sent`);
-    }
-
-    let clientLeft = false;
-    res.on('close', () => {
-      if (!res.writableFinished) clientLeft = true;
+  /** A path that carries no usage: both bodies stream straight through. */
+  function passThrough(client: ClientConnection, head: RequestHead, route: Route, framing: Framing) {
+    const up = client.upstream(route);
+    const chunked = framing.kind === 'chunked';
+    let bodyFraming: 'raw' | 'chunked' | 'close' = 'raw';
+    let started = false;
+    let done = false;
+    up.send(head.method, upstreamHead(head.method, route, head, [], chunked ? [['transfer-encoding', 'chunked']] : []), {
+      head(response) {
+        started = true;
+        const bodyless = head.method === 'HEAD' || response.status === 204 || response.status === 304;
+        bodyFraming = client.responseHead(response, head, [], bodyless, response.headers['content-length'] !== undefined);
+      },
+      body(bytes) {
+        if (bodyFraming === 'chunked') for (const piece of chunk(bytes)) client.send(piece);
+        else client.send(bytes);
+      },
+      end() {
+        done = true;
+        if (bodyFraming === 'chunked') client.send(LAST_CHUNK);
+        client.finished();
+      },
+      fail(failure) {
+        done = true;
+        if (!started && failure.phase === 'connect') client.reply(errorReply(route.provider, 'unreachable', unreachable(route, failure.error)), head.minor);
+        else client.destroy();
+      },
     });
-    const encodings = decodableAcceptEncoding(req.headers['accept-encoding']);
-    const injected = (api === 'chat' || api === 'completions') && isObject(body) ? withIncludeUsage(raw, body) : null;
-    // An injected request asks for no compression, so the stream can be edited as it passes.
-    let sent = await send(req, res, route, injected ?? raw, injected ? 'identity' : encodings);
-    let rewrite = injected !== null;
-    if (rewrite && 'response' in sent && sent.response.statusCode === 400 && !clientLeft) {
-      // Some OpenAI-compatible servers reject stream_options: the client's request, exactly as
-      // it sent it, gets its own answer, and usage is estimated.
-      sent.response.resume();
-      sent = await send(req, res, route, raw, encodings);
-      rewrite = false;
-    }
-    if ('error' in sent) {
-      if (clientLeft) return failed({ kind: 'aborted', message: 'the client closed the connection before the response' });
-      const message = unreachable(route, sent.error);
-      reply(res, errorReply(route.provider, 'unreachable', message));
-      const where = route.provider === 'openai' ? '--openai-upstream or OPENAI_BASE_URL' : '--anthropic-upstream or ANTHROPIC_BASE_URL';
-      return failed({ kind: 'connection', message }, `${message.replace(/^llm-usage proxy: /, '')}: answered 502 (check ${where})`);
-    }
-    return recorded(call, await relay(call, res, sent.request, sent.response, rewrite));
+    return {
+      body(bytes: Buffer) {
+        if (done) return;
+        const ok = chunked ? chunk(bytes).map((piece) => up.write(piece)).every(Boolean) : up.write(bytes);
+        if (!ok) {
+          client.socket.pause();
+          up.socket.once('drain', () => client.socket.resume());
+        }
+      },
+      end() {
+        if (chunked && !done) up.write(LAST_CHUNK);
+      },
+      gone() {
+        up.abandon();
+      },
+    };
   }
 
   /**
-   * Relays the upstream response to the client while metering it; resolves with the call's
+   * A metered call: the request is read whole, sent on (with usage asked for, if it is an
+   * OpenAI stream that did not), and its response relayed and metered. `done` gets its record
+   * (null when the client left before its request was complete: nothing went upstream).
+   */
+  function metered(client: ClientConnection, head: RequestHead, route: Route, api: RecordApi, done: (record: CallRecord | null) => void) {
+    const started = performance.now();
+    const parts: Buffer[] = [];
+    let call: Call | null = null;
+    /** Set while a response is being relayed: what to do if the client leaves. */
+    let onGone: (() => void) | null = null;
+    let finished = false;
+    const finish = (record: Promise<CallRecord> | null) => {
+      if (finished) return;
+      finished = true;
+      if (record) void record.then(done, () => done(null));
+      else done(null);
+    };
+    const failed = (c: Call, failure: ProviderFailure, error?: string) => finish(recorded(c, { text: [], model: null, usage: null, failure }, error));
+
+    const start = () => {
+      const raw = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+      const c: Call = { route, api, body, ...requestHead(body), key: keyOf(head.headers), started };
+      call = c;
+
+      if (opts.maxCostUsd !== undefined && stats.spentUsd >= opts.maxCostUsd) {
+        stats.refused++;
+        const max = formatUsd(opts.maxCostUsd);
+        const message = `llm-usage: budget exceeded: ${formatUsd(stats.spentUsd)} spent of --max-cost ${max}; this request was not sent to ${route.provider}`;
+        client.reply(errorReply(route.provider, 'budget', message), head.minor);
+        failed(c, { kind: 'http', status: 429, type: 'budget_exceeded', message }, `${REFUSED}: --max-cost ${max} reached; not sent`);
+        return;
+      }
+
+      const encodings = decodableAcceptEncoding(head.headers['accept-encoding']);
+      const injected = (api === 'chat' || api === 'completions') && isObject(body) ? withIncludeUsage(raw, body) : null;
+      // An injected request asks for no compression, so the stream can be edited as it passes.
+      send(c, injected ?? raw, injected ? 'identity' : encodings, injected !== null, raw, encodings);
+    };
+
+    /** Sends the request upstream and relays its answer; `fallback` is the client's own request. */
+    const send = (c: Call, bytes: Buffer, acceptEncoding: string | undefined, rewrite: boolean, fallback: Buffer, fallbackEncoding: string | undefined) => {
+      const up = client.upstream(route);
+      const add: [string, string][] = [['content-length', String(bytes.length)]];
+      if (acceptEncoding !== undefined) add.push(['accept-encoding', acceptEncoding]);
+      const requestHead = upstreamHead(head.method, route, head, ['content-length', 'accept-encoding'], add);
+      let relay: Relay | null = null;
+      let retried = false;
+      onGone = () => {
+        up.abandon();
+        failed(c, { kind: 'aborted', message: 'the client closed the connection before the response' });
+      };
+      up.send(head.method, Buffer.concat([Buffer.from(requestHead, 'latin1'), bytes]), {
+        head(response) {
+          if (rewrite && response.status === 400) {
+            // Some OpenAI-compatible servers reject stream_options: the client's request, exactly
+            // as it sent it, gets its own answer, and usage is estimated.
+            retried = true;
+            return;
+          }
+          relay = new Relay(c, client, head, response, rewrite, (outcome) => finish(recorded(c, outcome)));
+          onGone = () => {
+            up.abandon();
+            relay?.finish('aborted');
+          };
+        },
+        body(bytes) {
+          relay?.body(bytes);
+        },
+        end() {
+          if (retried) send(c, fallback, fallbackEncoding, false, fallback, fallbackEncoding);
+          else relay?.finish('complete');
+        },
+        fail(failure) {
+          if (relay) {
+            relay.finish('cut');
+            return;
+          }
+          const error = failure.phase === 'connect' ? failure.error : Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+          const message = unreachable(route, error);
+          client.reply(errorReply(route.provider, 'unreachable', message), head.minor);
+          const where = route.provider === 'openai' ? '--openai-upstream or OPENAI_BASE_URL' : '--anthropic-upstream or ANTHROPIC_BASE_URL';
+          failed(c, { kind: 'connection', message }, `${message.replace(/^llm-usage proxy: /, '')}: answered 502 (check ${where})`);
+        },
+      });
+    };
+
+    return {
+      body(bytes: Buffer) {
+        parts.push(bytes);
+      },
+      end: start,
+      gone() {
+        if (onGone) onGone();
+        else finish(null);
+      },
+    };
+  }
+
+  /**
+   * Relays one upstream response to the client while metering it; `onOutcome` gets the call's
    * outcome once the body has ended, been cut, or been abandoned by the client.
    */
-  function relay(call: Call, res: http.ServerResponse, up: http.ClientRequest, response: http.IncomingMessage, rewrite: boolean): Promise<CallOutcome> {
-    const status = response.statusCode ?? 502;
-    const requestId = headerText(response.headers['x-request-id'] ?? response.headers['request-id']);
-    const stream = status >= 200 && status < 300 && /^text\/event-stream/i.test(response.headers['content-type'] ?? '');
-    const encoding = contentEncoding(response.headers);
-    const decoder = encoding ? decoderFor(encoding) : null;
-    // A coding we cannot decode (asked for none of them, but sent anyway): relayed, not read.
-    const unreadable = encoding !== '' && decoder === null;
-    const editing = stream && rewrite && !unreadable;
-    // An edited stream changes length; one that came encoded anyway is forwarded decoded.
-    const drop = editing ? ['content-length', ...(encoding ? ['content-encoding'] : [])] : [];
-    res.writeHead(status, response.statusMessage, relayHeaders(response.rawHeaders, drop));
-    let paused = false;
-    const client = new TurnWriter(res, () => {
-      // The client reads slower than upstream sends: hold upstream until it catches up.
-      if (paused) return;
-      paused = true;
-      response.pause();
-      res.once('drain', () => {
-        paused = false;
-        response.resume();
-      });
-    });
-    // A stream's headers go as soon as they came: an SDK's create() resolves on them.
-    if (stream) client.flushSoon();
+  class Relay {
+    private readonly meter;
+    private readonly splitter = new LineSplitter();
+    private readonly reader;
+    private readonly stripper: UsageStripper | null;
+    private readonly decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | null;
+    private readonly unreadable: boolean;
+    private readonly editing: boolean;
+    private readonly status: number;
+    private readonly requestId: string | undefined;
+    private readonly framing: 'raw' | 'chunked' | 'close';
+    private readonly bodyParts: Buffer[] = [];
+    private ended = false;
+    private settled = false;
 
-    return new Promise((resolve) => {
-      const meter = stream ? streamMeter(call.api) : null;
-      const splitter = new LineSplitter();
-      const reader = new SseReader(meter?.wants);
-      const stripper = editing ? new UsageStripper() : null;
-      const bodyParts: Buffer[] = [];
-      const feedMeter = (payload: unknown) => meter?.data(payload);
+    constructor(
+      private readonly call: Call,
+      private readonly client: ClientConnection,
+      request: RequestHead,
+      response: ResponseHead,
+      rewrite: boolean,
+      private readonly onOutcome: (outcome: CallOutcome) => void,
+    ) {
+      const status = response.status;
+      this.status = status;
+      this.requestId = response.headers['x-request-id'] ?? response.headers['request-id'];
+      const stream = status >= 200 && status < 300 && /^text\/event-stream/i.test(response.headers['content-type'] ?? '');
+      const coding = (response.headers['content-encoding'] ?? '').trim().toLowerCase();
+      const encoding = coding === 'identity' ? '' : coding;
+      this.decoder = encoding ? decoderFor(encoding) : null;
+      // A coding we cannot decode (asked for none of them, but sent anyway): relayed, not read.
+      this.unreadable = encoding !== '' && this.decoder === null;
+      this.editing = stream && rewrite && !this.unreadable;
+      this.meter = stream ? streamMeter(call.api) : null;
+      this.reader = new SseReader(this.meter?.wants);
+      this.stripper = this.editing ? new UsageStripper() : null;
+      // An edited stream changes length; one that came encoded anyway is forwarded decoded.
+      const drop = this.editing && encoding ? ['content-encoding'] : [];
+      const bodyless = request.method === 'HEAD' || status === 204 || status === 304;
+      this.framing = client.responseHead(response, request, drop, bodyless, !this.editing && response.headers['content-length'] !== undefined);
 
-      const write = (bytes: Buffer) => client.write(bytes);
-
-      /** Reads decoded bytes: an edited stream's lines, a stream's events, or a body kept for its end. */
-      const read = (bytes: Buffer) => {
-        if (stripper) {
-          const out: Buffer[] = [];
-          splitter.push(bytes, (line) => {
-            const kept = stripper.line(line, feedMeter);
-            if (kept) out.push(kept);
-          });
-          if (out.length) write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
-        } else if (meter) {
-          splitter.push(bytes, (line) => {
-            const event = reader.line(line);
-            if (event) feedMeter(parseData(event.data));
-          });
-        } else bodyParts.push(bytes);
-      };
-
-      const endClient = () => {
-        if (stripper) {
-          // A last line without its newline: forwarded as it came.
-          const rest = splitter.rest();
-          if (rest) write(rest);
-        }
-        client.end();
-      };
-
-      let settled = false;
-      const settle = (end: BodyEnd) => {
-        if (settled) return;
-        settled = true;
-        let outcome: CallOutcome;
-        if (unreadable) {
-          outcome = { text: [], model: null, usage: null };
-          if (end !== 'complete' || status >= 300) outcome = bodyOutcome(call.api, status, '', end);
-        } else if (meter) outcome = meter.outcome(end);
-        else outcome = bodyOutcome(call.api, status, Buffer.concat(bodyParts).toString('utf8'), end);
-        if (requestId) outcome.requestId = requestId;
-        resolve(outcome);
-      };
-
-      let ended = false;
-      const finish = (end: BodyEnd) => {
-        if (ended) return;
-        ended = true;
-        if (end !== 'complete') {
-          res.destroy();
-          decoder?.destroy();
-          settle(end);
-        } else if (decoder) {
-          // The decoder still holds bytes: an edited stream's end, and the outcome, wait for it.
-          if (!editing) client.end();
-          decoder.end();
-        } else {
-          endClient();
-          settle(end);
-        }
-      };
-
+      const decoder = this.decoder;
       if (decoder) {
-        decoder.on('data', read);
+        decoder.on('data', (bytes: Buffer) => this.read(bytes));
         decoder.on('end', () => {
-          if (editing) endClient();
-          settle('complete');
+          if (this.editing) this.endClient();
+          this.settle('complete');
         });
         decoder.on('error', () => {
           // Undecodable bytes: the client has them as sent; the meter cannot read them.
-          if (editing) res.destroy();
-          settle('complete');
+          if (this.editing) this.client.destroy();
+          this.settle('complete');
         });
       }
+    }
 
-      response.on('data', (chunk: Buffer) => {
-        // The client's bytes go out first; metering reads them after.
-        if (!editing) write(chunk);
-        if (decoder) decoder.write(chunk);
-        else if (!unreadable) read(chunk);
-      });
-      response.on('end', () => finish('complete'));
-      // A client that left first has already finished the call as aborted.
-      response.on('error', () => finish('cut'));
-      response.on('close', () => {
-        if (!response.complete) finish('cut');
-      });
-      res.on('close', () => {
-        if (res.writableFinished || ended) return;
-        up.destroy();
-        finish('aborted');
-      });
-    });
+    body(bytes: Buffer): void {
+      // The client's bytes go out first; metering reads them after.
+      if (!this.editing) this.write(bytes);
+      if (this.decoder) this.decoder.write(bytes);
+      else if (!this.unreadable) this.read(bytes);
+    }
+
+    /** The body ended: cleanly, cut upstream, or abandoned by the client. */
+    finish(end: BodyEnd): void {
+      if (this.ended) return;
+      this.ended = true;
+      if (end !== 'complete') {
+        this.client.destroy();
+        this.decoder?.destroy();
+        this.settle(end);
+      } else if (this.decoder) {
+        // The decoder still holds bytes: an edited stream's end, and the outcome, wait for it.
+        if (!this.editing) this.endBody();
+        this.decoder.end();
+      } else {
+        this.endClient();
+        this.settle(end);
+      }
+    }
+
+    private write(bytes: Buffer): void {
+      if (bytes.length === 0) return;
+      if (this.framing === 'chunked') for (const piece of chunk(bytes)) this.client.send(piece);
+      else this.client.send(bytes);
+    }
+
+    /** Reads decoded bytes: an edited stream's lines, a stream's events, or a body kept for its end. */
+    private read(bytes: Buffer): void {
+      const { stripper, meter } = this;
+      if (stripper) {
+        const out: Buffer[] = [];
+        this.splitter.push(bytes, (line) => {
+          const kept = stripper.line(line, (payload) => meter?.data(payload));
+          if (kept) out.push(kept);
+        });
+        if (out.length) this.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
+      } else if (meter) {
+        this.splitter.push(bytes, (line) => {
+          const event = this.reader.line(line);
+          if (event) meter.data(parseData(event.data));
+        });
+      } else this.bodyParts.push(bytes);
+    }
+
+    private endClient(): void {
+      if (this.stripper) {
+        // A last line without its newline: forwarded as it came.
+        const rest = this.splitter.rest();
+        if (rest) this.write(rest);
+      }
+      this.endBody();
+    }
+
+    private endBody(): void {
+      if (this.framing === 'chunked') this.client.send(LAST_CHUNK);
+      this.client.finished();
+    }
+
+    private settle(end: BodyEnd): void {
+      if (this.settled) return;
+      this.settled = true;
+      const { call, status } = this;
+      let outcome: CallOutcome;
+      if (this.unreadable) {
+        outcome = { text: [], model: null, usage: null };
+        if (end !== 'complete' || status >= 300) outcome = bodyOutcome(call.api, status, '', end);
+      } else if (this.meter) outcome = this.meter.outcome(end);
+      else outcome = bodyOutcome(call.api, status, Buffer.concat(this.bodyParts).toString('utf8'), end);
+      if (this.requestId) outcome.requestId = this.requestId;
+      this.onOutcome(outcome);
+    }
   }
 
   /** Every call's record is made here, key-safe, and keeps no request or response text. */
@@ -386,6 +771,14 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     return { ...rest, text: '', error: line === null ? null : redactCallKey(line, call.key) };
   }
 
+  const server = net.createServer({ noDelay: true }, (socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
+    connections.add(new ClientConnection(socket));
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => {
@@ -393,7 +786,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       resolve();
     });
   });
-  const { port } = server.address() as { port: number };
+  const { port } = server.address() as net.AddressInfo;
   const origin = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
 
   return {
@@ -401,95 +794,34 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     port,
     stats: () => ({ ...stats }),
     async close(graceMs = 2000) {
+      closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+      for (const c of connections) if (c.idle) c.destroy();
+      const cut = setTimeout(() => {
+        for (const c of connections) c.destroy();
+      }, graceMs);
       await closed;
       while (running.size) await Promise.allSettled([...running]);
       clearTimeout(cut);
-      agents.http.destroy();
-      agents.https.destroy();
     },
   };
 }
 
-/**
- * Writes to the client, joining what arrives within one turn of the event loop into one socket
- * write: a response's headers, last chunk and end usually leave together instead of as three
- * system calls, and a stream still goes out as it arrives (a turn takes microseconds).
- */
-class TurnWriter {
-  private pending: Buffer[] = [];
-  private scheduled = false;
-
-  constructor(
-    private readonly res: http.ServerResponse,
-    private readonly onFull: () => void,
-  ) {}
-
-  write(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    this.pending.push(bytes);
-    this.flushSoon();
-  }
-
-  /** Sends what is pending (or, if nothing is, the headers) at the end of this turn. */
-  flushSoon(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(this.flush);
-  }
-
-  end(): void {
-    const rest = this.take();
-    if (rest) this.res.end(rest);
-    else this.res.end();
-  }
-
-  private readonly flush = () => {
-    this.scheduled = false;
-    if (this.res.writableEnded || this.res.destroyed) return;
-    const bytes = this.take();
-    if (bytes) {
-      if (!this.res.write(bytes)) this.onFull();
-    } else if (!this.res.headersSent) this.res.flushHeaders();
-  };
-
-  private take(): Buffer | null {
-    const { pending } = this;
-    if (pending.length === 0) return null;
-    this.pending = [];
-    return pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
-  }
-}
-
-function reply(res: http.ServerResponse, r: ErrorReply): void {
-  res.writeHead(r.status, r.headers);
-  res.end(r.body);
-}
-
-/** The whole request body, or null when the client went away before sending all of it. */
-function readAll(req: http.IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    req.on('data', (c: Buffer) => parts.push(c));
-    req.on('end', () => resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)));
-    req.on('error', () => resolve(null));
-    req.on('close', () => {
-      if (!req.complete) resolve(null);
-    });
-  });
-}
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  505: 'HTTP Version Not Supported',
+};
 
 function decoderFor(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | null {
   if (encoding === 'gzip' || encoding === 'x-gzip') return zlib.createGunzip();
   if (encoding === 'deflate') return zlib.createInflate();
   if (encoding === 'br') return zlib.createBrotliDecompress();
   return null;
-}
-
-function headerText(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
