@@ -20,15 +20,26 @@ export function requestBytes(origin, { path, headers, body }) {
 /** One keep-alive connection that sends one request at a time and resolves when its response has ended. */
 class Connection {
   constructor(port) {
-    this.socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
-    this.socket.on('data', (d) => this.data(d));
-    this.socket.on('error', (e) => this.fail(e));
-    this.socket.on('close', () => this.fail(new Error('connection closed')));
+    this.port = port;
     this.buffer = null;
     this.pending = null;
+    this.connect();
+  }
+
+  connect() {
+    const socket = net.connect({ host: '127.0.0.1', port: this.port, noDelay: true });
+    this.socket = socket;
+    socket.on('data', (d) => this.data(d));
+    socket.on('error', (e) => this.fail(e));
+    socket.on('close', () => this.fail(new Error('connection closed')));
   }
 
   send(bytes) {
+    // A server closes a keep-alive connection left idle (node:http after 5 s): open another.
+    if (this.socket.destroyed || this.socket.readableEnded) {
+      this.socket.destroy();
+      this.connect();
+    }
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       this.state = 'head';

@@ -10,6 +10,7 @@
 
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
+const LF_LF = Buffer.from('\n\n');
 /** The most a head may take (request line or status line plus headers). */
 export const MAX_HEAD_BYTES = 64 * 1024;
 
@@ -65,7 +66,7 @@ function parseFields(lines: string[], from: number): { rawHeaders: string[]; hea
     if (colon <= 0) throw new HttpParseError(line.startsWith(' ') || line.startsWith('\t') ? 'obsolete line folding in a header' : 'malformed header line');
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) throw new HttpParseError('malformed header name');
-    const value = line.slice(colon + 1).trim();
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
     if (!FIELD_VALUE.test(value)) throw new HttpParseError('malformed header value');
     rawHeaders.push(name, value);
     const lower = name.toLowerCase();
@@ -199,6 +200,8 @@ export class MessageReader<H extends Head> {
           const end = b.indexOf(HEAD_END);
           if (end === -1) {
             if (b.length > MAX_HEAD_BYTES) throw new HttpParseError('header section too large', 431);
+            // A head ended by bare LFs would otherwise wait here for a CRLF that never comes.
+            if (b.indexOf(LF_LF) !== -1) throw new HttpParseError('bare LF in a header section');
             return;
           }
           if (end > MAX_HEAD_BYTES) throw new HttpParseError('header section too large', 431);

@@ -349,7 +349,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     /** An answer of the proxy's own, whole. */
     reply(r: ErrorReply, minor: 0 | 1 = 1): void {
       const headers = Object.entries(r.headers).flat();
-      if (this.closeAfter || minor === 0) headers.push('connection', 'close');
+      if (minor === 0) this.closeAfter = true;
+      if (this.closeAfter) headers.push('connection', 'close');
       this.send(serializeHead(`HTTP/1.1 ${r.status} ${STATUS_TEXT[r.status] ?? ''}`, headers));
       this.send(Buffer.from(r.body));
       this.answered = true;
@@ -491,8 +492,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       },
     });
     return {
+      // The request body goes on even after an early answer (a 401 before the upload ends):
+      // the upstream connection is kept, so it must see the whole request.
       body(bytes: Buffer) {
-        if (done) return;
         const ok = chunked ? chunk(bytes).map((piece) => up.write(piece)).every(Boolean) : up.write(bytes);
         if (!ok) {
           client.socket.pause();
@@ -500,7 +502,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
         }
       },
       end() {
-        if (chunked && !done) up.write(LAST_CHUNK);
+        if (chunked) up.write(LAST_CHUNK);
       },
       gone() {
         up.abandon();

@@ -1,0 +1,1063 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  chunk,
+  framingOf,
+  HttpParseError,
+  LAST_CHUNK,
+  MAX_HEAD_BYTES,
+  MessageReader,
+  parseRequestHead,
+  parseResponseHead,
+  serializeHead,
+  type Framing,
+  type Head,
+  type ResponseHead,
+} from '../src/proxy/http1.js';
+import { startProxy, type MeteringProxy } from '../src/proxy/server.js';
+import { loadPriceTable } from '../src/pricing/table.js';
+import type { CallRecord } from '../src/record.js';
+
+// ---------------------------------------------------------------------------------------------
+// The reader, fed bytes directly.
+
+/** A reader and everything it reported, in order: heads, each message's body pieces, ends. */
+function reading<H extends Head>(parse: (text: string) => H, framing: (head: H) => Framing, onEnd?: (reader: MessageReader<H>) => void) {
+  const heads: H[] = [];
+  const bodies: Buffer[][] = [];
+  const log: string[] = [];
+  let ends = 0;
+  const reader: MessageReader<H> = new MessageReader(parse, {
+    head(head) {
+      heads.push(head);
+      bodies.push([]);
+      log.push(`head ${heads.length}`);
+      return framing(head);
+    },
+    body(bytes) {
+      // An empty piece would become "0\r\n\r\n", a last chunk, when the proxy re-chunks it.
+      log.push(bytes.length === 0 ? `EMPTY body ${heads.length}` : `body ${heads.length}`);
+      bodies.at(-1)?.push(Buffer.from(bytes));
+    },
+    end() {
+      ends++;
+      log.push(`end ${heads.length}`);
+      onEnd?.(reader);
+    },
+  });
+  return {
+    reader,
+    heads,
+    log,
+    get ends() {
+      return ends;
+    },
+    body: (i: number) => Buffer.concat(bodies[i] ?? []),
+  };
+}
+
+/** A response's framing as the proxy's upstream side takes it (every request here is not HEAD). */
+function responseFraming(head: ResponseHead): Framing {
+  if (head.status < 200 || head.status === 204 || head.status === 304) return { kind: 'none' };
+  return framingOf(head.headers, { kind: 'close' });
+}
+
+const requests = (onEnd?: (reader: MessageReader<ReturnType<typeof parseRequestHead>>) => void) => reading(parseRequestHead, (h) => framingOf(h.headers, { kind: 'none' }), onEnd);
+const responses = () => reading(parseResponseHead, responseFraming);
+
+const bytes = (text: string) => Buffer.from(text, 'latin1');
+
+/** The HttpParseError a request (or response) raises, fed whole; undefined when it raises none. */
+function errorOf(input: string | Buffer, kind: 'request' | 'response' = 'request'): HttpParseError | undefined {
+  const r = kind === 'request' ? requests() : responses();
+  try {
+    r.reader.push(typeof input === 'string' ? bytes(input) : input);
+  } catch (e) {
+    if (e instanceof HttpParseError) return e;
+    throw e;
+  }
+  return undefined;
+}
+
+const JSON_BODY = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'ünïcødé 🙂 and\r\n\r\na blank line' }] }));
+const POST = Buffer.concat([
+  bytes(`POST /v1/chat/completions?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nX-Dup: one\r\nx-dup:two \r\nContent-Length: ${JSON_BODY.length}\r\n\r\n`),
+  JSON_BODY,
+]);
+const GET = bytes('GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+const EMBED = bytes('POST /v1/embeddings HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 3\r\n\r\nabc');
+
+describe('MessageReader', () => {
+  it('reads a request with a content-length the same fed whole or a byte at a time', () => {
+    const whole = requests();
+    expect(whole.reader.midMessage).toBe(false);
+    whole.reader.push(POST);
+    expect(whole.heads).toEqual([
+      {
+        method: 'POST',
+        target: '/v1/chat/completions?x=1',
+        minor: 1,
+        rawHeaders: ['Host', '127.0.0.1', 'Content-Type', 'application/json', 'X-Dup', 'one', 'x-dup', 'two', 'Content-Length', String(JSON_BODY.length)],
+        headers: { host: '127.0.0.1', 'content-type': 'application/json', 'x-dup': 'one, two', 'content-length': String(JSON_BODY.length) },
+      },
+    ]);
+    expect(whole.body(0).equals(JSON_BODY)).toBe(true);
+    expect(whole.ends).toBe(1);
+    expect(whole.reader.waiting).toBe(true);
+    expect(whole.reader.midMessage).toBe(false);
+    expect(whole.reader.heldBytes).toBe(0);
+
+    const bytewise = requests();
+    for (let i = 0; i < POST.length; i++) {
+      expect(bytewise.ends).toBe(0);
+      bytewise.reader.push(POST.subarray(i, i + 1));
+      if (i < POST.length - 1) expect(bytewise.reader.midMessage).toBe(true);
+    }
+    expect(bytewise.heads).toEqual(whole.heads);
+    expect(bytewise.body(0).equals(JSON_BODY)).toBe(true);
+    expect(bytewise.ends).toBe(1);
+    expect(bytewise.log.filter((l) => !l.startsWith('body '))).toEqual(['head 1', 'end 1']);
+    expect(bytewise.reader.waiting).toBe(true);
+  });
+
+  it('reads chunked bodies, with chunk extensions and trailers, split at every pair of byte boundaries', () => {
+    const message = bytes(
+      'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' +
+        '5;name=value\r\nhello\r\n' +
+        '1A ; quoted="a;b" ; flag\r\nabcdefghijklmnopqrstuvwxyz\r\n' +
+        'a\r\n0123456789\r\n' +
+        '0;last=1\r\nX-Checksum: abc\r\nX-More: 1\r\n\r\n',
+    );
+    const all = Buffer.concat([message, GET]);
+    const expected = 'helloabcdefghijklmnopqrstuvwxyz0123456789';
+    const wrong: string[] = [];
+    for (let i = 0; i <= all.length; i++) {
+      for (let j = i; j <= all.length; j++) {
+        const r = requests();
+        r.reader.push(all.subarray(0, i));
+        r.reader.push(all.subarray(i, j));
+        r.reader.push(all.subarray(j));
+        const got = { body: r.body(0).toString('latin1'), ends: r.ends, held: r.reader.heldBytes, empty: r.log.some((l) => l.startsWith('EMPTY')) };
+        // The trailer fields are read past, not taken for the next request's head.
+        r.reader.next();
+        const targets = r.heads.map((h) => h.target).join(' ');
+        if (got.body !== expected || got.ends !== 1 || got.held !== GET.length || got.empty || targets !== '/upload /v1/models' || r.ends !== 2) {
+          wrong.push(`split at ${i} and ${j}: ${JSON.stringify({ ...got, targets, ends: r.ends })}`);
+        }
+      }
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+  });
+
+  it('reads a chunked response split at every byte boundary, hex sizes in either case', () => {
+    const message = bytes('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1C\r\n{"usage":{"total_tokens":7}}\r\nf\r\n0123456789abcde\r\n0\r\nTrailer-Field: x\r\n\r\n');
+    for (let i = 0; i <= message.length; i++) {
+      const r = responses();
+      r.reader.push(message.subarray(0, i));
+      r.reader.push(message.subarray(i));
+      expect({ i, body: r.body(0).toString(), ends: r.ends, held: r.reader.heldBytes }).toEqual({ i, body: '{"usage":{"total_tokens":7}}0123456789abcde', ends: 1, held: 0 });
+    }
+  });
+
+  it('holds a pipelined request until next(), and reads it then', () => {
+    const r = requests();
+    r.reader.push(Buffer.concat([POST, GET]));
+    expect(r.heads.map((h) => h.target)).toEqual(['/v1/chat/completions?x=1']);
+    expect(r.ends).toBe(1);
+    expect(r.reader.waiting).toBe(true);
+    expect(r.reader.midMessage).toBe(false);
+    expect(r.reader.heldBytes).toBe(GET.length);
+
+    // More arriving while it waits is held too, unread.
+    r.reader.push(EMBED.subarray(0, 10));
+    expect(r.heads).toHaveLength(1);
+    expect(r.reader.heldBytes).toBe(GET.length + 10);
+
+    r.reader.next();
+    expect(r.heads.map((h) => h.target)).toEqual(['/v1/chat/completions?x=1', '/v1/models']);
+    expect(r.ends).toBe(2);
+    expect(r.reader.waiting).toBe(true);
+    expect(r.reader.heldBytes).toBe(10);
+
+    r.reader.next();
+    expect(r.reader.waiting).toBe(false);
+    expect(r.reader.midMessage).toBe(true);
+    expect(r.heads).toHaveLength(2);
+    r.reader.push(EMBED.subarray(10));
+    expect(r.heads[2]?.target).toBe('/v1/embeddings');
+    expect(r.body(2).toString()).toBe('abc');
+    expect(r.ends).toBe(3);
+
+    r.reader.next();
+    expect(r.reader.waiting).toBe(false);
+    expect(r.reader.midMessage).toBe(false);
+    expect(r.reader.heldBytes).toBe(0);
+    r.reader.next(); // not waiting: nothing to go on to
+    expect(r.ends).toBe(3);
+    expect(r.log).toEqual(['head 1', 'body 1', 'end 1', 'head 2', 'end 2', 'head 3', 'body 3', 'end 3']);
+  });
+
+  it('next() called from inside end reads the held requests in order, without recursing', () => {
+    const r = requests((reader) => reader.next());
+    r.reader.push(Buffer.concat([POST, GET, EMBED]));
+    expect(r.log).toEqual(['head 1', 'body 1', 'end 1', 'head 2', 'end 2', 'head 3', 'body 3', 'end 3']);
+    expect(r.body(0).equals(JSON_BODY)).toBe(true);
+    expect(r.body(2).toString()).toBe('abc');
+    expect(r.reader.waiting).toBe(false);
+    expect(r.reader.heldBytes).toBe(0);
+
+    // The rest of a message after a re-entrant next(): a body split across pushes.
+    r.reader.push(EMBED.subarray(0, EMBED.length - 1));
+    expect(r.ends).toBe(3);
+    r.reader.push(EMBED.subarray(EMBED.length - 1));
+    expect(r.ends).toBe(4);
+    expect(r.body(3).toString()).toBe('abc');
+
+    const many = requests((reader) => reader.next());
+    many.reader.push(Buffer.concat(Array.from({ length: 20_000 }, () => GET)));
+    expect(many.ends).toBe(20_000);
+    expect(many.reader.heldBytes).toBe(0);
+  });
+
+  it('frames responses by content-length, chunked, none, or the connection\'s close', () => {
+    const r = responses();
+    r.reader.push(bytes('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello'));
+    expect(r.heads[0]).toMatchObject({ status: 200, reason: 'OK', minor: 1 });
+    expect(r.body(0).toString()).toBe('hello');
+    expect(r.ends).toBe(1);
+
+    r.reader.next();
+    r.reader.push(bytes('HTTP/1.1 204 No Content\r\n\r\n'));
+    expect(r.ends).toBe(2);
+    r.reader.next();
+    r.reader.push(bytes('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+    expect(r.ends).toBe(3);
+    r.reader.next();
+    r.reader.push(bytes('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n0\r\n\r\n'));
+    expect(r.body(3).toString()).toBe('wiki');
+    expect(r.ends).toBe(4);
+
+    r.reader.next();
+    r.reader.push(bytes('HTTP/1.0 200\r\nContent-Type: text/plain\r\n\r\nuntil '));
+    r.reader.push(bytes('the end'));
+    expect(r.heads[4]).toMatchObject({ status: 200, reason: '', minor: 0 });
+    expect(r.ends).toBe(4);
+    expect(r.reader.close()).toBe('complete');
+    expect(r.body(4).toString()).toBe('until the end');
+    expect(r.ends).toBe(5);
+    expect(r.reader.waiting).toBe(true);
+    expect(r.reader.close()).toBe('idle');
+    expect(r.ends).toBe(5);
+  });
+
+  it('close() tells a body cut short from a complete one', () => {
+    const cuts = [
+      'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcd',
+      'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwi',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n',
+      'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwiki\r\n0\r\nTrailer: x\r\n',
+      'HTTP/1.1 200 OK\r\nConte',
+    ];
+    for (const input of cuts) {
+      const r = responses();
+      r.reader.push(bytes(input));
+      expect({ input, closed: r.reader.close(), ends: r.ends }).toEqual({ input, closed: 'cut', ends: 0 });
+    }
+    expect(responses().reader.close()).toBe('idle');
+    const done = responses();
+    done.reader.push(bytes('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+    expect(done.reader.close()).toBe('idle');
+    expect(done.ends).toBe(1);
+  });
+
+  it('refuses what could be read two ways, with the status to answer', () => {
+    const head = (fields: string) => `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n${fields}\r\n`;
+    const cases: [string, string, number][] = [
+      ['content-length and transfer-encoding', head('Content-Length: 5\r\nTransfer-Encoding: chunked\r\n') + '0\r\n\r\n', 400],
+      ['transfer-encoding and content-length', head('Transfer-Encoding: chunked\r\nContent-Length: 5\r\n') + '0\r\n\r\n', 400],
+      ['transfer-encoding: gzip', head('Transfer-Encoding: gzip\r\n'), 501],
+      ['transfer-encoding: gzip, chunked', head('Transfer-Encoding: gzip, chunked\r\n'), 501],
+      ['content-length: abc', head('Content-Length: abc\r\n'), 400],
+      ['content-length: -1', head('Content-Length: -1\r\n'), 400],
+      ['content-length: +5', head('Content-Length: +5\r\n'), 400],
+      ['content-length: 0x10', head('Content-Length: 0x10\r\n'), 400],
+      ['content-length: 1e3', head('Content-Length: 1e3\r\n'), 400],
+      ['empty content-length', head('Content-Length:\r\n'), 400],
+      ['two differing content-lengths', head('Content-Length: 5\r\nContent-Length: 6\r\n') + 'hello!', 400],
+      ['a differing content-length list', head('Content-Length: 5, 6\r\n') + 'hello!', 400],
+      ['malformed chunk size', head('Transfer-Encoding: chunked\r\n') + 'zz\r\n', 400],
+      ['negative chunk size', head('Transfer-Encoding: chunked\r\n') + '-5\r\nhello\r\n0\r\n\r\n', 400],
+      ['chunk size with a space inside', head('Transfer-Encoding: chunked\r\n') + '1 0\r\n', 400],
+      ['chunk longer than its size', head('Transfer-Encoding: chunked\r\n') + '3\r\nabcd\r\n0\r\n\r\n', 400],
+      ['bare LF in the head', 'GET /v1/models HTTP/1.1\r\nHost: x\nX-Other: y\r\n\r\n', 400],
+      ['bare LF after the request line', 'GET /v1/models HTTP/1.1\nHost: x\r\n\r\n', 400],
+      ['bare LF after the version', 'GET /v1/models HTTP/1.1\nHost:x\r\n\r\n', 400],
+      ['a head ended by bare LFs only', 'GET /v1/models HTTP/1.1\nHost: x\n\n', 400],
+      ['vertical tab before a content-length', head('Content-Length: \x0b2\r\n') + 'hi', 400],
+      ['obs-fold', 'GET /v1/models HTTP/1.1\r\nX-Long: a\r\n  folded\r\nHost: x\r\n\r\n', 400],
+      ['obs-fold with a colon', 'GET /v1/models HTTP/1.1\r\nX-Long: a\r\n\tb: c\r\nHost: x\r\n\r\n', 400],
+      ['space before a header colon', 'GET /v1/models HTTP/1.1\r\nHost : x\r\n\r\n', 400],
+      ['control character in a header value', 'GET /v1/models HTTP/1.1\r\nHost: x\x00y\r\n\r\n', 400],
+      ['header section over 64 KiB', `GET /v1/models HTTP/1.1\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES)}\r\n\r\n`, 431],
+      ['header section over 64 KiB, unfinished', `GET /v1/models HTTP/1.1\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES)}`, 431],
+      ['HTTP/2.0', 'GET /v1/models HTTP/2.0\r\nHost: x\r\n\r\n', 505],
+      ['HTTP/1.2', 'GET /v1/models HTTP/1.2\r\nHost: x\r\n\r\n', 505],
+      ['HTTP/0.9-style request line', 'GET /v1/models\r\n\r\n', 400],
+      ['two spaces in the request line', 'GET  /v1/models HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      ['extra word in the request line', 'GET /v1/models HTTP/1.1 please\r\nHost: x\r\n\r\n', 400],
+      ['method that is not a token', 'G(E)T /v1/models HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      ['control character in the target', 'GET /v1/mo\x01dels HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+      ['garbage', 'GARBAGE\r\n\r\n', 400],
+    ];
+    for (const [name, input, status] of cases) {
+      const error = errorOf(input);
+      expect({ name, error: error?.constructor.name, status: error?.status }).toEqual({ name, error: 'HttpParseError', status });
+    }
+    for (const line of ['HTTP/1.1 2000 OK', 'HTTP/1.1 OK', 'ICY 200 OK', 'HTTP/1.1  200 OK']) {
+      expect({ line, status: errorOf(`${line}\r\nContent-Length: 0\r\n\r\n`, 'response')?.status }).toEqual({ line, status: 400 });
+    }
+    expect(errorOf('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n', 'response')?.status).toBe(400);
+  });
+
+  it('takes what is unambiguous: repeated equal content-lengths, an empty line before the request', () => {
+    const r = requests();
+    r.reader.push(bytes('\r\nPOST /a HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5, 5\r\nTransfer-Encoding-Not: x\r\n\r\nhelloGET /b HTTP/1.1\r\n\r\n'));
+    expect(r.heads[0]?.target).toBe('/a');
+    expect(r.body(0).toString()).toBe('hello');
+    expect(r.reader.heldBytes).toBe('GET /b HTTP/1.1\r\n\r\n'.length);
+    expect(framingOf({ 'transfer-encoding': ' Chunked ' }, { kind: 'none' })).toEqual({ kind: 'chunked' });
+    expect(framingOf({ 'content-length': '0' }, { kind: 'close' })).toEqual({ kind: 'none' });
+    expect(framingOf({}, { kind: 'close' })).toEqual({ kind: 'close' });
+  });
+
+  it('a failed reader reads nothing more', () => {
+    const r = requests();
+    expect(() => r.reader.push(bytes('BROKEN LINE\r\n\r\n'))).toThrow(HttpParseError);
+    r.reader.push(GET);
+    r.reader.next();
+    expect(r.heads).toEqual([]);
+    expect(r.reader.heldBytes).toBe(0);
+    expect(r.reader.midMessage).toBe(false);
+    expect(r.reader.close()).toBe('idle');
+  });
+
+  it('serializeHead and chunk round-trip through the reader', () => {
+    const raw = ['Host', 'api.example', 'Content-Type', 'application/json', 'X-Empty', '', 'x-dup', 'a', 'X-Dup', 'b', 'Transfer-Encoding', 'chunked'];
+    const pieces = [Buffer.from('{"a":"'), Buffer.alloc(300, 0x62), Buffer.from('ü🙂"}')];
+    const message = Buffer.concat([bytes(serializeHead('POST /v1/x?y=1 HTTP/1.1', raw)), ...pieces.flatMap((p) => chunk(p)), LAST_CHUNK]);
+    const r = requests();
+    r.reader.push(message);
+    expect(r.heads[0]).toEqual({ method: 'POST', target: '/v1/x?y=1', minor: 1, rawHeaders: raw, headers: { host: 'api.example', 'content-type': 'application/json', 'x-empty': '', 'x-dup': 'a, b', 'transfer-encoding': 'chunked' } });
+    expect(r.body(0).equals(Buffer.concat(pieces))).toBe(true);
+    expect(r.ends).toBe(1);
+    expect(r.reader.heldBytes).toBe(0);
+    expect(Buffer.concat(chunk(Buffer.alloc(300))).subarray(0, 5).toString()).toBe('12c\r\n');
+
+    const s = responses();
+    s.reader.push(Buffer.concat([bytes(serializeHead('HTTP/1.1 404 Not Found', ['content-type', 'text/plain', 'content-length', '3'])), Buffer.from('abc')]));
+    expect(s.heads[0]).toMatchObject({ status: 404, reason: 'Not Found', rawHeaders: ['content-type', 'text/plain', 'content-length', '3'] });
+    expect(s.body(0).toString()).toBe('abc');
+    expect(serializeHead('HTTP/1.1 200 OK', [])).toBe('HTTP/1.1 200 OK\r\n\r\n');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The proxy over raw sockets: the test writes every byte the client sends.
+
+interface Reply {
+  status: number;
+  /** Lower-cased names; repeats joined with ", ". */
+  headers: Record<string, string>;
+  framing: 'none' | 'length' | 'chunked' | 'close';
+  /** The body, de-chunked. */
+  body: Buffer;
+}
+
+/**
+ * The complete responses at the start of `data`, read independently of http1.ts. `methods`
+ * are the requests' methods in order (a HEAD's response has no body); 1xx responses are kept.
+ */
+function parseReplies(data: Buffer, closed: boolean, methods: readonly string[] = []): Reply[] {
+  const replies: Reply[] = [];
+  let at = 0;
+  let answered = 0;
+  while (at < data.length) {
+    const end = data.indexOf('\r\n\r\n', at);
+    if (end === -1) break;
+    const lines = data.toString('latin1', at, end).split('\r\n');
+    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(lines[0] ?? '')?.[1]);
+    if (!Number.isInteger(status)) throw new Error(`not a status line: ${JSON.stringify(lines[0])}`);
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      const name = line.slice(0, colon).toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+    }
+    let p = end + 4;
+    const interim = status < 200;
+    const method = interim ? undefined : methods[answered++];
+    let body: Buffer = Buffer.alloc(0);
+    let framing: Reply['framing'];
+    if (interim || method === 'HEAD' || status === 204 || status === 304) framing = 'none';
+    else if (headers['transfer-encoding'] !== undefined) {
+      if (headers['transfer-encoding'] !== 'chunked') throw new Error(`transfer-encoding ${headers['transfer-encoding']}`);
+      framing = 'chunked';
+      const parts: Buffer[] = [];
+      let complete = false;
+      for (;;) {
+        const eol = data.indexOf('\r\n', p);
+        if (eol === -1) break;
+        const size = parseInt(data.toString('latin1', p, eol).split(';')[0] ?? '', 16);
+        if (Number.isNaN(size)) throw new Error(`bad chunk size at ${p}: ${JSON.stringify(data.toString('latin1', p, eol))}`);
+        if (size === 0) {
+          const trailerEnd = data.indexOf('\r\n\r\n', eol);
+          if (trailerEnd === -1) break;
+          p = trailerEnd + 4;
+          complete = true;
+          break;
+        }
+        if (data.length < eol + 2 + size + 2) break;
+        parts.push(data.subarray(eol + 2, eol + 2 + size));
+        if (data.toString('latin1', eol + 2 + size, eol + 4 + size) !== '\r\n') throw new Error('chunk not followed by CRLF');
+        p = eol + 4 + size;
+      }
+      if (!complete) break;
+      body = Buffer.concat(parts);
+    } else if (headers['content-length'] !== undefined) {
+      framing = 'length';
+      const length = Number(headers['content-length']);
+      if (data.length < p + length) break;
+      body = data.subarray(p, p + length);
+      p += length;
+    } else {
+      framing = 'close';
+      if (!closed) break;
+      body = data.subarray(p);
+      p = data.length;
+    }
+    replies.push({ status, headers, framing, body });
+    at = p;
+  }
+  return replies;
+}
+
+/** A raw client connection: every byte it has received, and whether it has been closed. */
+class Wire {
+  private pieces: Buffer[] = [];
+  private joined: Buffer | null = null;
+  closed = false;
+  private readonly checks = new Set<() => void>();
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (d: Buffer) => {
+      this.pieces.push(d);
+      this.joined = null;
+      for (const check of this.checks) check();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      for (const check of this.checks) check();
+    });
+    socket.on('error', () => undefined);
+  }
+
+  static open(port: number): Promise<Wire> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => {
+        const wire = new Wire(socket);
+        wires.push(wire);
+        resolve(wire);
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  get data(): Buffer {
+    this.joined ??= Buffer.concat(this.pieces);
+    return this.joined;
+  }
+
+  text(): string {
+    const t = this.data.toString('latin1');
+    return JSON.stringify(t.length > 600 ? `${t.slice(0, 600)}…` : t);
+  }
+
+  write(bytes: string | Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  replies(methods: readonly string[] = []): Reply[] {
+    return parseReplies(this.data, this.closed, methods);
+  }
+
+  /** Resolves once `done` holds; rejects if the connection closes first, or after `ms`. */
+  until(done: () => boolean, what: string, ms = 1500): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stop = () => {
+        clearTimeout(timer);
+        this.checks.delete(check);
+      };
+      const check = () => {
+        if (done()) {
+          stop();
+          resolve();
+        } else if (this.closed) {
+          stop();
+          reject(new Error(`the connection closed before ${what}; received ${this.text()}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`timed out waiting for ${what}; received ${this.text()}`));
+      }, ms);
+      this.checks.add(check);
+      check();
+    });
+  }
+
+  /** The responses, once `n` of them (not counting 1xx) are complete. */
+  async answers(n: number, methods: readonly string[] = [], ms?: number): Promise<Reply[]> {
+    await this.until(() => this.replies(methods).filter((r) => r.status >= 200).length >= n, `${n} responses`, ms);
+    return this.replies(methods);
+  }
+
+  closedByPeer(ms?: number): Promise<void> {
+    return this.until(() => this.closed, 'the proxy to close the connection', ms);
+  }
+}
+const wires: Wire[] = [];
+
+/** A request as raw bytes, JSON body and content-length included. */
+function post(path: string, body: unknown, fields: string[] = [], version = '1.1'): string {
+  const json = JSON.stringify(body);
+  return `POST ${path} HTTP/${version}\r\nHost: proxy.local\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n${fields.map((f) => `${f}\r\n`).join('')}\r\n${json}`;
+}
+
+function chatReply(model: string, prompt: number, completion: number): string {
+  return JSON.stringify({
+    id: `chatcmpl-${model}`,
+    object: 'chat.completion',
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+    usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+  });
+}
+
+const ANTHROPIC_SSE =
+  'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","model":"claude-3-5-haiku-20241022","usage":{"input_tokens":12,"output_tokens":1}}}\n\n' +
+  'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi 🙂"}}\n\n' +
+  'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":4}}\n\n' +
+  'event: message_stop\ndata: {"type":"message_stop"}\n\n';
+
+/** Deterministic bytes that are not all alike, so a lost, doubled or reordered piece shows. */
+function patterned(length: number): Buffer {
+  const out = Buffer.alloc(length);
+  let x = 0x12345678;
+  for (let i = 0; i + 4 <= length; i += 4) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    out.writeUInt32LE(x, i);
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Script = (req: http.IncomingMessage, body: string, res: http.ServerResponse) => void | Promise<void>;
+
+describe('the proxy over raw sockets', () => {
+  let upstream: http.Server;
+  let upstreamUrl: string;
+  let script: Script;
+  /** When set and it returns true, it has answered the request at once, before its body came. */
+  let early: ((req: http.IncomingMessage, res: http.ServerResponse) => boolean) | null = null;
+  const seen: { method: string; url: string; version: string; port: number | undefined; headers: http.IncomingHttpHeaders; body: string }[] = [];
+  let proxy: MeteringProxy | undefined;
+  let records: CallRecord[] = [];
+  const raws: { server: net.Server; sockets: Set<net.Socket> }[] = [];
+  const table = loadPriceTable();
+
+  beforeAll(async () => {
+    upstream = http.createServer((req, res) => {
+      const answered = early?.(req, res) ?? false;
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        const body = Buffer.concat(parts).toString();
+        seen.push({ method: req.method ?? '', url: req.url ?? '', version: req.httpVersion, port: req.socket.remotePort, headers: req.headers, body });
+        if (!answered) void script(req, body, res);
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  });
+  afterAll(
+    () =>
+      new Promise<void>((resolve) => {
+        upstream.closeAllConnections();
+        upstream.close(() => resolve());
+      }),
+  );
+  afterEach(async () => {
+    for (const wire of wires.splice(0)) wire.socket.destroy();
+    await proxy?.close(100);
+    proxy = undefined;
+    for (const { server, sockets } of raws.splice(0)) {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    records = [];
+    seen.length = 0;
+    early = null;
+  });
+
+  /** Starts the proxy; returns its port. */
+  async function start(upstreams: { openai?: string; anthropic?: string } = {}): Promise<number> {
+    proxy = await startProxy({
+      host: '127.0.0.1',
+      port: 0,
+      upstreams: { openai: new URL(upstreams.openai ?? `${upstreamUrl}/v1`), anthropic: new URL(upstreams.anthropic ?? upstreamUrl) },
+      table,
+      onRecord: (r) => records.push(r),
+    });
+    return proxy.port;
+  }
+
+  const settled = async (n: number) => {
+    for (let i = 0; i < 100 && records.length < n; i++) await sleep(10);
+    return records;
+  };
+
+  /**
+   * An upstream written byte by byte: `answer` gets each request (head and content-length
+   * body) as it arrives, and the socket to answer on.
+   */
+  async function rawUpstream(answer: (socket: net.Socket, request: string, index: number) => void): Promise<{ url: string; requests: string[]; connections: number }> {
+    const up = { url: '', requests: [] as string[], connections: 0 };
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+      up.connections++;
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+      let buffered = Buffer.alloc(0);
+      socket.on('data', (d: Buffer) => {
+        buffered = Buffer.concat([buffered, d]);
+        for (;;) {
+          const end = buffered.indexOf('\r\n\r\n');
+          if (end === -1) return;
+          const length = Number(/\r\ncontent-length: *(\d+)/i.exec(buffered.toString('latin1', 0, end))?.[1] ?? 0);
+          if (buffered.length < end + 4 + length) return;
+          const request = buffered.toString('utf8', 0, end + 4 + length);
+          buffered = buffered.subarray(end + 4 + length);
+          up.requests.push(request);
+          answer(socket, request, up.requests.length - 1);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    raws.push({ server, sockets });
+    up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return up;
+  }
+
+  it('answers two pipelined metered requests on one connection, in order, and meters both', async () => {
+    const usage: Record<string, [number, number]> = { 'gpt-4o-mini': [11, 7], 'gpt-4o': [13, 5] };
+    script = async (_req, body, res) => {
+      const { model } = JSON.parse(body) as { model: string };
+      // The first is answered later than the second would be, had it been sent at once.
+      if (model === 'gpt-4o-mini') await sleep(40);
+      const [prompt, completion] = usage[model] ?? [0, 0];
+      const json = chatReply(model, prompt, completion);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), 'x-request-id': `req-${model}` });
+      res.end(json);
+    };
+    const port = await start();
+    const wire = await Wire.open(port);
+    wire.write(
+      post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'one' }] }) +
+        post('/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'two' }] }),
+    );
+    const replies = await wire.answers(2);
+    expect(replies).toHaveLength(2);
+    expect(replies.map((r) => [r.status, r.headers['x-request-id'], JSON.parse(r.body.toString()).id])).toEqual([
+      [200, 'req-gpt-4o-mini', 'chatcmpl-gpt-4o-mini'],
+      [200, 'req-gpt-4o', 'chatcmpl-gpt-4o'],
+    ]);
+    expect(replies[0]?.body.toString()).toBe(chatReply('gpt-4o-mini', 11, 7));
+    expect(wire.closed).toBe(false);
+    expect(seen.map((s) => JSON.parse(s.body).model)).toEqual(['gpt-4o-mini', 'gpt-4o']);
+    // One upstream connection, kept alive for the client connection's requests.
+    expect(seen[1]?.port).toBe(seen[0]?.port);
+    const recs = await settled(2);
+    expect(recs).toHaveLength(2);
+    expect(recs[0]).toMatchObject({ provider: 'openai', api: 'chat', model: 'gpt-4o-mini', ok: true, usage_source: 'reported', usage: { input_tokens: 11, output_tokens: 7 }, request_id: 'req-gpt-4o-mini' });
+    expect(recs[1]).toMatchObject({ provider: 'openai', api: 'chat', model: 'gpt-4o', ok: true, usage_source: 'reported', usage: { input_tokens: 13, output_tokens: 5 }, request_id: 'req-gpt-4o' });
+  });
+
+  it('sends a chunked request body upstream whole, with a content-length, and meters the call', async () => {
+    script = (_req, _body, res) => {
+      const json = chatReply('gpt-4o-mini', 21, 3);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      res.end(json);
+    };
+    const port = await start();
+    const json = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'chunked ünïcødé 🙂' }] }));
+    const cuts = [0, 7, 30, json.length - 3, json.length];
+    const body = cuts.slice(1).map((to, i) => {
+      const piece = json.subarray(cuts[i], to);
+      return Buffer.concat([bytes(`${piece.length.toString(16)}${i === 1 ? ';ext=1' : ''}\r\n`), piece, bytes('\r\n')]);
+    });
+    const wire = await Wire.open(port);
+    wire.write(Buffer.concat([bytes('POST /v1/chat/completions HTTP/1.1\r\nHost: proxy.local\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n'), ...body, bytes('0\r\nX-Trailer: t\r\n\r\n')]));
+    const [reply] = await wire.answers(1);
+    expect(reply?.status).toBe(200);
+    expect(reply?.body.toString()).toBe(chatReply('gpt-4o-mini', 21, 3));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.body).toBe(json.toString());
+    expect(seen[0]?.headers['content-length']).toBe(String(json.length));
+    expect(seen[0]?.headers['transfer-encoding']).toBeUndefined();
+    expect(seen[0]?.headers['x-trailer']).toBeUndefined();
+    expect((await settled(1))[0]).toMatchObject({ api: 'chat', ok: true, usage_source: 'reported', usage: { input_tokens: 21, output_tokens: 3 } });
+  });
+
+  it('Expect: 100-continue gets 100 Continue before the body is sent, then the response', async () => {
+    script = (_req, _body, res) => {
+      const json = chatReply('gpt-4o-mini', 4, 2);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      res.end(json);
+    };
+    const port = await start();
+    const request = post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] }, ['Expect: 100-continue']);
+    const split = request.indexOf('\r\n\r\n') + 4;
+    const wire = await Wire.open(port);
+    wire.write(request.slice(0, split));
+    await wire.until(() => wire.data.length >= 25, '100 Continue');
+    await sleep(20);
+    expect(wire.data.toString('latin1')).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    expect(seen).toHaveLength(0);
+    wire.write(request.slice(split));
+    const replies = await wire.answers(1);
+    expect(replies.map((r) => r.status)).toEqual([100, 200]);
+    expect(replies[1]?.body.toString()).toBe(chatReply('gpt-4o-mini', 4, 2));
+    expect(seen[0]?.headers.expect).toBeUndefined();
+    expect((await settled(1))[0]).toMatchObject({ ok: true, usage: { input_tokens: 4, output_tokens: 2 } });
+  });
+
+  it('answers an HTTP/1.0 request and then closes the connection', async () => {
+    const json = chatReply('gpt-4o-mini', 6, 1);
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      res.end(json);
+    };
+    const port = await start();
+    const wire = await Wire.open(port);
+    wire.write(post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] }, [], '1.0'));
+    await wire.closedByPeer();
+    const replies = wire.replies();
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({ status: 200, framing: 'length', headers: { connection: 'close' } });
+    expect(replies[0]?.body.toString()).toBe(json);
+    expect(seen[0]?.version).toBe('1.1');
+    expect((await settled(1))[0]).toMatchObject({ ok: true, usage: { input_tokens: 6, output_tokens: 1 } });
+  });
+
+  it('relays a stream to an HTTP/1.0 client delimited by the close, exactly as upstream sent it', async () => {
+    script = async (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'request-id': 'req_sse' });
+      // Pieces cut mid-event and mid-character, each its own upstream chunk.
+      const sse = Buffer.from(ANTHROPIC_SSE);
+      const emoji = sse.indexOf(Buffer.from('🙂'));
+      for (const [from, to] of [[0, 40], [40, emoji + 2], [emoji + 2, sse.length - 10], [sse.length - 10, sse.length]] as const) {
+        res.write(sse.subarray(from, to));
+        await sleep(5);
+      }
+      res.end();
+    };
+    const port = await start();
+    const wire = await Wire.open(port);
+    wire.write(post('/v1/messages', { model: 'claude-3-5-haiku-20241022', stream: true, max_tokens: 10, messages: [] }, ['anthropic-version: 2023-06-01'], '1.0'));
+    await wire.closedByPeer();
+    const replies = wire.replies();
+    expect(replies).toHaveLength(1);
+    expect(replies[0]?.framing).toBe('close');
+    expect(replies[0]?.headers).toMatchObject({ 'content-type': 'text/event-stream', connection: 'close', 'request-id': 'req_sse' });
+    expect(replies[0]?.headers['content-length']).toBeUndefined();
+    expect(replies[0]?.body.toString()).toBe(ANTHROPIC_SSE);
+    expect((await settled(1))[0]).toMatchObject({ provider: 'anthropic', api: 'messages', stream: true, ok: true, usage_source: 'reported', usage: { input_tokens: 12, output_tokens: 4 } });
+  });
+
+  it('answers a malformed request with its status and connection: close, and goes on serving others', async () => {
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 });
+      res.end('{"data":[]}');
+    };
+    const port = await start();
+    const bad: [string, number][] = [
+      ['GET /v1/models HTTP/1.1 extra\r\nHost: x\r\n\r\n', 400],
+      ['POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400],
+      ['POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n', 501],
+      ['GET /v1/models HTTP/2.0\r\nHost: x\r\n\r\n', 505],
+      [`GET /v1/models HTTP/1.1\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`, 431],
+      ['GET /v1/models HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n', 400],
+    ];
+    for (const [request, status] of bad) {
+      const wire = await Wire.open(port);
+      wire.write(request);
+      await wire.closedByPeer();
+      const replies = wire.replies();
+      expect({ request: request.slice(0, 60), statuses: replies.map((r) => r.status) }).toEqual({ request: request.slice(0, 60), statuses: [status] });
+      expect(replies[0]?.headers.connection).toBe('close');
+      expect(replies[0]?.body.toString()).toMatch(/^llm-usage proxy: /);
+    }
+    expect(seen).toHaveLength(0);
+
+    // A good request, then a broken one on the same connection: the first is answered.
+    const wire = await Wire.open(port);
+    wire.write('GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/models HTTP/1.1\r\nHost: x\nBad: y\r\n\r\n');
+    await wire.closedByPeer();
+    expect(wire.replies().map((r) => [r.status, r.headers.connection])).toEqual([
+      [200, undefined],
+      [400, 'close'],
+    ]);
+
+    const good = await Wire.open(port);
+    good.write('GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n');
+    const [reply] = await good.answers(1);
+    expect(reply?.status).toBe(200);
+    expect(reply?.body.toString()).toBe('{"data":[]}');
+    expect(seen).toHaveLength(2);
+    expect(records).toHaveLength(0);
+  });
+
+  it('passes HEAD and GET through unmetered: headers relayed, no body for HEAD', async () => {
+    const models = '{"object":"list","data":[{"id":"gpt-4o"}]}';
+    script = (req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(models), 'x-upstream': 'yes', 'openai-version': '2020-10-01' });
+      res.end(req.method === 'HEAD' ? undefined : models);
+    };
+    const port = await start();
+    const wire = await Wire.open(port);
+    // Pipelined: were any body sent after the HEAD's head, the GET's response would not parse.
+    wire.write('HEAD /v1/models HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/models?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n');
+    const replies = await wire.answers(2, ['HEAD', 'GET']);
+    await sleep(30);
+    expect(wire.replies(['HEAD', 'GET'])).toEqual(replies);
+    const [head, get] = replies;
+    expect(head).toMatchObject({ status: 200, framing: 'none', headers: { 'content-type': 'application/json', 'content-length': String(models.length), 'x-upstream': 'yes', 'openai-version': '2020-10-01' } });
+    expect(get).toMatchObject({ status: 200, framing: 'length', headers: { 'content-length': String(models.length), 'x-upstream': 'yes' } });
+    expect(get?.body.toString()).toBe(models);
+    // Nothing else on the wire: the two responses are all the bytes there are.
+    const total = wire.data.toString('latin1');
+    expect(total.split('HTTP/1.1 ').length - 1).toBe(2);
+    expect(total.endsWith(`\r\n\r\n${models}`)).toBe(true);
+    expect(seen.map((s) => [s.method, s.url])).toEqual([
+      ['HEAD', '/v1/models'],
+      ['GET', '/v1/models?limit=1'],
+    ]);
+    expect(proxy?.stats().unmetered).toBe(2);
+    await sleep(20);
+    expect(records).toHaveLength(0);
+  });
+
+  it('re-chunks a chunked pass-through response for an HTTP/1.1 client', async () => {
+    const content = patterned(100_000);
+    script = async (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.write(content.subarray(0, 1));
+      await sleep(5);
+      res.end(content.subarray(1));
+    };
+    const port = await start();
+    const wire = await Wire.open(port);
+    wire.write('GET /v1/files/file-abc/content HTTP/1.1\r\nHost: x\r\n\r\n');
+    const [reply] = await wire.answers(1);
+    expect(reply?.framing).toBe('chunked');
+    expect(reply?.body.equals(content)).toBe(true);
+    expect(wire.closed).toBe(false);
+  });
+
+  it('relays a close-delimited upstream body to an HTTP/1.1 client as chunked, byte for byte, and meters it', async () => {
+    const bodies = [chatReply('gpt-4o-mini', 31, 9), chatReply('gpt-4o', 2, 40)];
+    const up = await rawUpstream((socket, _request, index) => {
+      const body = Buffer.from(bodies[index % 2] ?? '');
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n`);
+      socket.write(body.subarray(0, 10));
+      setTimeout(() => socket.end(body.subarray(10)), 10);
+    });
+    const port = await start({ openai: `${up.url}/v1` });
+    const wire = await Wire.open(port);
+    wire.write(post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] }));
+    const [first] = await wire.answers(1);
+    expect(first?.framing).toBe('chunked');
+    expect(first?.headers.connection).toBeUndefined();
+    expect(first?.body.toString()).toBe(bodies[0]);
+
+    // The client's connection stays open; its next call goes on a new upstream connection.
+    wire.write(post('/v1/chat/completions', { model: 'gpt-4o', messages: [] }));
+    const replies = await wire.answers(2);
+    expect(replies[1]?.framing).toBe('chunked');
+    expect(replies[1]?.body.toString()).toBe(bodies[1]);
+    expect(up.connections).toBe(2);
+    const recs = await settled(2);
+    expect(recs.map((r) => [r.ok, r.usage.input_tokens, r.usage.output_tokens])).toEqual([
+      [true, 31, 9],
+      [true, 2, 40],
+    ]);
+  });
+
+  it('hands the client only the final response, never an upstream\'s 100 Continue or 103 Early Hints', async () => {
+    const json = chatReply('gpt-4o-mini', 8, 8);
+    const final = `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;
+    const interim = 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n';
+    const up = await rawUpstream((socket, _request, index) => {
+      if (index === 0) {
+        // Each its own packet, the final response last.
+        socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+        setTimeout(() => socket.write('HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n'), 10);
+        setTimeout(() => socket.write(final), 20);
+      } else socket.write(interim + final); // all in one
+    });
+    const port = await start({ openai: `${up.url}/v1` });
+    const wire = await Wire.open(port);
+    wire.write(post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] }));
+    await wire.answers(1);
+    wire.write(post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] }));
+    const replies = await wire.answers(2);
+    await sleep(20);
+    expect(wire.replies().map((r) => r.status)).toEqual([200, 200]);
+    for (const r of replies) {
+      expect(r.body.toString()).toBe(json);
+      expect(r.headers.link).toBeUndefined();
+    }
+    expect(wire.data.toString('latin1')).not.toMatch(/ 10[03] /);
+    expect(up.connections).toBe(1);
+    expect((await settled(2)).map((r) => [r.ok, r.usage.input_tokens])).toEqual([
+      [true, 8],
+      [true, 8],
+    ]);
+  });
+
+  it('connection: close from the client: the response says so and the connection then closes', async () => {
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 });
+      res.end('{"data":[]}');
+    };
+    const port = await start();
+    const wire = await Wire.open(port);
+    // A request after the one that asked to close is never read.
+    wire.write('GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /v1/models?again HTTP/1.1\r\nHost: x\r\n\r\n');
+    await wire.closedByPeer();
+    const replies = wire.replies();
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({ status: 200, headers: { connection: 'close' } });
+    expect(replies[0]?.body.toString()).toBe('{"data":[]}');
+    expect(seen.map((s) => s.url)).toEqual(['/v1/models']);
+
+    // The same for a metered call whose body the proxy re-frames.
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(chatReply('gpt-4o', 3, 3));
+    };
+    const metered = await Wire.open(port);
+    metered.write(post('/v1/chat/completions', { model: 'gpt-4o', messages: [] }, ['Connection: close']));
+    await metered.closedByPeer();
+    expect(metered.replies().map((r) => [r.status, r.headers.connection, r.body.toString()])).toEqual([[200, 'close', chatReply('gpt-4o', 3, 3)]]);
+    expect((await settled(1))[0]).toMatchObject({ ok: true, usage: { input_tokens: 3, output_tokens: 3 } });
+  });
+
+  it('a slow-reading client still gets every byte of a large streamed body, in order', async () => {
+    const content = patterned(8 * 1024 * 1024);
+    let upstreamDone = false;
+    script = async (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      for (let at = 0; at < content.length; at += 64 * 1024) {
+        if (!res.write(content.subarray(at, at + 64 * 1024))) await once(res, 'drain');
+      }
+      res.end();
+      upstreamDone = true;
+    };
+    const port = await start();
+    const wire = await Wire.open(port);
+    let receivedBeforePause = -1;
+    wire.socket.once('data', () => {
+      receivedBeforePause = wire.data.length;
+      wire.socket.pause();
+      setTimeout(() => wire.socket.resume(), 300);
+    });
+    wire.write('GET /v1/files/file-big/content HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await wire.until(() => wire.closed, 'the whole body', 5000);
+    const replies = wire.replies();
+    expect(replies).toHaveLength(1);
+    expect(replies[0]?.framing).toBe('chunked');
+    expect(replies[0]?.body.length).toBe(content.length);
+    expect(replies[0]?.body.equals(content)).toBe(true);
+    expect(upstreamDone).toBe(true);
+    // The pause came while the body was still on its way.
+    expect(receivedBeforePause).toBeGreaterThan(0);
+    expect(receivedBeforePause).toBeLessThan(content.length / 2);
+  });
+
+  it('an HTTP/1.0 keep-alive request for a streamed body still gets it delimited by the close', async () => {
+    const content = patterned(50_000);
+    script = async (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'x-upstream': 'yes' });
+      res.write(content.subarray(0, 7));
+      await sleep(5);
+      res.end(content.subarray(7));
+    };
+    const port = await start();
+    const wire = await Wire.open(port);
+    wire.write('GET /v1/files/file-abc/content HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+    await wire.closedByPeer();
+    const replies = wire.replies();
+    expect(replies).toHaveLength(1);
+    expect(replies[0]).toMatchObject({ status: 200, framing: 'close', headers: { connection: 'close', 'x-upstream': 'yes' } });
+    expect(replies[0]?.body.equals(content)).toBe(true);
+  });
+
+  // Bug: ClientConnection.reply() adds `connection: close` for an HTTP/1.0 request but does not
+  // set closeAfter, so a keep-alive HTTP/1.0 connection is told it will close, stays open, and
+  // the next request on it is read and answered (RFC 9112 §9.6: MUST close, MUST NOT read on).
+  it('an HTTP/1.0 keep-alive request the proxy answers itself (404) is closed after, as its connection: close says', async () => {
+    const port = await start();
+    const wire = await Wire.open(port);
+    wire.write('GET /nope HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /nope/again HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+    const [first] = await wire.answers(1);
+    expect(first).toMatchObject({ status: 404, headers: { connection: 'close' } });
+    await sleep(50);
+    expect(wire.replies()).toHaveLength(1);
+    await wire.closedByPeer(500);
+  });
+
+  // Bug: a pass-through request whose response ends before its body has all arrived stops
+  // forwarding the body (passThrough's body(): `if (done) return`, end(): `!done`), yet the
+  // upstream connection is kept for the next request (UpstreamConnection.onEnd reuses it). The
+  // upstream still waits for the rest of the body and takes the next request's bytes for it.
+  it('an upstream that answers an upload before its body has all arrived leaves the next request on the connection unharmed', async () => {
+    early = (req, res) => {
+      if (req.url !== '/v1/files') return false;
+      res.writeHead(401, { 'content-type': 'application/json', 'content-length': 2 });
+      res.end('{}');
+      return true;
+    };
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 });
+      res.end('{"data":[]}');
+    };
+    const port = await start();
+    const wire = await Wire.open(port);
+    const upload = 'x'.repeat(1000);
+    wire.write(`POST /v1/files HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${upload.length}\r\n\r\n${upload.slice(0, 100)}`);
+    const [refused] = await wire.answers(1);
+    expect(refused?.status).toBe(401);
+    // The rest of the upload, then the next request on the same connection.
+    wire.write(`${upload.slice(100)}GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const replies = await wire.answers(2, [], 600);
+    expect(replies[1]?.status).toBe(200);
+    expect(replies[1]?.body.toString()).toBe('{"data":[]}');
+  });
+});
