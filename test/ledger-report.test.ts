@@ -7,6 +7,7 @@ import { entryOf, ledgerPath, scanLedger, type LedgerEntry } from '../src/ledger
 import type { CallRecord } from '../src/record.js';
 import { costChart, reportCsv } from '../src/render/report.js';
 import { ReportBuilder, timeBound } from '../src/report.js';
+import { summaryJson } from '../src/tally.js';
 import { makeUsage } from '../src/usage.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-usage-ledger-'));
@@ -150,5 +151,19 @@ describe('report aggregation', () => {
     const chart = costChart(rows, false, 20).split('\n');
     expect(chart[0]).toMatch(/^gpt-4o\s+█{20} \$0\.50$/);
     expect(chart[2]).toMatch(/^claude-3-haiku-20240307\s+ {20} \$0\.00$/);
+  });
+});
+
+describe('the --json tally', () => {
+  it('prints sums of many costs without float noise, and keeps null for unknown', () => {
+    const calls = Array.from({ length: 7500 }, () => record({ cost_usd: 0.0000728 }));
+    const naive = calls.reduce((s, c) => s + (c.cost_usd ?? 0), 0);
+    // The float sum drifts (that is what is being fixed); the printed one is exact.
+    expect(naive).not.toBe(0.546);
+    const j = summaryJson(calls);
+    expect(j.total_cost_usd).toBe(0.546);
+    expect(j.known_cost_usd).toBe(0.546);
+    expect((j.by_model as { cost_usd: number }[])[0]?.cost_usd).toBe(0.546);
+    expect(summaryJson([record(), record({ cost_usd: null })]).total_cost_usd).toBeNull();
   });
 });
