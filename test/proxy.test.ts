@@ -563,6 +563,29 @@ describe('the proxy server', () => {
     expect(records).toHaveLength(0);
   });
 
+  it('a client that opens a connection per call (urllib) still reuses one upstream connection', async () => {
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ model: 'gpt-4o-mini', choices: [], usage: { prompt_tokens: 11, completion_tokens: 16, total_tokens: 27 } }));
+    };
+    let opened = 0;
+    const count = () => opened++;
+    upstream.on('connection', count);
+    try {
+      const origin = await start();
+      for (let i = 0; i < 3; i++) {
+        const r = await call(origin, '/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] }, { connection: 'close' });
+        expect(r.headers.connection).toBe('close');
+      }
+      expect(await settled(3)).toHaveLength(3);
+      expect(records.every((r) => r.usage.total_tokens === 27)).toBe(true);
+      expect(seen).toHaveLength(3);
+      expect(opened).toBe(1);
+    } finally {
+      upstream.off('connection', count);
+    }
+  });
+
   it('keeps a key the upstream echoes out of the record', async () => {
     script = (_req, _body, res) => {
       res.writeHead(401, { 'content-type': 'application/json' });

@@ -102,11 +102,28 @@ interface ResponseHandler {
 
 /** Idle client connections are closed after this long; clients' own pools give up sooner. */
 const CLIENT_IDLE_MS = 120_000;
+/**
+ * An upstream connection idle longer than this is not reused: servers close idle keep-alive
+ * connections (node:http after 5 s), and a request sent just as one does is lost. undici's
+ * default, for the same reason.
+ */
+const UPSTREAM_IDLE_MS = 4_000;
+/** Idle upstream connections kept per provider for the next client connection. */
+const POOL_SIZE = 16;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 
+/** Who holds an upstream connection: a client connection, or the idle pool. */
+interface UpstreamOwner {
+  /** After each chunk from upstream has been handled (the client's writes go out then). */
+  afterData(): void;
+  /** The connection is closed for good. */
+  retired(up: UpstreamConnection): void;
+}
+
 /**
- * A keep-alive connection to one upstream, owned by one client connection. One exchange at a
- * time; a response that ends the connection (close-delimited, `connection: close`) retires it.
+ * A keep-alive connection to one upstream, held by one client connection at a time (and by the
+ * idle pool between them). One exchange at a time; a response that ends the connection
+ * (close-delimited, `connection: close`) retires it.
  */
 class UpstreamConnection {
   readonly socket: net.Socket;
@@ -117,13 +134,14 @@ class UpstreamConnection {
   private reusable = true;
   private gotHead = false;
   closed = false;
+  /** When its last exchange ended (performance.now()), or when it was opened. */
+  idleSince = performance.now();
 
   constructor(
     url: URL,
-    /** After each chunk from upstream has been handled (the client's writes go out then). */
-    afterData: () => void,
-    private readonly onRetired: (self: UpstreamConnection) => void,
+    public owner: UpstreamOwner,
   ) {
+    const afterData = () => this.owner.afterData();
     const secure = url.protocol === 'https:';
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(url.port || (secure ? 443 : 80));
@@ -156,6 +174,16 @@ class UpstreamConnection {
 
   get busy(): boolean {
     return this.handler !== null;
+  }
+
+  /** Idle, open, and not idle so long that the server may be closing it as we send. */
+  get fresh(): boolean {
+    return !this.closed && this.handler === null && performance.now() - this.idleSince < UPSTREAM_IDLE_MS;
+  }
+
+  /** Closes it for good (an idle connection nobody will use). */
+  close(): void {
+    this.retire();
   }
 
   /** Sends one request (head and any body already in `bytes`); the response goes to `handler`. */
@@ -201,6 +229,7 @@ class UpstreamConnection {
     }
     const handler = this.handler;
     this.handler = null;
+    this.idleSince = performance.now();
     if (this.reusable && this.reader.heldBytes === 0) this.reader.next();
     else this.retire();
     handler?.end();
@@ -217,7 +246,7 @@ class UpstreamConnection {
     if (this.closed) return;
     this.closed = true;
     this.socket.destroy();
-    this.onRetired(this);
+    this.owner.retired(this);
   }
 }
 
@@ -226,6 +255,45 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   const running = new Set<Promise<void>>();
   const connections = new Set<ClientConnection>();
   let closing = false;
+
+  /**
+   * Upstream connections left idle by client connections that have gone, per provider: a
+   * client that opens a connection per call (urllib, requests without a session) still reuses
+   * the TCP and TLS connection its last call opened.
+   */
+  const pool = new Map<string, UpstreamConnection[]>();
+  const pooled: UpstreamOwner = {
+    afterData() {},
+    retired(up) {
+      for (const [key, list] of pool) pool.set(key, list.filter((u) => u !== up));
+    },
+  };
+  function release(key: string, up: UpstreamConnection): void {
+    const list = pool.get(key) ?? [];
+    if (closing || !up.fresh || list.length >= POOL_SIZE) {
+      up.close();
+      return;
+    }
+    up.owner = pooled;
+    list.push(up);
+    pool.set(key, list);
+    // Not waited on by anyone: it must not keep the process alive, nor outlive its freshness.
+    up.socket.unref();
+    up.socket.setTimeout(UPSTREAM_IDLE_MS, () => up.close());
+  }
+  function take(key: string): UpstreamConnection | null {
+    const list = pool.get(key);
+    while (list?.length) {
+      const up = list.pop() as UpstreamConnection;
+      if (up.fresh) {
+        up.socket.ref();
+        up.socket.setTimeout(0);
+        return up;
+      }
+      up.close();
+    }
+    return null;
+  }
 
   /** Every metered call leaves the proxy here, once: the budget's running total, then the hook. */
   function emit(record: CallRecord): void {
@@ -333,15 +401,23 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       }
     };
 
-    /** The upstream connection for a route's provider, opened on first use. */
+    /** As the owner of its upstream connections. */
+    private readonly owner: UpstreamOwner = {
+      afterData: this.flush,
+      retired: (up) => {
+        for (const [key, u] of this.upstreams) if (u === up) this.upstreams.delete(key);
+        if (this.held === up) this.held = null;
+      },
+    };
+
+    /** The upstream connection for a route's provider: its own, an idle one from the pool, or a new one. */
     upstream(route: Route): UpstreamConnection {
       const key = route.provider;
       const existing = this.upstreams.get(key);
-      if (existing && !existing.closed) return existing;
-      const up = new UpstreamConnection(upstreamOf(route), this.flush, (self) => {
-        if (this.upstreams.get(key) === self) this.upstreams.delete(key);
-        if (this.held === self) this.held = null;
-      });
+      if (existing?.fresh) return existing;
+      existing?.close();
+      const up = take(key) ?? new UpstreamConnection(upstreamOf(route), this.owner);
+      up.owner = this.owner;
       this.upstreams.set(key, up);
       return up;
     }
@@ -386,12 +462,21 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       this.flush();
       this.destroyed = true;
       this.socket.destroy();
-      for (const up of this.upstreams.values()) up.abandon();
-      this.upstreams.clear();
+      // The exchange under way first: it abandons an upstream connection it leaves unusable.
       const exchange = this.exchange;
       this.exchange = null;
       exchange?.gone();
+      this.releaseUpstreams();
       connections.delete(this);
+    }
+
+    /** Idle upstream connections go to the pool for the next client; one mid-exchange cannot be reused. */
+    private releaseUpstreams(): void {
+      for (const [key, up] of this.upstreams) {
+        if (up.busy) up.abandon();
+        else release(key, up);
+      }
+      this.upstreams.clear();
     }
 
     private maybeNext(): void {
@@ -402,6 +487,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
         this.flush();
         this.socket.end();
         this.ending = true;
+        // Free now, not when the client gets round to closing: its next connection may want them.
+        this.releaseUpstreams();
         return;
       }
       if (this.socket.isPaused()) this.socket.resume();
@@ -805,6 +892,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       await closed;
       while (running.size) await Promise.allSettled([...running]);
       clearTimeout(cut);
+      for (const list of pool.values()) for (const up of [...list]) up.close();
     },
   };
 }
