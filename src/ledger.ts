@@ -62,9 +62,9 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
 }
 
 /**
- * Appends entries as JSON lines. Each line is one write(2) to a file opened once with
- * O_APPEND, so several processes appending at once neither lose nor interleave lines, and a
- * long-running proxy pays no open per call. A ledger that cannot be written is a warning,
+ * Appends entries as JSON lines. Each line (or, with appendSoon, each turn's lines) is one
+ * write(2) to a file opened once with O_APPEND, so several processes appending at once neither
+ * lose nor interleave lines, and a long-running proxy pays no open per call. A ledger that cannot be written is a warning,
  * never a reason to lose the command's own output.
  */
 export class LedgerWriter {
@@ -76,10 +76,41 @@ export class LedgerWriter {
   ) {}
 
   append(entry: LedgerEntry): void {
-    const line = JSON.stringify(entry) + '\n';
+    this.write(JSON.stringify(entry) + '\n');
+  }
+
+  private pending: string[] = [];
+
+  /**
+   * Appends at the end of this turn of the event loop, together with the other lines of the
+   * turn: one write(2) for all of them (still whole lines, so still never interleaved). For a
+   * proxy under load, where a write per call is a system call per call. What is pending when
+   * the process exits is written then.
+   */
+  appendSoon(entry: LedgerEntry): void {
+    this.pending.push(JSON.stringify(entry) + '\n');
+    if (this.pending.length > 1) return;
+    if (!this.exitHook) {
+      this.exitHook = true;
+      process.once('exit', this.flush);
+    }
+    setImmediate(this.flush);
+  }
+
+  private exitHook = false;
+
+  /** Writes what appendSoon holds. */
+  readonly flush = (): void => {
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('');
+    this.pending = [];
+    this.write(text);
+  };
+
+  private write(text: string): void {
     try {
       this.fd ??= this.open();
-      writeSync(this.fd, line);
+      writeSync(this.fd, text);
     } catch (e) {
       if (!this.warned) this.warn(`cannot write the ledger ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (use --ledger FILE or --no-ledger)`);
       this.warned = true;

@@ -58,13 +58,22 @@ describe('ledger entries', () => {
     expect(ledgerPath({}, {})).toMatch(/llm-usage[/\\]ledger\.jsonl$/);
   });
 
-  it('survive concurrent writers: 4 processes x 500 entries lose and tear nothing', async () => {
-    const file = join(dir, 'concurrent.jsonl');
+  it.each([
+    ['append', 'one write per line'],
+    ['appendSoon', 'a write per turn, bursts of 1 to 49 lines, the last burst left to the exit hook'],
+  ])('survive concurrent writers: 4 processes x 500 entries lose and tear nothing (%s: %s)', async (method) => {
+    const file = join(dir, `concurrent-${method}.jsonl`);
     const writer = `
       const { LedgerWriter, entryOf } = await import(${JSON.stringify(new URL('../dist/ledger.js', import.meta.url).href)});
       const w = new LedgerWriter(process.argv[1], (m) => { console.error(m); process.exit(3); });
       const long = 'x'.repeat(3000); // lines larger than a pipe buffer, so tearing would show
-      for (let i = 0; i < 500; i++) w.append({ time: new Date().toISOString(), command: 'run', run_id: process.argv[2] + ':' + i, usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 }, pad: long });
+      const line = (i) => ({ time: new Date().toISOString(), command: 'run', run_id: process.argv[2] + ':' + i, usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 }, pad: long });
+      let i = 0;
+      for (let burst = 1; i < 500; burst = (burst * 7) % 50 || 1) {
+        for (let k = 0; k < burst && i < 500; k++) w.${method}(line(i++));
+        if (i < 500) await new Promise((r) => setImmediate(r));
+      }
+      process.exit(0); // before the last turn ends: what is pending is written on exit
     `;
     const codes = await Promise.all(
       [0, 1, 2, 3].map(

@@ -26,7 +26,7 @@ export function ledgerHook(command: 'exec' | 'proxy', ledger: string | false | u
   if (!path) return () => undefined;
   const writer = new LedgerWriter(path, (m) => io.err(`llm-usage: warning: ${m}\n`));
   const runId = randomUUID();
-  return (record) => writer.append(entryOf(record, { command, runId }));
+  return (record) => writer.appendSoon(entryOf(record, { command, runId }));
 }
 
 /** `run --json`'s object, then what only the proxy knows: pass-throughs and refusals. */
