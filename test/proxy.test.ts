@@ -4,7 +4,7 @@ import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { needsSeparator } from '../src/cli-proxy.js';
 import { decodableAcceptEncoding, keyOf, relayHeaders } from '../src/proxy/headers.js';
-import { bodyOutcome, DONE, parseData, requestHead, sentText, streamMeter } from '../src/proxy/meter.js';
+import { bodyOutcome, classify, DONE, ERROR_KEY, IS_DONE, parseData, requestHead, sentText, streamMeter, USAGE_KEY, USAGE_OBJECT, type BodyEnd } from '../src/proxy/meter.js';
 import { errorReply } from '../src/proxy/provider-errors.js';
 import { UsageStripper, withIncludeUsage, withoutTopLevelMember } from '../src/proxy/rewrite.js';
 import { clientEnv, loopingUpstream, routeOf, upstreamsOf, type Upstreams } from '../src/proxy/routes.js';
@@ -37,17 +37,11 @@ function chatStream(withUsage: boolean, eol = '\n'): Buffer {
 
 /** Runs bytes through a stripper in the given pieces; returns what it forwards and the meter's view. */
 function strip(pieces: Buffer[]): { out: Buffer; usage: unknown } {
-  const splitter = new LineSplitter();
-  const stripper = new UsageStripper();
   const meter = streamMeter('chat');
+  const stripper = new UsageStripper(meter);
   const out: Buffer[] = [];
-  for (const piece of pieces) {
-    splitter.push(piece, (line) => {
-      const kept = stripper.line(line, (payload) => meter.data(payload));
-      if (kept) out.push(kept);
-    });
-  }
-  const rest = splitter.rest();
+  for (const piece of pieces) out.push(...stripper.push(piece));
+  const rest = stripper.rest();
   if (rest) out.push(rest);
   return { out: Buffer.concat(out), usage: meter.outcome('complete').usage };
 }
@@ -322,6 +316,103 @@ describe('meters', () => {
     expect(sentText('chat', undefined)).toEqual({ messages: [] });
     expect(parseData('[DONE]')).toBe(DONE);
     expect(parseData('{nope')).toBeUndefined();
+  });
+
+  // The proxy feeds meters lazily (raw bytes, parsed only when needed); the outcome must be
+  // exactly what feeding every parsed event gives.
+  type Wire = [event: string, data: string][];
+  const c = (extra: object) => JSON.stringify({ id: 'x', model: 'gpt-4o-mini-2024-07-18', ...extra });
+  const delta = (content: string, finish: string | null = null, i = 0) => c({ choices: [{ index: i, delta: { content }, finish_reason: finish }], usage: null });
+  const USAGE = { prompt_tokens: 9, completion_tokens: 3, total_tokens: 12, completion_tokens_details: { reasoning_tokens: 1 } };
+  const LAZY_CASES: [string, Parameters<typeof streamMeter>[0], Wire, BodyEnd][] = [
+    ['chat with usage', 'chat', [['', delta('Hel')], ['', delta('lo', 'stop')], ['', c({ choices: [], usage: USAGE })], ['', '[DONE]']], 'complete'],
+    ['chat without usage: the text is read', 'chat', [['', delta('Hel')], ['', delta(' "usage" ü🙂', 'stop')], ['', '[DONE]']], 'complete'],
+    ['chat without [DONE] but every choice finished', 'chat', [['', delta('a', null, 0)], ['', delta('b', 'stop', 1)], ['', delta('', 'stop', 0)], ['', c({ choices: [], usage: USAGE })]], 'complete'],
+    ['chat without [DONE], unfinished', 'chat', [['', delta('a')], ['', c({ choices: [], usage: USAGE })]], 'complete'],
+    ['chat cut mid-way', 'chat', [['', delta('a')], ['', delta('b')]], 'cut'],
+    ['chat with an error chunk', 'chat', [['', delta('a')], ['', JSON.stringify({ error: { message: 'boom', type: 'server_error' } })]], 'complete'],
+    ['chat with usage on content chunks (vLLM)', 'chat', [['', c({ choices: [{ index: 0, delta: { content: 'x' } }], usage: { prompt_tokens: 9, completion_tokens: 1 } })], ['', c({ choices: [{ index: 0, delta: { content: 'y' }, finish_reason: 'stop' }], usage: USAGE })], ['', '[DONE]']], 'complete'],
+    ['chat with pretty-printed usage', 'chat', [['', delta('a', 'stop')], ['', '{"choices": [], "usage" : {"prompt_tokens": 2, "completion_tokens": 1}}'], ['', '[DONE]']], 'complete'],
+    ['legacy completions', 'completions', [['', JSON.stringify({ choices: [{ index: 0, text: 'once', finish_reason: 'stop' }] })], ['', '[DONE]']], 'complete'],
+    [
+      'Anthropic',
+      'messages',
+      [
+        ['message_start', JSON.stringify({ type: 'message_start', message: { model: 'claude-3-5-haiku-20241022', usage: { input_tokens: 20, cache_read_input_tokens: 4, output_tokens: 1 } } })],
+        ['content_block_delta', JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hi' } })],
+        ['message_delta', JSON.stringify({ type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 5 } })],
+        ['message_stop', JSON.stringify({ type: 'message_stop' })],
+      ],
+      'complete',
+    ],
+    [
+      'Anthropic cut before message_delta: the text is read',
+      'messages',
+      [
+        ['message_start', JSON.stringify({ type: 'message_start', message: { usage: { input_tokens: 20, output_tokens: 1 } } })],
+        ['content_block_delta', JSON.stringify({ type: 'content_block_delta', delta: { text: 'Hel' } })],
+        ['content_block_delta', JSON.stringify({ type: 'content_block_delta', delta: { partial_json: '{"a"' } })],
+      ],
+      'cut',
+    ],
+    ['Anthropic error', 'messages', [['error', JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })]], 'complete'],
+    [
+      'Responses',
+      'responses',
+      [
+        ['response.created', JSON.stringify({ type: 'response.created', response: { model: 'gpt-4o-mini' } })],
+        ['response.output_text.delta', JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi' })],
+        ['response.completed', JSON.stringify({ type: 'response.completed', response: { model: 'gpt-4o-mini-2024-07-18', usage: { input_tokens: 8, output_tokens: 2 } } })],
+      ],
+      'complete',
+    ],
+    ['Responses cut: the text is read', 'responses', [['response.output_text.delta', JSON.stringify({ type: 'response.output_text.delta', delta: 'Hi' })]], 'cut'],
+  ];
+
+  it.each(LAZY_CASES)('fed lazily, a meter gives what it gives fed every event: %s', (_name, api, wire, end) => {
+    const eager = streamMeter(api);
+    const lazy = streamMeter(api);
+    for (const [event, data] of wire) {
+      eager.data(parseData(data));
+      lazy.raw(event, Buffer.from(data));
+    }
+    const { text: fullText, ...expected } = eager.outcome(end);
+    const { text, ...got } = lazy.outcome(end);
+    expect(got).toEqual(expected);
+    // The text is read only when it is needed: for an estimate, when no usage came.
+    if (!expected.usage) expect(text).toEqual(fullText);
+    // And the proxy's own path for chat streams: through the stripper, as SSE bytes.
+    if (api === 'chat' || api === 'completions') {
+      const through = streamMeter(api);
+      const stripper = new UsageStripper(through);
+      const bytes = Buffer.from(wire.map(([, d]) => `data: ${d}\n\n`).join(''));
+      for (let i = 0; i < bytes.length; i += 7) stripper.push(bytes.subarray(i, i + 7));
+      const { text: throughText, ...gotThrough } = through.outcome(end);
+      expect(gotThrough).toEqual(expected);
+      if (!expected.usage) expect(throughText).toEqual(fullText);
+    }
+  });
+
+  it('reads unread deltas once they pass about a megabyte, keeping the text whole and in order', () => {
+    const lazy = streamMeter('chat');
+    const pieces = Array.from({ length: 30_000 }, (_, i) => `${i} `.padEnd(100, 'x')); // ~6 MB of chunks: several drains
+    for (const piece of pieces) lazy.raw('', Buffer.from(delta(piece)));
+    lazy.raw('', Buffer.from('[DONE]'));
+    const o = lazy.outcome('complete');
+    expect(o.usage).toBeNull();
+    expect(o.text).toEqual([pieces.join('')]);
+    expect(o.failure).toBeUndefined();
+  });
+
+  it('classifies chunk bytes in one pass: usage null or object, error, [DONE]', () => {
+    const f = (s: string) => classify(Buffer.from(s));
+    expect(f('[DONE]')).toBe(IS_DONE);
+    expect(f('{"choices":[],"usage":null}')).toBe(USAGE_KEY);
+    expect(f('{"choices":[],"usage" : {"prompt_tokens":1}}')).toBe(USAGE_KEY | USAGE_OBJECT);
+    expect(f('{"error":{"message":"x"}}')).toBe(ERROR_KEY);
+    expect(f('{"choices":[{"delta":{"content":"hi"}}]}')).toBe(0);
+    // "usage" as a string value: a false alarm at worst (a cut that finds nothing), never a miss.
+    expect(f('{"choices":[{"delta":{"content":"usage"}}]}')).toBe(USAGE_KEY);
   });
 });
 

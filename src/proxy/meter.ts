@@ -22,6 +22,15 @@ export interface StreamMeter {
   readonly wants?: (event: string) => boolean;
   /** One event's data: a parsed JSON value, or DONE. */
   data(payload: unknown): void;
+  /**
+   * One event as it came: its name and its data's bytes, and the parsed data if the caller
+   * already has it. Lazy: only events that can carry usage, an error or the end are parsed
+   * now; text deltas wait, and are parsed only if no usage comes and the text must be counted.
+   * The outcome is the same as feeding every event to `data`, except that its text is left
+   * empty when usage came (text is read only for an estimate). `flags`: classify(data), when
+   * the caller has it already.
+   */
+  raw(event: string, data: Buffer, parsed?: unknown, flags?: number): void;
   outcome(end: BodyEnd): CallOutcome;
 }
 
@@ -32,6 +41,87 @@ export function parseData(data: string): unknown {
     return JSON.parse(data);
   } catch {
     return undefined;
+  }
+}
+
+const DONE_BYTES = Buffer.from('[DONE]');
+
+/** True when an event's data is `[DONE]`. */
+export function isDone(data: Buffer): boolean {
+  return data.length === 6 && data[0] === 0x5b && data[1] === 0x44 && data[5] === 0x5d && data.equals(DONE_BYTES);
+}
+
+/** parseData for bytes. */
+export function parseBytes(data: Buffer): unknown {
+  if (isDone(data)) return DONE;
+  return parseData(data.toString('utf8'));
+}
+
+/** What a chunk's bytes may hold, from one pass over them (see classify). */
+export const USAGE_KEY = 1;
+export const USAGE_OBJECT = 2;
+export const ERROR_KEY = 4;
+export const IS_DONE = 8;
+
+const Q = 0x22;
+const USAGE = [0x75, 0x73, 0x61, 0x67, 0x65, Q]; // usage"
+const ERROR = [0x65, 0x72, 0x72, 0x6f, 0x72, Q]; // error"
+
+function isSpace(b: number | undefined): boolean {
+  return b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+}
+
+function spells(data: Buffer, at: number, word: readonly number[]): boolean {
+  for (let i = 0; i < word.length; i++) if (data[at + i] !== word[i]) return false;
+  return true;
+}
+
+/**
+ * One pass over an event's data: does it hold a `"usage"` key (and is any of them an object,
+ * not null), an `"error"` key, or is it `[DONE]`? Strings are not tracked, so a "usage" inside
+ * one is a false alarm that costs a parse, never a missed usage.
+ */
+export function classify(data: Buffer): number {
+  if (isDone(data)) return IS_DONE;
+  let flags = 0;
+  for (let at = 0; at < data.length; at++) {
+    if (data[at] !== Q) continue;
+    if (spells(data, at + 1, USAGE)) {
+      flags |= USAGE_KEY;
+      let i = at + 1 + USAGE.length;
+      while (isSpace(data[i])) i++;
+      if (data[i] !== 0x3a) continue;
+      i++;
+      while (isSpace(data[i])) i++;
+      if (data[i] === 0x7b) flags |= USAGE_OBJECT;
+    } else if (spells(data, at + 1, ERROR)) flags |= ERROR_KEY;
+  }
+  return flags;
+}
+
+/** Text deltas held unparsed (bytes), until the text is needed or they grow past a bound. */
+class Deferred {
+  private parts: Buffer[] = [];
+  private bytes = 0;
+  /** Past this, deltas are parsed as they come: memory stays bounded on a very long stream. */
+  static readonly LIMIT = 1 << 20;
+
+  get length(): number {
+    return this.parts.length;
+  }
+
+  /** Holds `data`; true when the holding is full and should be drained. */
+  add(data: Buffer): boolean {
+    this.parts.push(data);
+    this.bytes += data.length;
+    return this.bytes > Deferred.LIMIT;
+  }
+
+  drain(each: (payload: unknown) => void): void {
+    const { parts } = this;
+    this.parts = [];
+    this.bytes = 0;
+    for (const part of parts) each(parseBytes(part));
   }
 }
 
@@ -93,8 +183,33 @@ class OpenAIStreamMeter implements StreamMeter {
   private readonly opened = new Set<number>();
   private readonly finished = new Set<number>();
   private done = false;
+  /** Every chunk since the last drain, in order, usage chunks included (see raw). */
+  private readonly pending = new Deferred();
 
   constructor(private readonly api: 'chat' | 'completions') {}
+
+  raw(_event: string, data: Buffer, parsed?: unknown, flags = classify(data)): void {
+    if (flags & IS_DONE || parsed === DONE) {
+      this.done = true;
+      return;
+    }
+    // A chunk with usage or an error is read now, for those only; its text and finish_reason
+    // are read with all the others, in order, if they are ever needed.
+    // The first chunk is read for the model too (the usage chunk may not name it).
+    if (parsed !== undefined || flags & (USAGE_OBJECT | ERROR_KEY) || this.got.model === null) {
+      const chunk = object(parsed ?? parseBytes(data));
+      if (chunk?.['error'] !== undefined) this.got.failure = errorFailure(chunk, 'stream-error');
+      else if (chunk) {
+        this.got.setModel(chunk['model']);
+        if (object(chunk['usage'])) this.got.usage = openAIChatUsage(chunk['usage']);
+      }
+    }
+    if (this.pending.add(data)) this.drain();
+  }
+
+  private drain(): void {
+    this.pending.drain((payload) => this.data(payload));
+  }
 
   data(payload: unknown): void {
     if (payload === DONE) {
@@ -131,6 +246,8 @@ class OpenAIStreamMeter implements StreamMeter {
   }
 
   outcome(end: BodyEnd): CallOutcome {
+    // The text is read only for an estimate (no usage), the finish reasons only without [DONE].
+    if (this.pending.length && (!this.got.usage || !this.done)) this.drain();
     // Some OpenAI-compatible servers omit [DONE]: a finish_reason on every choice is as good.
     const allFinished = this.opened.size > 0 && [...this.opened].every((i) => this.finished.has(i));
     return this.got.outcome(end, this.done || allFinished ? null : '[DONE]');
@@ -145,6 +262,19 @@ class AnthropicStreamMeter implements StreamMeter {
   private readonly got = new Gathered();
   private wire: Json | null = null;
   private stopped = false;
+  /** content_block_delta events, unparsed: text only, needed only without usage. */
+  private readonly deltas = new Deferred();
+
+  raw(event: string, data: Buffer, parsed?: unknown): void {
+    if (event === 'content_block_delta' && parsed === undefined) {
+      if (this.deltas.add(data)) this.drain();
+    } else if (event === 'message_stop') this.stopped = true;
+    else this.data(parsed ?? parseBytes(data));
+  }
+
+  private drain(): void {
+    this.deltas.drain((payload) => this.data(payload));
+  }
 
   data(payload: unknown): void {
     const event = object(payload);
@@ -180,6 +310,7 @@ class AnthropicStreamMeter implements StreamMeter {
   }
 
   outcome(end: BodyEnd): CallOutcome {
+    if (!this.got.usage) this.drain();
     return this.got.outcome(end, this.stopped ? null : 'message_stop');
   }
 }
@@ -197,10 +328,24 @@ const RESPONSES_EVENTS = new Set([
 ]);
 
 /** OpenAI Responses streams: usage only in the final response.completed (or .incomplete/.failed). */
+const RESPONSES_DELTAS = new Set(['response.output_text.delta', 'response.refusal.delta', 'response.function_call_arguments.delta']);
+
 class ResponsesStreamMeter implements StreamMeter {
   readonly wants = (event: string) => RESPONSES_EVENTS.has(event);
   private readonly got = new Gathered();
   private ended = false;
+  /** Text delta events, unparsed: needed only without usage. */
+  private readonly deltas = new Deferred();
+
+  raw(event: string, data: Buffer, parsed?: unknown): void {
+    if (RESPONSES_DELTAS.has(event) && parsed === undefined) {
+      if (this.deltas.add(data)) this.drain();
+    } else this.data(parsed ?? parseBytes(data));
+  }
+
+  private drain(): void {
+    this.deltas.drain((payload) => this.data(payload));
+  }
 
   data(payload: unknown): void {
     const event = object(payload);
@@ -233,6 +378,7 @@ class ResponsesStreamMeter implements StreamMeter {
   }
 
   outcome(end: BodyEnd): CallOutcome {
+    if (!this.got.usage) this.drain();
     return this.got.outcome(end, this.ended ? null : 'response.completed');
   }
 }

@@ -7,8 +7,8 @@
  * stripper drops that chunk's event whole and cuts the `usage` member out of every other
  * chunk's bytes, leaving every other byte (key order, spacing, escapes) untouched.
  */
-import { parseData } from './meter.js';
-import { fieldOf, isBlank } from './sse.js';
+import { ERROR_KEY as ERROR_KEY_FLAG, isDone, IS_DONE, parseBytes, USAGE_KEY, USAGE_OBJECT, type StreamMeter } from './meter.js';
+import { contentEnd, dataValueAt, LineSplitter } from './sse.js';
 
 const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},');
 
@@ -32,7 +32,6 @@ export function withIncludeUsage(raw: Buffer, body: Record<string, unknown>): Bu
 }
 
 const QUOTE = 0x22;
-const QUOTED_USAGE = Buffer.from('"usage"');
 const BACKSLASH = 0x5c;
 
 function isSpace(b: number | undefined): boolean {
@@ -46,22 +45,65 @@ function isSpace(b: number | undefined): boolean {
  * the first member).
  */
 export function withoutTopLevelMember(json: Buffer, from: number, to: number, key: string): Buffer | null {
-  const quotedKey = key === 'usage' ? QUOTED_USAGE : Buffer.from(`"${key}"`);
+  const span = topLevelMemberSpan(json, from, to, key);
+  return span && Buffer.concat([json.subarray(0, span[0]), json.subarray(span[1])]);
+}
+
+/** Where the top-level member `key` of `json` (from..to) lies, with its comma: [start, end), or null. */
+export function topLevelMemberSpan(json: Buffer, from: number, to: number, key: string): [number, number] | null {
+  return topLevelMembers(json, from, to, key).span;
+}
+
+/**
+ * One pass over a JSON object: where its top-level member `key` lies (with its comma), whether
+ * that member's value is an object, and whether the object also has a top-level `error` member.
+ */
+export function topLevelMembers(json: Buffer, from: number, to: number, key: string): { span: [number, number] | null; object: boolean; error: boolean } {
+  const word = keyBytes(key);
   let depth = 0;
+  let span: [number, number] | null = null;
+  let object = false;
+  let error = false;
   for (let i = from; i < to; i++) {
     const b = json[i];
     if (b === QUOTE) {
       const stringEnd = endOfString(json, i, to);
-      if (depth === 1 && stringEnd - i === quotedKey.length && json.compare(quotedKey, 0, quotedKey.length, i, stringEnd) === 0) {
-        let colon = stringEnd;
-        while (isSpace(json[colon])) colon++;
-        if (json[colon] === 0x3a) return cutMember(json, from, to, i, endOfValue(json, colon + 1, to));
+      if (depth === 1) {
+        const length = stringEnd - i - 2;
+        if (length === word.length && span === null && spellsAt(json, i + 1, word)) {
+          let colon = stringEnd;
+          while (isSpace(json[colon])) colon++;
+          if (json[colon] === 0x3a) {
+            let value = colon + 1;
+            while (isSpace(json[value])) value++;
+            object = json[value] === 0x7b;
+            const valueEnd = endOfValue(json, value, to);
+            span = memberSpan(json, from, to, i, valueEnd);
+            i = valueEnd - 1;
+            continue;
+          }
+        } else if (length === ERROR_KEY.length && spellsAt(json, i + 1, ERROR_KEY)) error = true;
       }
       i = stringEnd - 1;
     } else if (b === 0x7b || b === 0x5b) depth++;
     else if (b === 0x7d || b === 0x5d) depth--;
   }
-  return null;
+  return { span, object, error };
+}
+
+const ERROR_KEY = [...Buffer.from('error')];
+
+const KEY_BYTES = new Map<string, number[]>();
+
+function keyBytes(key: string): number[] {
+  let bytes = KEY_BYTES.get(key);
+  if (!bytes) KEY_BYTES.set(key, (bytes = [...Buffer.from(key)]));
+  return bytes;
+}
+
+function spellsAt(json: Buffer, at: number, word: readonly number[]): boolean {
+  for (let i = 0; i < word.length; i++) if (json[at + i] !== word[i]) return false;
+  return true;
 }
 
 /** The index just past the string starting at `start` (its opening quote). */
@@ -94,14 +136,14 @@ function endOfValue(json: Buffer, start: number, to: number): number {
   return to;
 }
 
-function cutMember(json: Buffer, from: number, to: number, keyStart: number, valueEnd: number): Buffer {
+function memberSpan(json: Buffer, from: number, to: number, keyStart: number, valueEnd: number): [number, number] {
   let before = keyStart - 1;
   while (before >= from && isSpace(json[before])) before--;
   if (json[before] === 0x2c) {
     // From the end of the previous value, so the spaces around the comma go too.
     let start = before;
     while (start > from && isSpace(json[start - 1])) start--;
-    return Buffer.concat([json.subarray(0, start), json.subarray(valueEnd)]);
+    return [start, valueEnd];
   }
   // The first member: take the comma after it, and the spaces up to the next member.
   let after = valueEnd;
@@ -109,38 +151,92 @@ function cutMember(json: Buffer, from: number, to: number, keyStart: number, val
   if (json[after] === 0x2c) {
     after++;
     while (after < to && isSpace(json[after])) after++;
-    return Buffer.concat([json.subarray(0, keyStart), json.subarray(after)]);
+    return [keyStart, after];
   }
-  return Buffer.concat([json.subarray(0, keyStart), json.subarray(valueEnd)]);
+  return [keyStart, valueEnd];
 }
+
+const KEEP = 0;
+const DROP = 1;
+const CUT = 2;
 
 /**
  * Undoes include_usage in an OpenAI chat or legacy completion stream, a line at a time: each
  * line is decided (forward, edit or drop) as soon as it is complete, so nothing waits for more
- * than its own line. Every data line's payload is parsed once and handed to `onData` for the
- * meter.
+ * than its own line. Every data line goes to the meter as well, lazily (see StreamMeter.raw).
  */
 export class UsageStripper {
+  private readonly splitter = new LineSplitter();
   private dropping = false;
 
-  /** The bytes to forward for this line (null: drop it). */
-  line(line: Buffer, onData: (payload: unknown) => void): Buffer | null {
+  constructor(private readonly meter: StreamMeter) {}
+
+  /** The bytes to forward for this chunk, in pieces (none while a line is incomplete). */
+  push(bytes: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    // Kept lines that follow each other in one buffer go out as one piece.
+    let run: Buffer | null = null;
+    let runStart = 0;
+    let runEnd = 0;
+    this.splitter.scan(bytes, (buf, start, end) => {
+      const kept = this.lineAt(buf, start, end);
+      if (kept === KEEP && run === buf && runEnd === start) {
+        runEnd = end;
+        return;
+      }
+      if (run) out.push(run.subarray(runStart, runEnd));
+      run = null;
+      if (kept === KEEP) {
+        run = buf;
+        runStart = start;
+        runEnd = end;
+      } else if (kept === CUT) out.push(this.cut[0] as Buffer, this.cut[1] as Buffer);
+    });
+    if (run) out.push((run as Buffer).subarray(runStart, runEnd));
+    return out;
+  }
+
+  /** At the end: a last line without its newline, forwarded as it came. */
+  rest(): Buffer | null {
+    return this.splitter.rest();
+  }
+
+  /**
+   * Decides the line buf[start, end) and hands its data to the meter. Only a line that may
+   * hold a usage object is parsed here; a `"usage":null` member is cut out by bytes.
+   */
+  private lineAt(buf: Buffer, start: number, end: number): typeof KEEP | typeof DROP | typeof CUT {
+    const stop = contentEnd(buf, start, end);
     if (this.dropping) {
       // The rest of the dropped usage chunk's event, up to and including its blank line.
-      if (isBlank(line)) this.dropping = false;
-      return null;
+      if (stop === start) this.dropping = false;
+      return DROP;
     }
-    const field = fieldOf(line);
-    if (field?.name !== 'data') return line;
-    const payload = parseData(field.value.toString('utf8'));
-    onData(payload);
-    if (typeof payload !== 'object' || payload === null || !('usage' in payload)) return line;
-    const { usage, choices } = payload as { usage: unknown; choices: unknown };
-    if (usage !== null && Array.isArray(choices) && choices.length === 0) {
-      this.dropping = true;
-      return null;
+    const value = stop === start ? -1 : dataValueAt(buf, start, stop);
+    if (value === -1) return KEEP;
+    const data = buf.subarray(value, stop);
+    if (isDone(data)) {
+      this.meter.raw('', data, undefined, IS_DONE);
+      return KEEP;
     }
-    const from = field.value.byteOffset - line.byteOffset;
-    return withoutTopLevelMember(line, from, from + field.value.length, 'usage') ?? line;
+    const { span, object, error } = topLevelMembers(buf, value, stop, 'usage');
+    const flags = (span ? USAGE_KEY : 0) | (object ? USAGE_OBJECT : 0) | (error ? ERROR_KEY_FLAG : 0);
+    if (object) {
+      const payload = parseBytes(data);
+      this.meter.raw('', data, payload, flags);
+      const { usage, choices } = (typeof payload === 'object' && payload !== null ? payload : {}) as { usage?: unknown; choices?: unknown };
+      if (usage !== null && usage !== undefined && Array.isArray(choices) && choices.length === 0) {
+        this.dropping = true;
+        return DROP;
+      }
+    } else this.meter.raw('', data, undefined, flags);
+    if (!span) return KEEP;
+    // The line around the member, as two pieces of the same buffer: no copy.
+    this.cut[0] = buf.subarray(start, span[0]);
+    this.cut[1] = buf.subarray(span[1], end);
+    return CUT;
   }
+
+  /** The two pieces of the line last answered CUT. */
+  private readonly cut: Buffer[] = [];
 }

@@ -38,7 +38,7 @@ import {
   type RequestHead,
   type ResponseHead,
 } from './http1.js';
-import { bodyOutcome, parseData, requestHead, sentText, streamMeter, type BodyEnd } from './meter.js';
+import { bodyOutcome, requestHead, sentText, streamMeter, type BodyEnd } from './meter.js';
 import { errorReply, REFUSED, type ErrorReply } from './provider-errors.js';
 import { withIncludeUsage, UsageStripper } from './rewrite.js';
 import { displayUrl, routeOf, type Route, type Upstreams } from './routes.js';
@@ -741,7 +741,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       this.editing = stream && rewrite && !this.unreadable;
       this.meter = stream ? streamMeter(call.api) : null;
       this.reader = new SseReader(this.meter?.wants);
-      this.stripper = this.editing ? new UsageStripper() : null;
+      this.stripper = this.editing && this.meter ? new UsageStripper(this.meter) : null;
       // An edited stream changes length; one that came encoded anyway is forwarded decoded.
       const drop = this.editing && encoding ? ['content-encoding'] : [];
       const bodyless = request.method === 'HEAD' || status === 204 || status === 304;
@@ -797,26 +797,20 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     private read(bytes: Buffer): void {
       const { stripper, meter } = this;
       if (stripper) {
-        const out: Buffer[] = [];
-        this.splitter.push(bytes, (line) => {
-          const kept = stripper.line(line, (payload) => meter?.data(payload));
-          if (kept) out.push(kept);
-        });
+        const out = stripper.push(bytes);
         if (out.length) this.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out));
       } else if (meter) {
-        this.splitter.push(bytes, (line) => {
-          const event = this.reader.line(line);
-          if (event) meter.data(parseData(event.data));
+        this.splitter.scan(bytes, (buf, start, end) => {
+          const event = this.reader.lineAt(buf, start, end);
+          if (event) meter.raw(event.event, event.data);
         });
       } else this.bodyParts.push(bytes);
     }
 
     private endClient(): void {
-      if (this.stripper) {
-        // A last line without its newline: forwarded as it came.
-        const rest = this.splitter.rest();
-        if (rest) this.write(rest);
-      }
+      // A last line without its newline: forwarded as it came.
+      const rest = this.stripper?.rest();
+      if (rest) this.write(rest);
       this.endBody();
     }
 

@@ -17,20 +17,29 @@ const SPACE = 0x20;
 export class LineSplitter {
   private pending: Buffer[] = [];
 
-  /** Calls `onLine` for every line the chunk completes, in order. */
-  push(chunk: Buffer, onLine: (line: Buffer) => void): void {
+  /**
+   * Calls `onLine(buf, start, end)` for every line the chunk completes, in order: the line is
+   * buf[start, end), its \n included. A line wholly inside the chunk is passed in place (no
+   * copy, no Buffer object); one split across chunks is joined once, when its end arrives.
+   */
+  scan(chunk: Buffer, onLine: (buf: Buffer, start: number, end: number) => void): void {
     let start = 0;
     for (let end = chunk.indexOf(LF); end !== -1; end = chunk.indexOf(LF, start)) {
-      const piece = chunk.subarray(start, end + 1);
-      if (this.pending.length === 0) onLine(piece);
+      if (this.pending.length === 0) onLine(chunk, start, end + 1);
       else {
-        this.pending.push(piece);
-        onLine(Buffer.concat(this.pending));
+        this.pending.push(chunk.subarray(start, end + 1));
+        const joined = Buffer.concat(this.pending);
         this.pending = [];
+        onLine(joined, 0, joined.length);
       }
       start = end + 1;
     }
     if (start < chunk.length) this.pending.push(chunk.subarray(start));
+  }
+
+  /** Calls `onLine` for every line the chunk completes, in order, each as its own Buffer. */
+  push(chunk: Buffer, onLine: (line: Buffer) => void): void {
+    this.scan(chunk, (buf, start, end) => onLine(start === 0 && end === buf.length ? buf : buf.subarray(start, end)));
   }
 
   /** The unterminated tail at the end of the stream, if any (an event it held never completed). */
@@ -48,11 +57,45 @@ export interface SseEvent {
   data: string;
 }
 
+/** The same, with its data as the bytes that came (decoded only if someone needs it). */
+export interface SseBytesEvent {
+  event: string;
+  data: Buffer;
+}
+
+/** Where buf[start, end) stops once its line terminator (\n or \r\n) is left off. */
+export function contentEnd(buf: Buffer, start: number, end: number): number {
+  if (end > start && buf[end - 1] === LF) end--;
+  if (end > start && buf[end - 1] === CR) end--;
+  return end;
+}
+
+const DATA = [0x64, 0x61, 0x74, 0x61]; // data
+const EVENT = [0x65, 0x76, 0x65, 0x6e, 0x74]; // event
+
+/**
+ * Where the value of field `name` starts in the line buf[start, end) (terminator already left
+ * off), or -1 when the line is another field. `name:value`, `name: value` (one space dropped)
+ * and a bare `name` (an empty value) all count, after the spec.
+ */
+export function fieldValueAt(buf: Buffer, start: number, end: number, name: readonly number[]): number {
+  const n = name.length;
+  if (end - start < n) return -1;
+  for (let i = 0; i < n; i++) if (buf[start + i] !== name[i]) return -1;
+  const at = start + n;
+  if (at === end) return end;
+  if (buf[at] !== COLON) return -1;
+  return buf[at + 1] === SPACE ? Math.min(at + 2, end) : at + 1;
+}
+
+/** The value of a `data:` line, or -1 (see fieldValueAt). */
+export function dataValueAt(buf: Buffer, start: number, end: number): number {
+  return fieldValueAt(buf, start, end, DATA);
+}
+
 /** The field of one line: name and value, without the terminator or the one optional space. */
 export function fieldOf(line: Buffer): { name: string; value: Buffer } | null {
-  let end = line.length;
-  if (end > 0 && line[end - 1] === LF) end--;
-  if (end > 0 && line[end - 1] === CR) end--;
+  const end = contentEnd(line, 0, line.length);
   if (end === 0 || line[0] === COLON) return null;
   const colon = line.indexOf(COLON);
   if (colon === -1 || colon >= end) return { name: line.toString('latin1', 0, end), value: line.subarray(end, end) };
@@ -62,43 +105,64 @@ export function fieldOf(line: Buffer): { name: string; value: Buffer } | null {
 
 /** True for an empty line (just its terminator): the end of an event. */
 export function isBlank(line: Buffer): boolean {
-  return line.length === 0 || line[0] === LF || (line[0] === CR && (line.length === 1 || line[1] === LF));
+  return contentEnd(line, 0, line.length) === 0;
 }
 
 /**
  * Assembles lines into events, after the SSE spec: `data:` lines join with \n, a blank line
  * dispatches, comments and other fields are skipped. With `wants`, an event whose `event:`
- * line comes first and is not wanted has its data neither decoded nor returned, so large
- * events nobody reads (Responses' `response.output_text.done`) cost a byte search only.
+ * line comes first and is not wanted has its data neither kept nor returned, so large events
+ * nobody reads (Responses' `response.output_text.done`) cost a few byte comparisons only.
  */
 export class SseReader {
   private event = '';
-  private data: string[] = [];
+  private data: Buffer[] = [];
   private skip = false;
 
   constructor(private readonly wants?: (event: string) => boolean) {}
 
   /** Feeds one line; returns the event it completes, if any. */
   line(line: Buffer): SseEvent | null {
-    if (isBlank(line)) return this.dispatch();
-    const field = fieldOf(line);
-    if (!field) return null;
-    if (field.name === 'data') {
-      if (!this.skip) this.data.push(field.value.toString('utf8'));
-    } else if (field.name === 'event') {
-      this.event = field.value.toString('utf8');
+    const event = this.lineAt(line, 0, line.length);
+    return event && { event: event.event, data: event.data.toString('utf8') };
+  }
+
+  /** Feeds the line buf[start, end); returns the event it completes, its data as bytes. */
+  lineAt(buf: Buffer, start: number, end: number): SseBytesEvent | null {
+    end = contentEnd(buf, start, end);
+    if (end === start) return this.dispatch();
+    if (buf[start] === COLON) return null;
+    let value = fieldValueAt(buf, start, end, DATA);
+    if (value !== -1) {
+      if (!this.skip) this.data.push(buf.subarray(value, end));
+      return null;
+    }
+    value = fieldValueAt(buf, start, end, EVENT);
+    if (value !== -1) {
+      this.event = buf.toString('utf8', value, end);
       this.skip = this.wants !== undefined && !this.wants(this.event);
     }
     return null;
   }
 
   // An event still open when the stream ends is never dispatched, as the spec says.
-  private dispatch(): SseEvent | null {
-    const skipped = this.skip;
-    const event: SseEvent | null = !skipped && this.data.length ? { event: this.event, data: this.data.length === 1 ? (this.data[0] as string) : this.data.join('\n') } : null;
+  private dispatch(): SseBytesEvent | null {
+    const { data } = this;
+    const event: SseBytesEvent | null = !this.skip && data.length ? { event: this.event, data: data.length === 1 ? (data[0] as Buffer) : joinLines(data) } : null;
     this.event = '';
-    this.data = [];
+    if (data.length) this.data = [];
     this.skip = false;
     return event;
   }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+function joinLines(parts: Buffer[]): Buffer {
+  const out: Buffer[] = [];
+  for (const [i, part] of parts.entries()) {
+    if (i > 0) out.push(NEWLINE);
+    out.push(part);
+  }
+  return Buffer.concat(out);
 }
