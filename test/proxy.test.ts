@@ -6,7 +6,7 @@ import { needsSeparator } from '../src/cli-proxy.js';
 import { decodableAcceptEncoding, keyOf, relayHeaders } from '../src/proxy/headers.js';
 import { bodyOutcome, classify, DONE, ERROR_KEY, IS_DONE, parseData, requestHead, sentText, streamMeter, USAGE_KEY, USAGE_OBJECT, type BodyEnd } from '../src/proxy/meter.js';
 import { errorReply } from '../src/proxy/provider-errors.js';
-import { UsageStripper, withIncludeUsage, withoutTopLevelMember } from '../src/proxy/rewrite.js';
+import { topLevelMembers, UsageStripper, withIncludeUsage } from '../src/proxy/rewrite.js';
 import { clientEnv, loopingUpstream, routeOf, upstreamsOf, type Upstreams } from '../src/proxy/routes.js';
 import { startProxy, type MeteringProxy } from '../src/proxy/server.js';
 import { LineSplitter, SseReader } from '../src/proxy/sse.js';
@@ -52,8 +52,9 @@ describe('SSE, byte by byte', () => {
     for (let cut = 0; cut <= bytes.length; cut++) {
       const lines: string[] = [];
       const s = new LineSplitter();
-      s.push(bytes.subarray(0, cut), (l) => lines.push(l.toString()));
-      s.push(bytes.subarray(cut), (l) => lines.push(l.toString()));
+      const onLine = (buf: Buffer, start: number, end: number) => lines.push(buf.toString('utf8', start, end));
+      s.scan(bytes.subarray(0, cut), onLine);
+      s.scan(bytes.subarray(cut), onLine);
       expect(lines).toEqual(['data: one\n', '\n', 'event: x\n', 'data: tw🙂o\n', '\n']);
       expect(s.rest()?.toString()).toBe('data: tail');
     }
@@ -63,9 +64,9 @@ describe('SSE, byte by byte', () => {
     const reader = new SseReader();
     const events: unknown[] = [];
     const s = new LineSplitter();
-    s.push(Buffer.from(': ping\nevent: message_start\ndata: {"a":\ndata:1}\nid: 7\n\ndata:no-space\r\n\r\n\n'), (l) => {
-      const e = reader.line(l);
-      if (e) events.push(e);
+    s.scan(Buffer.from(': ping\nevent: message_start\ndata: {"a":\ndata:1}\nid: 7\n\ndata:no-space\r\n\r\n\n'), (buf, start, end) => {
+      const e = reader.lineAt(buf, start, end);
+      if (e) events.push({ event: e.event, data: e.data.toString() });
     });
     expect(events).toEqual([
       { event: 'message_start', data: '{"a":\n1}' },
@@ -76,8 +77,8 @@ describe('SSE, byte by byte', () => {
   it('does not decode the data of events nobody wants', () => {
     const reader = new SseReader((e) => e !== 'response.output_text.done');
     const lines = ['event: response.output_text.done\n', 'data: {"huge":true}\n', '\n', 'event: response.completed\n', 'data: {"ok":1}\n', '\n'];
-    const events = lines.map((l) => reader.line(Buffer.from(l))).filter(Boolean);
-    expect(events).toEqual([{ event: 'response.completed', data: '{"ok":1}' }]);
+    const events = lines.map((l) => reader.lineAt(Buffer.from(l), 0, Buffer.byteLength(l))).filter((e) => e !== null);
+    expect(events.map((e) => ({ event: e.event, data: e.data.toString() }))).toEqual([{ event: 'response.completed', data: '{"ok":1}' }]);
   });
 });
 
@@ -101,7 +102,10 @@ describe('asking for stream usage, and taking it back out', () => {
   });
 
   it('cuts a top-level member out wherever it is, and nothing nested or inside strings', () => {
-    const cut = (json: string) => withoutTopLevelMember(Buffer.from(json), 0, Buffer.byteLength(json), 'usage')?.toString() ?? null;
+    const cut = (json: string) => {
+      const span = topLevelMembers(Buffer.from(json), 0, Buffer.byteLength(json), 'usage').span;
+      return span && json.slice(0, span[0]) + json.slice(span[1]);
+    };
     expect(cut('{"a":1,"usage":null}')).toBe('{"a":1}');
     expect(cut('{"usage":null,"a":1}')).toBe('{"a":1}');
     expect(cut('{"a":1,"usage":null,"b":2}')).toBe('{"a":1,"b":2}');

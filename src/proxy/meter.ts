@@ -257,23 +257,46 @@ class OpenAIStreamMeter implements StreamMeter {
 const ANTHROPIC_EVENTS = new Set(['', 'message_start', 'content_block_delta', 'message_delta', 'message_stop', 'error']);
 
 /** Anthropic Messages streams: usage in message_start, then cumulative totals in message_delta. */
-class AnthropicStreamMeter implements StreamMeter {
-  readonly wants = (event: string) => ANTHROPIC_EVENTS.has(event);
-  private readonly got = new Gathered();
-  private wire: Json | null = null;
-  private stopped = false;
-  /** content_block_delta events, unparsed: text only, needed only without usage. */
+/**
+ * The meters of streams whose events are named (Anthropic, Responses): the named text deltas
+ * wait unparsed, the rest are read as they come; the stream is finished by `lastEvent`.
+ */
+abstract class NamedEventMeter implements StreamMeter {
+  abstract readonly wants: (event: string) => boolean;
+  protected readonly got = new Gathered();
+  /** Set by `data` when the last event came. */
+  protected ended = false;
   private readonly deltas = new Deferred();
 
+  constructor(
+    private readonly deltaEvents: ReadonlySet<string>,
+    private readonly lastEvent: string,
+  ) {}
+
+  abstract data(payload: unknown): void;
+
   raw(event: string, data: Buffer, parsed?: unknown): void {
-    if (event === 'content_block_delta' && parsed === undefined) {
+    if (parsed === undefined && this.deltaEvents.has(event)) {
       if (this.deltas.add(data)) this.drain();
-    } else if (event === 'message_stop') this.stopped = true;
-    else this.data(parsed ?? parseBytes(data));
+    } else this.data(parsed ?? parseBytes(data));
+  }
+
+  outcome(end: BodyEnd): CallOutcome {
+    if (!this.got.usage) this.drain();
+    return this.got.outcome(end, this.ended ? null : this.lastEvent);
   }
 
   private drain(): void {
     this.deltas.drain((payload) => this.data(payload));
+  }
+}
+
+class AnthropicStreamMeter extends NamedEventMeter {
+  readonly wants = (event: string) => ANTHROPIC_EVENTS.has(event);
+  private wire: Json | null = null;
+
+  constructor() {
+    super(new Set(['content_block_delta']), 'message_stop');
   }
 
   data(payload: unknown): void {
@@ -301,17 +324,12 @@ class AnthropicStreamMeter implements StreamMeter {
         this.got.usage = anthropicUsage(this.wire);
         break;
       case 'message_stop':
-        this.stopped = true;
+        this.ended = true;
         break;
       case 'error':
         this.got.failure = errorFailure(event, 'stream-error');
         break;
     }
-  }
-
-  outcome(end: BodyEnd): CallOutcome {
-    if (!this.got.usage) this.drain();
-    return this.got.outcome(end, this.stopped ? null : 'message_stop');
   }
 }
 
@@ -330,21 +348,11 @@ const RESPONSES_EVENTS = new Set([
 /** OpenAI Responses streams: usage only in the final response.completed (or .incomplete/.failed). */
 const RESPONSES_DELTAS = new Set(['response.output_text.delta', 'response.refusal.delta', 'response.function_call_arguments.delta']);
 
-class ResponsesStreamMeter implements StreamMeter {
+class ResponsesStreamMeter extends NamedEventMeter {
   readonly wants = (event: string) => RESPONSES_EVENTS.has(event);
-  private readonly got = new Gathered();
-  private ended = false;
-  /** Text delta events, unparsed: needed only without usage. */
-  private readonly deltas = new Deferred();
 
-  raw(event: string, data: Buffer, parsed?: unknown): void {
-    if (RESPONSES_DELTAS.has(event) && parsed === undefined) {
-      if (this.deltas.add(data)) this.drain();
-    } else this.data(parsed ?? parseBytes(data));
-  }
-
-  private drain(): void {
-    this.deltas.drain((payload) => this.data(payload));
+  constructor() {
+    super(RESPONSES_DELTAS, 'response.completed');
   }
 
   data(payload: unknown): void {
@@ -375,11 +383,6 @@ class ResponsesStreamMeter implements StreamMeter {
         this.got.failure = errorFailure(event, 'stream-error');
         break;
     }
-  }
-
-  outcome(end: BodyEnd): CallOutcome {
-    if (!this.got.usage) this.drain();
-    return this.got.outcome(end, this.ended ? null : 'response.completed');
   }
 }
 

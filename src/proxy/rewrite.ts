@@ -39,22 +39,6 @@ function isSpace(b: number | undefined): boolean {
 }
 
 /**
- * `json` (bytes from..to) without its top-level member `key`, as bytes, or null when it has
- * none. One pass over the object, tracking strings and nesting, so a "usage" inside a string or
- * a nested object is never touched. The comma before the member goes with it (after it, for
- * the first member).
- */
-export function withoutTopLevelMember(json: Buffer, from: number, to: number, key: string): Buffer | null {
-  const span = topLevelMemberSpan(json, from, to, key);
-  return span && Buffer.concat([json.subarray(0, span[0]), json.subarray(span[1])]);
-}
-
-/** Where the top-level member `key` of `json` (from..to) lies, with its comma: [start, end), or null. */
-export function topLevelMemberSpan(json: Buffer, from: number, to: number, key: string): [number, number] | null {
-  return topLevelMembers(json, from, to, key).span;
-}
-
-/**
  * One pass over a JSON object: where its top-level member `key` lies (with its comma), whether
  * that member's value is an object, and whether the object also has a top-level `error` member.
  */

@@ -2,10 +2,10 @@
  * Server-sent events read from raw bytes, in two small layers: bytes -> lines -> events.
  *
  * Work per chunk is proportional to the chunk: only its new bytes are searched for line
- * ends, and a line split across chunks is joined once, when its end arrives. Lines are kept
- * as bytes (subarrays, not copies), so a caller that forwards them forwards the exact bytes.
- * Lines end at \n (a \r before it is dropped when reading fields); OpenAI and Anthropic
- * never end lines with a bare \r.
+ * ends, and a line split across chunks is joined once, when its end arrives. Lines are passed
+ * as places in the bytes (buffer, start, end), not copies and not even Buffer objects, so a
+ * caller that forwards them forwards the exact bytes, cheaply. Lines end at \n (a \r before
+ * it is dropped when reading fields); OpenAI and Anthropic never end lines with a bare \r.
  */
 
 const LF = 0x0a;
@@ -37,11 +37,6 @@ export class LineSplitter {
     if (start < chunk.length) this.pending.push(chunk.subarray(start));
   }
 
-  /** Calls `onLine` for every line the chunk completes, in order, each as its own Buffer. */
-  push(chunk: Buffer, onLine: (line: Buffer) => void): void {
-    this.scan(chunk, (buf, start, end) => onLine(start === 0 && end === buf.length ? buf : buf.subarray(start, end)));
-  }
-
   /** The unterminated tail at the end of the stream, if any (an event it held never completed). */
   rest(): Buffer | null {
     if (this.pending.length === 0) return null;
@@ -51,13 +46,7 @@ export class LineSplitter {
   }
 }
 
-/** One dispatched event: its `event:` name ('' when none was given) and its data. */
-export interface SseEvent {
-  event: string;
-  data: string;
-}
-
-/** The same, with its data as the bytes that came (decoded only if someone needs it). */
+/** One dispatched event: its `event:` name ('' when none was given) and its data, as bytes. */
 export interface SseBytesEvent {
   event: string;
   data: Buffer;
@@ -93,21 +82,6 @@ export function dataValueAt(buf: Buffer, start: number, end: number): number {
   return fieldValueAt(buf, start, end, DATA);
 }
 
-/** The field of one line: name and value, without the terminator or the one optional space. */
-export function fieldOf(line: Buffer): { name: string; value: Buffer } | null {
-  const end = contentEnd(line, 0, line.length);
-  if (end === 0 || line[0] === COLON) return null;
-  const colon = line.indexOf(COLON);
-  if (colon === -1 || colon >= end) return { name: line.toString('latin1', 0, end), value: line.subarray(end, end) };
-  const valueStart = line[colon + 1] === SPACE ? colon + 2 : colon + 1;
-  return { name: line.toString('latin1', 0, colon), value: line.subarray(Math.min(valueStart, end), end) };
-}
-
-/** True for an empty line (just its terminator): the end of an event. */
-export function isBlank(line: Buffer): boolean {
-  return contentEnd(line, 0, line.length) === 0;
-}
-
 /**
  * Assembles lines into events, after the SSE spec: `data:` lines join with \n, a blank line
  * dispatches, comments and other fields are skipped. With `wants`, an event whose `event:`
@@ -120,12 +94,6 @@ export class SseReader {
   private skip = false;
 
   constructor(private readonly wants?: (event: string) => boolean) {}
-
-  /** Feeds one line; returns the event it completes, if any. */
-  line(line: Buffer): SseEvent | null {
-    const event = this.lineAt(line, 0, line.length);
-    return event && { event: event.event, data: event.data.toString('utf8') };
-  }
 
   /** Feeds the line buf[start, end); returns the event it completes, its data as bytes. */
   lineAt(buf: Buffer, start: number, end: number): SseBytesEvent | null {
