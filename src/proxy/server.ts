@@ -152,24 +152,22 @@ class UpstreamConnection {
       body: (bytes) => this.handler?.body(bytes),
       end: () => this.onEnd(),
     });
+    const hangUp = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     this.socket.on('data', (data: Buffer) => {
       try {
         this.reader.push(data);
       } catch {
-        this.fail({ phase: this.gotHead ? 'body' : 'connect', error: Object.assign(new Error('malformed response'), { code: 'EPROTO' }) });
+        this.fail(Object.assign(new Error('malformed response'), { code: 'EPROTO' }));
       }
       afterData();
     });
     this.socket.on('end', () => {
-      if (this.reader.close() === 'cut') this.fail({ phase: this.gotHead ? 'body' : 'connect', error: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+      if (this.reader.close() === 'cut') this.fail(hangUp());
       afterData();
       this.retire();
     });
-    this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail({ phase: this.gotHead ? 'body' : 'connect', error }));
-    this.socket.on('close', () => {
-      this.fail({ phase: this.gotHead ? 'body' : 'connect', error: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
-      this.retire();
-    });
+    this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail(error));
+    this.socket.on('close', () => this.fail(hangUp()));
   }
 
   get busy(): boolean {
@@ -235,11 +233,12 @@ class UpstreamConnection {
     handler?.end();
   }
 
-  private fail(failure: UpstreamFailure): void {
+  /** The exchange under way, if any, fails: before its response's head, or part-way through its body. */
+  private fail(error: NodeJS.ErrnoException): void {
     const handler = this.handler;
     this.handler = null;
     this.retire();
-    handler?.fail(failure);
+    handler?.fail(this.gotHead ? { phase: 'body' } : { phase: 'connect', error });
   }
 
   private retire(): void {
