@@ -909,6 +909,19 @@ describe('the proxy over raw sockets', () => {
     ]);
   });
 
+  it('an upstream that answers with something other than HTTP/1.1: a 502 naming that, and a failed call', async () => {
+    const up = await rawUpstream((socket) => socket.end('SSH-2.0-OpenSSH_9.6\r\n\r\n'));
+    const port = await start({ openai: `${up.url}/v1` });
+    const wire = await Wire.open(port);
+    wire.write(post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] }));
+    const [reply] = await wire.answers(1);
+    expect(reply?.status).toBe(502);
+    expect(JSON.parse(reply?.body.toString() ?? '{}').error.message).toBe(`llm-usage proxy: malformed response from ${up.url}/v1 (malformed status line)`);
+    const [rec] = await settled(1);
+    expect(rec).toMatchObject({ ok: false, error_kind: 'connection', usage_source: 'none' });
+    expect(rec?.error).toContain('malformed response from');
+  });
+
   it('hands the client only the final response, never an upstream\'s 100 Continue or 103 Early Hints', async () => {
     const json = chatReply('gpt-4o-mini', 8, 8);
     const final = `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}`;

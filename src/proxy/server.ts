@@ -111,6 +111,8 @@ const UPSTREAM_IDLE_MS = 4_000;
 /** Idle upstream connections kept per provider for the next client connection. */
 const POOL_SIZE = 16;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+/** The error code of an upstream whose answer is not HTTP/1.1 we can read. */
+const MALFORMED = 'HPE_INVALID_RESPONSE';
 
 /** Who holds an upstream connection: a client connection, or the idle pool. */
 interface UpstreamOwner {
@@ -156,8 +158,8 @@ class UpstreamConnection {
     this.socket.on('data', (data: Buffer) => {
       try {
         this.reader.push(data);
-      } catch {
-        this.fail(Object.assign(new Error('malformed response'), { code: 'EPROTO' }));
+      } catch (e) {
+        this.fail(Object.assign(new Error((e as Error).message), { code: MALFORMED }));
       }
       afterData();
     });
@@ -305,7 +307,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   }
 
   function unreachable(route: Route, err: NodeJS.ErrnoException): string {
-    return `llm-usage proxy: cannot reach ${displayUrl(upstreamOf(route))} (${err.code ?? err.message})`;
+    const url = displayUrl(upstreamOf(route));
+    if (err.code === MALFORMED) return `llm-usage proxy: malformed response from ${url} (${err.message})`;
+    return `llm-usage proxy: cannot reach ${url} (${err.code ?? err.message})`;
   }
 
   /** The head of a request to send upstream. */
