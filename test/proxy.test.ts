@@ -7,7 +7,7 @@ import { decodableAcceptEncoding, keyOf, relayHeaders } from '../src/proxy/heade
 import { bodyOutcome, classify, DONE, ERROR_KEY, IS_DONE, parseData, requestHead, sentText, streamMeter, USAGE_KEY, USAGE_OBJECT, type BodyEnd } from '../src/proxy/meter.js';
 import { errorReply } from '../src/proxy/provider-errors.js';
 import { topLevelMembers, UsageStripper, withIncludeUsage } from '../src/proxy/rewrite.js';
-import { clientEnv, loopingUpstream, routeOf, upstreamsOf, type Upstreams } from '../src/proxy/routes.js';
+import { clientEnv, loopingUpstream, routeOf, tunnelOf, upstreamsOf, type Upstreams } from '../src/proxy/routes.js';
 import { startProxy, type MeteringProxy } from '../src/proxy/server.js';
 import { LineSplitter, SseReader } from '../src/proxy/sse.js';
 import { loadPriceTable } from '../src/pricing/table.js';
@@ -196,6 +196,27 @@ describe('routing', () => {
       no_proxy: '127.0.0.1,localhost',
     });
     expect(clientEnv({}, 'http://127.0.0.1:5').NO_PROXY).toBeUndefined();
+  });
+
+  it('reaches an https upstream through HTTPS_PROXY unless NO_PROXY names it; http upstreams go direct', () => {
+    const openai = new URL('https://api.openai.com/v1');
+    const via = (env: NodeJS.ProcessEnv, upstream = openai) => tunnelOf(upstream, env)?.href ?? null;
+    expect(via({ HTTPS_PROXY: 'http://proxy.corp:3128' })).toBe('http://proxy.corp:3128/');
+    expect(via({ https_proxy: 'proxy.corp:3128' })).toBe('http://proxy.corp:3128/');
+    expect(via({ HTTPS_PROXY: 'http://u:p%40ss@proxy.corp:3128' })).toBe('http://u:p%40ss@proxy.corp:3128/');
+    expect(via({})).toBeNull();
+    expect(via({ HTTP_PROXY: 'http://proxy.corp:3128' })).toBeNull();
+    expect(via({ HTTPS_PROXY: 'http://proxy.corp:3128' }, new URL('http://localhost:8000/v1'))).toBeNull();
+    for (const noProxy of ['api.openai.com', '.openai.com', '*.openai.com', 'openai.com', 'other, openai.com', 'api.openai.com:443', '*']) {
+      expect({ noProxy, via: via({ HTTPS_PROXY: 'http://proxy.corp:3128', NO_PROXY: noProxy }) }).toEqual({ noProxy, via: null });
+    }
+    for (const noProxy of ['penai.com', 'api.openai.com:8443', 'anthropic.com', '']) {
+      expect({ noProxy, via: via({ HTTPS_PROXY: 'http://proxy.corp:3128', no_proxy: noProxy }) }).toEqual({ noProxy, via: 'http://proxy.corp:3128/' });
+    }
+    expect(via({ HTTPS_PROXY: 'http://proxy.corp:3128', NO_PROXY: '[::1]:8443' }, new URL('https://[::1]:8443/v1'))).toBeNull();
+    expect(() => via({ HTTPS_PROXY: 'https://u:secret@proxy.corp' })).toThrow(/^HTTPS_PROXY: only http:\/\/ proxies are supported, not https:\/\/ \(or unset it for llm-usage\)$/);
+    expect(() => via({ HTTPS_PROXY: 'http://u:secret@[nope' })).toThrow(/^HTTPS_PROXY is not a URL/);
+    expect(() => via({ HTTPS_PROXY: 'http://u:secret@[nope' })).not.toThrow(/secret/);
   });
 
   it('notices an upstream that is the proxy itself', () => {

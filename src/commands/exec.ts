@@ -3,7 +3,7 @@ import type { Io } from '../io.js';
 import { loadPriceTable } from '../pricing/table.js';
 import { runChild } from '../proxy/process.js';
 import { checkReportPath, ledgerHook, reportSession } from '../proxy/report.js';
-import { clientEnv, upstreamsOf } from '../proxy/routes.js';
+import { clientEnv, tunnelsOf, upstreamsOf } from '../proxy/routes.js';
 import { startProxy } from '../proxy/server.js';
 import type { CallRecord } from '../record.js';
 
@@ -29,6 +29,7 @@ export async function execCommand(command: string[], opts: ExecOptions, io: Io):
   const [program, ...args] = command;
   if (!program) throw new UsageError('no command to run: llm-usage exec [options] -- CMD [ARGS...]');
   const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream }, io.env);
+  const tunnels = tunnelsOf(upstreams, io.env);
   if (opts.report) checkReportPath(opts.report);
   const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
 
@@ -38,7 +39,7 @@ export async function execCommand(command: string[], opts: ExecOptions, io: Io):
     records.push(r);
     record(r);
   };
-  const proxy = await startProxy({ host: '127.0.0.1', port: 0, upstreams, table, maxCostUsd: opts.maxCost, onRecord });
+  const proxy = await startProxy({ host: '127.0.0.1', port: 0, upstreams, tunnels, table, maxCostUsd: opts.maxCost, onRecord });
   let exitCode: number;
   try {
     exitCode = await runChild(program, args, clientEnv(io.env, proxy.origin));

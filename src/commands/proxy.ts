@@ -3,7 +3,7 @@ import type { Io } from '../io.js';
 import { loadPriceTable } from '../pricing/table.js';
 import { untilStopped } from '../proxy/process.js';
 import { checkReportPath, ledgerHook, reportSession } from '../proxy/report.js';
-import { displayUrl, loopingUpstream, upstreamsOf } from '../proxy/routes.js';
+import { displayUrl, loopingUpstream, tunnelsOf, upstreamsOf } from '../proxy/routes.js';
 import { startProxy, type MeteringProxy } from '../proxy/server.js';
 import type { CallRecord } from '../record.js';
 import type { MeteringOptions } from './exec.js';
@@ -22,6 +22,7 @@ export interface ProxyCommandOptions extends MeteringOptions {
 export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<void> {
   const host = opts.host ?? '127.0.0.1';
   const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream }, io.env);
+  const tunnels = tunnelsOf(upstreams, io.env);
   const loop = loopingUpstream(upstreams, host, opts.port);
   if (loop) throw new UsageError(`the ${loop} upstream ${displayUrl(upstreams[loop])} is this proxy itself: set --${loop}-upstream, or pick another --port`);
   if (opts.report) checkReportPath(opts.report);
@@ -36,7 +37,7 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
     if (!opts.quiet) io.err(renderCallLine(r, records.length, proxy.stats().spentUsd, io.colourErr));
   };
   try {
-    proxy = await startProxy({ host, port: opts.port, upstreams, table, maxCostUsd: opts.maxCost, onRecord });
+    proxy = await startProxy({ host, port: opts.port, upstreams, tunnels, table, maxCostUsd: opts.maxCost, onRecord });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new UsageError(`port ${opts.port} is in use on ${host}: pick another with --port (0 picks a free one)`);
@@ -46,7 +47,13 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
   }
   io.out(renderBaseUrls(proxy.origin));
   const loopbackOnly = host === '127.0.0.1' || host === 'localhost' || host === '::1';
-  io.err(renderProxyBanner({ origin: proxy.origin, openai: displayUrl(upstreams.openai), anthropic: displayUrl(upstreams.anthropic), loopbackOnly, maxCostUsd: opts.maxCost }, io.colourErr));
+  const via = (url: URL | null) => (url ? ` (through ${displayUrl(url)})` : '');
+  io.err(
+    renderProxyBanner(
+      { origin: proxy.origin, openai: displayUrl(upstreams.openai) + via(tunnels.openai), anthropic: displayUrl(upstreams.anthropic) + via(tunnels.anthropic), loopbackOnly, maxCostUsd: opts.maxCost },
+      io.colourErr,
+    ),
+  );
 
   await untilStopped();
   // Calls under way get a moment to finish; the rest are recorded as cut.

@@ -100,6 +100,50 @@ function upstreamUrl(value: string | undefined, source: string, example: string)
   return url;
 }
 
+/**
+ * The HTTP proxy an https upstream is reached through, as other tools do it: HTTPS_PROXY (or
+ * https_proxy), unless NO_PROXY (or no_proxy) names the upstream's host, a domain it is in,
+ * or `*`. Only http:// proxies, tunnelled with CONNECT (the usual corporate kind); an http://
+ * upstream (a local server) always goes direct. A proxy that is not a usable URL is a
+ * UsageError naming the variable, never its credentials.
+ */
+export function tunnelOf(upstream: URL, env: NodeJS.ProcessEnv): URL | null {
+  if (upstream.protocol !== 'https:') return null;
+  const name = env.HTTPS_PROXY ? 'HTTPS_PROXY' : env.https_proxy ? 'https_proxy' : null;
+  const value = name ? (env[name] ?? '').trim() : '';
+  if (!name || !value || bypassed(upstream, env.NO_PROXY ?? env.no_proxy ?? '')) return null;
+  let url: URL;
+  try {
+    url = new URL(value.includes('://') ? value : `http://${value}`);
+  } catch {
+    throw new UsageError(`${name} is not a URL (expected e.g. http://proxy.example:3128)`);
+  }
+  if (url.protocol !== 'http:') throw new UsageError(`${name}: only http:// proxies are supported, not ${url.protocol}// (or unset it for llm-usage)`);
+  return url;
+}
+
+/** tunnelOf for both upstreams. */
+export function tunnelsOf(upstreams: Upstreams, env: NodeJS.ProcessEnv): Record<keyof Upstreams, URL | null> {
+  return { openai: tunnelOf(upstreams.openai, env), anthropic: tunnelOf(upstreams.anthropic, env) };
+}
+
+function bypassed(upstream: URL, noProxy: string): boolean {
+  const host = upstream.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const port = upstream.port || '443';
+  for (const raw of noProxy.split(/[\s,]+/)) {
+    let entry = raw.trim().toLowerCase();
+    if (!entry) continue;
+    if (entry === '*') return true;
+    let entryPort: string | null = null;
+    const portMatch = /^(.*[^:\]]):(\d+)$/.exec(entry) ?? /^(\[.*\]):(\d+)$/.exec(entry);
+    if (portMatch) [entry, entryPort] = [portMatch[1] as string, portMatch[2] as string];
+    entry = entry.replace(/^\[(.*)\]$/, '$1').replace(/^\*?\./, '');
+    if (entryPort !== null && entryPort !== port) continue;
+    if (host === entry || host.endsWith(`.${entry}`)) return true;
+  }
+  return false;
+}
+
 /** A URL fit to print: no user name or password, no query. */
 export function displayUrl(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;

@@ -21,7 +21,7 @@ import tls from 'node:tls';
 import zlib from 'node:zlib';
 import { redactKeys } from '../errors.js';
 import type { PriceTable } from '../pricing/types.js';
-import type { CallOutcome, ProviderFailure } from '../providers/types.js';
+import type { CallOutcome, ProviderFailure, ProviderName } from '../providers/types.js';
 import { recordOf, type CallRecord, type RecordApi } from '../record.js';
 import { formatUsd } from '../render/format.js';
 import { decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
@@ -32,6 +32,7 @@ import {
   LAST_CHUNK,
   MessageReader,
   parseRequestHead,
+  MAX_HEAD_BYTES,
   parseResponseHead,
   serializeHead,
   type Framing,
@@ -52,6 +53,8 @@ export interface ProxyOptions {
   table: PriceTable;
   /** Refuse metered calls once the known cost of the calls so far reaches this. */
   maxCostUsd?: number;
+  /** The HTTP proxy each provider's (https) upstream is reached through, if any (see tunnelOf). */
+  tunnels?: Partial<Record<ProviderName, URL | null>>;
   /** Every metered call, once, when it has ended: done, failed, cut or refused. */
   onRecord(record: CallRecord): void;
 }
@@ -108,11 +111,17 @@ const CLIENT_IDLE_MS = 120_000;
  * default, for the same reason.
  */
 const UPSTREAM_IDLE_MS = 4_000;
-/** Idle upstream connections kept per provider for the next client connection. */
-const POOL_SIZE = 16;
+/** Idle upstream connections kept per provider. */
+const POOL_SIZE = 64;
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 /** The error code of an upstream whose answer is not HTTP/1.1 we can read. */
 const MALFORMED = 'HPE_INVALID_RESPONSE';
+/** The error code of a proxy that would not open a tunnel. */
+const TUNNEL = 'ETUNNEL';
+
+function hangUp(): NodeJS.ErrnoException {
+  return Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+}
 
 /** Who holds an upstream connection: a client connection, or the idle pool. */
 interface UpstreamOwner {
@@ -128,13 +137,16 @@ interface UpstreamOwner {
  * (close-delimited, `connection: close`) retires it.
  */
 class UpstreamConnection {
-  readonly socket: net.Socket;
+  /** The connection to the upstream (while a tunnel is being set up: to the proxy). */
+  socket: net.Socket;
   private readonly reader: MessageReader<ResponseHead>;
   private handler: ResponseHandler | null = null;
   private method = 'GET';
   private interim = false;
   private reusable = true;
   private gotHead = false;
+  /** Bytes written before a tunnel was up, sent once it is. */
+  private waiting: (Buffer | string)[] | null = null;
   closed = false;
   /** When its last exchange ended (performance.now()), or when it was opened. */
   idleSince = performance.now();
@@ -142,34 +154,82 @@ class UpstreamConnection {
   constructor(
     url: URL,
     public owner: UpstreamOwner,
+    /** An HTTP proxy to reach an https upstream through (CONNECT), or null. */
+    via: URL | null,
   ) {
-    const afterData = () => this.owner.afterData();
     const secure = url.protocol === 'https:';
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
     const port = Number(url.port || (secure ? 443 : 80));
-    this.socket = secure ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] }) : net.connect({ host, port });
-    this.socket.setNoDelay(true);
+    const tlsOptions = { servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] };
     this.reader = new MessageReader(parseResponseHead, {
       head: (head) => this.onHead(head),
       body: (bytes) => this.handler?.body(bytes),
       end: () => this.onEnd(),
     });
-    const hangUp = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
-    this.socket.on('data', (data: Buffer) => {
+    if (secure && via) {
+      this.waiting = [];
+      this.socket = net.connect({ host: via.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(via.port || 80) });
+      this.tunnel(host, port, via, (raw) => tls.connect({ socket: raw, ...tlsOptions }));
+    } else {
+      this.socket = secure ? tls.connect({ host, port, ...tlsOptions }) : net.connect({ host, port });
+      this.listen();
+    }
+    this.socket.setNoDelay(true);
+  }
+
+  /** Reads responses off the socket, and notices its end. */
+  private listen(): void {
+    const { socket } = this;
+    socket.on('data', (data: Buffer) => {
       try {
         this.reader.push(data);
       } catch (e) {
         this.fail(Object.assign(new Error((e as Error).message), { code: MALFORMED }));
       }
-      afterData();
+      this.owner.afterData();
     });
-    this.socket.on('end', () => {
+    socket.on('end', () => {
       if (this.reader.close() === 'cut') this.fail(hangUp());
-      afterData();
+      this.owner.afterData();
       this.retire();
     });
-    this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail(error));
-    this.socket.on('close', () => this.fail(hangUp()));
+    socket.on('error', (error: NodeJS.ErrnoException) => this.fail(error));
+    socket.on('close', () => this.fail(hangUp()));
+  }
+
+  /**
+   * Asks the proxy for a tunnel to host:port (CONNECT, with its credentials if the proxy URL
+   * has them), then speaks TLS through it; what was written meanwhile goes once it is up.
+   */
+  private tunnel(host: string, port: number, via: URL, secure: (raw: net.Socket) => net.Socket): void {
+    const raw = this.socket;
+    const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const credentials = via.username ? `${decodeURIComponent(via.username)}:${decodeURIComponent(via.password)}` : '';
+    const auth = credentials ? `Proxy-Authorization: Basic ${Buffer.from(credentials).toString('base64')}\r\n` : '';
+    raw.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`);
+    let head = Buffer.alloc(0);
+    const onError = (error: NodeJS.ErrnoException) => this.fail(error);
+    const onClose = () => this.fail(hangUp());
+    const onData = (data: Buffer) => {
+      head = Buffer.concat([head, data]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1 && head.length < MAX_HEAD_BYTES) return;
+      raw.off('data', onData).off('error', onError).off('close', onClose);
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head.toString('latin1', 0, Math.max(end, 0)))?.[1];
+      // Anything after the proxy's answer, before our TLS hello, is not a tunnel.
+      if (status !== '200' || head.length !== end + 4) {
+        this.fail(Object.assign(new Error(status ? `the proxy answered ${status}` : 'the proxy did not answer CONNECT'), { code: TUNNEL }));
+        raw.destroy();
+        return;
+      }
+      this.socket = secure(raw);
+      this.socket.setNoDelay(true);
+      this.listen();
+      const waiting = this.waiting ?? [];
+      this.waiting = null;
+      for (const bytes of waiting) this.socket.write(bytes);
+    };
+    raw.on('data', onData).on('error', onError).on('close', onClose);
   }
 
   get busy(): boolean {
@@ -191,11 +251,15 @@ class UpstreamConnection {
     this.method = method;
     this.handler = handler;
     this.gotHead = false;
-    this.socket.write(bytes);
+    this.write(bytes);
   }
 
   /** More of the request's body (a pass-through request streams it); false: wait for 'drain'. */
   write(bytes: Buffer | string): boolean {
+    if (this.waiting) {
+      this.waiting.push(bytes);
+      return true;
+    }
     return this.socket.write(bytes);
   }
 
@@ -258,15 +322,16 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   let closing = false;
 
   /**
-   * Upstream connections left idle by client connections that have gone, per provider: a
-   * client that opens a connection per call (urllib, requests without a session) still reuses
-   * the TCP and TLS connection its last call opened.
+   * Idle upstream connections, per provider. A client connection takes one for each exchange
+   * and gives it back after, so any client's call can use any idle connection: a client that
+   * opens a connection per call (urllib, requests without a session), or keeps several, still
+   * reuses the TCP and TLS connections already open. The most recently used goes first.
    */
   const pool = new Map<string, UpstreamConnection[]>();
   const pooled: UpstreamOwner = {
     afterData() {},
     retired(up) {
-      for (const [key, list] of pool) pool.set(key, list.filter((u) => u !== up));
+      for (const [key, list] of pool) if (list.includes(up)) pool.set(key, list.filter((u) => u !== up));
     },
   };
   function release(key: string, up: UpstreamConnection): void {
@@ -278,23 +343,21 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     up.owner = pooled;
     list.push(up);
     pool.set(key, list);
-    // Not waited on by anyone: it must not keep the process alive, nor outlive its freshness.
-    up.socket.unref();
-    up.socket.setTimeout(UPSTREAM_IDLE_MS, () => up.close());
   }
   function take(key: string): UpstreamConnection | null {
     const list = pool.get(key);
     while (list?.length) {
       const up = list.pop() as UpstreamConnection;
-      if (up.fresh) {
-        up.socket.ref();
-        up.socket.setTimeout(0);
-        return up;
-      }
+      if (up.fresh) return up;
       up.close();
     }
     return null;
   }
+  // Connections left idle past their freshness are closed, not kept until someone wants one.
+  const sweep = setInterval(() => {
+    for (const list of pool.values()) for (const up of list.filter((u) => !u.fresh)) up.close();
+  }, UPSTREAM_IDLE_MS / 2);
+  sweep.unref();
 
   /** Every metered call leaves the proxy here, once: the budget's running total, then the hook. */
   function emit(record: CallRecord): void {
@@ -309,7 +372,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   function unreachable(route: Route, err: NodeJS.ErrnoException): string {
     const url = displayUrl(upstreamOf(route));
     if (err.code === MALFORMED) return `llm-usage proxy: malformed response from ${url} (${err.message})`;
-    return `llm-usage proxy: cannot reach ${url} (${err.code ?? err.message})`;
+    const via = opts.tunnels?.[route.provider];
+    const through = via ? ` through the proxy ${displayUrl(via)}` : '';
+    return `llm-usage proxy: cannot reach ${url}${through} (${err.code === TUNNEL ? err.message : (err.code ?? err.message)})`;
   }
 
   /** The head of a request to send upstream. */
@@ -419,7 +484,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       const existing = this.upstreams.get(key);
       if (existing?.fresh) return existing;
       existing?.close();
-      const up = take(key) ?? new UpstreamConnection(upstreamOf(route), this.owner);
+      const up = take(key) ?? new UpstreamConnection(upstreamOf(route), this.owner, opts.tunnels?.[key] ?? null);
       up.owner = this.owner;
       this.upstreams.set(key, up);
       return up;
@@ -473,9 +538,13 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       connections.delete(this);
     }
 
-    /** Idle upstream connections go to the pool for the next client; one mid-exchange cannot be reused. */
+    /** Its upstream connections go back to the pool; one mid-exchange cannot be reused. */
     private releaseUpstreams(): void {
       for (const [key, up] of this.upstreams) {
+        if (this.held === up) {
+          this.held = null;
+          up.socket.resume();
+        }
         if (up.busy) up.abandon();
         else release(key, up);
       }
@@ -485,13 +554,12 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     private maybeNext(): void {
       if (!this.answered || !this.requestDone || !this.exchange) return;
       this.exchange = null;
+      this.releaseUpstreams();
       if (this.closeAfter || closing) {
         // Everything queued goes first, then the connection ends (and is forgotten on 'close').
         this.flush();
         this.socket.end();
         this.ending = true;
-        // Free now, not when the client gets round to closing: its next connection may want them.
-        this.releaseUpstreams();
         return;
       }
       if (this.socket.isPaused()) this.socket.resume();
@@ -889,6 +957,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       await closed;
       while (running.size) await Promise.allSettled([...running]);
       clearTimeout(cut);
+      clearInterval(sweep);
       for (const list of pool.values()) for (const up of [...list]) up.close();
     },
   };

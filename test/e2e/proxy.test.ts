@@ -40,8 +40,8 @@ function childEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 /** Starts `llm-usage proxy ARGS` and resolves once it has printed its base URLs. */
-function startProxy(args: string[] = []): Promise<Running> {
-  const child = spawn(process.execPath, [BIN, 'proxy', '--port', '0', ...args], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+function startProxy(args: string[] = [], env: Record<string, string> = {}): Promise<Running> {
+  const child = spawn(process.execPath, [BIN, 'proxy', '--port', '0', ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   running.push(child);
   let stdout = '';
   let stderr = '';
@@ -160,6 +160,17 @@ describe('llm-usage proxy', () => {
     await wide.waitForErr(/Ctrl-C/);
     expect(wide.err()).toContain('llm-usage proxy: listening beyond loopback');
     await wide.stop();
+  });
+
+  it('says when an https upstream is reached through HTTPS_PROXY, without its credentials; a proxy it cannot use is exit 2', async () => {
+    const p = await startProxy(['--openai-upstream', 'https://api.openai.com/v1'], { HTTPS_PROXY: 'http://corp:SECRET@proxy.corp.example:3128', NO_PROXY: 'internal.example' });
+    await p.waitForErr(/Ctrl-C/);
+    expect(p.err()).toContain(`OpenAI calls go to https://api.openai.com/v1 (through http://proxy.corp.example:3128), Anthropic calls to ${fake.url}\n`);
+    const { stderr } = await p.stop();
+    expectNothingPrivate(stderr);
+    const bad = await runCli(['proxy', '--port', '0', '--openai-upstream', 'https://api.openai.com/v1'], { env: { HTTPS_PROXY: 'https://corp:SECRET@proxy.corp.example' } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('llm-usage: HTTPS_PROXY: only http:// proxies are supported, not https:// (or unset it for llm-usage)\n');
   });
 
   it('forwards only to its upstreams, whatever the request says', async () => {

@@ -3,7 +3,7 @@
 // test-only key) is trusted through NODE_EXTRA_CA_CERTS, as a corporate CA would be.
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -69,9 +69,60 @@ console.log(JSON.stringify(out));
 
 function exec(upstream: string, extraEnv: Record<string, string | undefined>) {
   return runCli(['exec', '--json', '--openai-upstream', upstream, '--', process.execPath, '--input-type=module', '-e', PROGRAM], {
-    env: { OPENAI_API_KEY: KEY, ...extraEnv },
+    // No proxy of the machine's: each test says which it uses.
+    env: { OPENAI_API_KEY: KEY, HTTPS_PROXY: undefined, https_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined, ...extraEnv },
     timeoutMs: 30_000,
   });
+}
+
+/**
+ * A corporate-style HTTP proxy on loopback: answers CONNECT with `status` (200 opens a tunnel
+ * to the named host and port), and notes each CONNECT line and its Proxy-Authorization.
+ */
+async function connectProxy(status = 200): Promise<{ url: string; connects: string[]; auth: (string | undefined)[]; close(): Promise<void> }> {
+  const connects: string[] = [];
+  const auth: (string | undefined)[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('close', () => sockets.delete(client));
+    client.on('error', () => undefined);
+    let head = '';
+    const onData = (d: Buffer) => {
+      head += d.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      client.off('data', onData);
+      const lines = head.slice(0, end).split('\r\n');
+      connects.push(lines[0] ?? '');
+      auth.push(lines.find((l) => /^proxy-authorization:/i.test(l))?.replace(/^[^:]*:\s*/, ''));
+      const target = /^CONNECT ([^ ]+):(\d+) HTTP\/1\.1$/.exec(lines[0] ?? '');
+      if (status !== 200 || !target) {
+        client.end(`HTTP/1.1 ${status} Nope\r\nContent-Length: 0\r\n\r\n`);
+        return;
+      }
+      const upstream = net.connect(Number(target[2]), '127.0.0.1', () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      sockets.add(upstream);
+      upstream.on('close', () => sockets.delete(upstream));
+      upstream.on('error', () => client.destroy());
+    };
+    client.on('data', onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connects,
+    auth,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 it('forwards to an https upstream by name, with SNI and Host for that name, and meters both calls', async () => {
@@ -106,4 +157,49 @@ it('an upstream whose certificate is not trusted is a 502 to the program and a f
   expect(seen).toEqual([]);
   const summary = JSON.parse(r.stderr.slice(r.stderr.indexOf('{')));
   expect(summary).toMatchObject({ successful_requests: 0, failed_requests: 2 });
+});
+
+it('goes through HTTPS_PROXY with a CONNECT tunnel and its credentials, never printing them', async () => {
+  seen.length = 0;
+  const proxy = await connectProxy();
+  try {
+    const withAuth = proxy.url.replace('http://', 'http://corp-user:p%40ss-SECRET@');
+    const r = await exec(`https://localhost:${port}/v1`, { NODE_EXTRA_CA_CERTS: CA, HTTPS_PROXY: withAuth });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { status: number }[]).map((g) => g.status)).toEqual([200, 200]);
+    // One tunnel: the second call reuses the connection the first opened.
+    expect(proxy.connects).toEqual([`CONNECT localhost:${port} HTTP/1.1`]);
+    expect(proxy.auth).toEqual([`Basic ${Buffer.from('corp-user:p@ss-SECRET').toString('base64')}`]);
+    // TLS runs end to end through the tunnel: the upstream sees its own name.
+    expect(seen.map((s) => [s.servername, s.host])).toEqual([
+      ['localhost', `localhost:${port}`],
+      ['localhost', `localhost:${port}`],
+    ]);
+    expect(JSON.parse(r.stderr.slice(r.stderr.indexOf('{')))).toMatchObject({ successful_requests: 2, total_tokens: 54 });
+    expect(r.stdout + r.stderr).not.toContain('SECRET');
+  } finally {
+    await proxy.close();
+  }
+});
+
+it('NO_PROXY keeps a named upstream direct; a proxy that refuses the tunnel is a 502 naming it', async () => {
+  const proxy = await connectProxy(407);
+  try {
+    seen.length = 0;
+    const direct = await exec(`https://localhost:${port}/v1`, { NODE_EXTRA_CA_CERTS: CA, HTTPS_PROXY: proxy.url, NO_PROXY: 'example.com, localhost' });
+    expect(direct.code, direct.stderr).toBe(0);
+    expect((JSON.parse(direct.stdout) as { status: number }[]).map((g) => g.status)).toEqual([200, 200]);
+    expect(proxy.connects).toEqual([]);
+    expect(seen).toHaveLength(2);
+
+    seen.length = 0;
+    const refused = await exec(`https://localhost:${port}/v1`, { NODE_EXTRA_CA_CERTS: CA, https_proxy: proxy.url });
+    const got = JSON.parse(refused.stdout) as { status: number; body: string }[];
+    expect(got.map((g) => g.status)).toEqual([502, 502]);
+    expect(JSON.parse(got[0]?.body ?? '{}').error.message).toBe(`llm-usage proxy: cannot reach https://localhost:${port}/v1 through the proxy ${proxy.url} (the proxy answered 407)`);
+    expect(seen).toEqual([]);
+    expect(JSON.parse(refused.stderr.slice(refused.stderr.indexOf('{')))).toMatchObject({ successful_requests: 0, failed_requests: 2 });
+  } finally {
+    await proxy.close();
+  }
 });
