@@ -35,7 +35,17 @@ export interface Tally {
 }
 
 export function tallyOf(calls: readonly CallRecord[]): Tally {
-  const t: Tally = {
+  const builder = new TallyBuilder();
+  for (const c of calls) builder.add(c);
+  return builder.tally();
+}
+
+/**
+ * A tally built a call at a time, for a long-running proxy that should not have to keep every
+ * call to print its summary. tallyOf is this over a list.
+ */
+export class TallyBuilder {
+  private readonly t: Tally = {
     total_tokens: 0,
     prompt_tokens: 0,
     completion_tokens: 0,
@@ -47,14 +57,21 @@ export function tallyOf(calls: readonly CallRecord[]): Tally {
     total_cost_usd: 0,
     known_cost_usd: 0,
     cost_complete: true,
-    sources: { prompt: sourceOf(calls, 'input'), completion: sourceOf(calls, 'output') },
-    encodings: [...new Set(calls.flatMap((c) => (c.estimate ? [c.estimate.encoding] : [])))],
-    approximate: calls.some((c) => c.estimate?.approximation),
-    unpriced: [...new Set(calls.flatMap((c) => (c.cost_usd === null && c.cost_note ? [c.cost_note] : [])))],
+    sources: { prompt: 'none', completion: 'none' },
+    encodings: [],
+    approximate: false,
+    unpriced: [],
     by_model: [],
   };
-  const byModel = new Map<string, ModelTally>();
-  for (const c of calls) {
+  private readonly byModel = new Map<string, ModelTally>();
+  private readonly encodings = new Set<string>();
+  private readonly unpriced = new Set<string>();
+  /** Calls that count toward the sources (usage_source not 'none'), and those estimated per part. */
+  private counted = 0;
+  private readonly estimated = { input: 0, output: 0 };
+
+  add(c: CallRecord): void {
+    const { t } = this;
     t.prompt_tokens += c.usage.input_tokens;
     t.completion_tokens += c.usage.output_tokens;
     t.total_tokens += c.usage.total_tokens;
@@ -63,28 +80,48 @@ export function tallyOf(calls: readonly CallRecord[]): Tally {
     t.reasoning_tokens += c.usage.output_token_details.reasoning;
     if (c.ok) t.successful_requests++;
     else t.failed_requests++;
-    if (c.cost_usd === null) t.cost_complete = false;
-    else t.known_cost_usd += c.cost_usd;
+    if (c.cost_usd === null) {
+      t.cost_complete = false;
+      if (c.cost_note) this.unpriced.add(c.cost_note);
+    } else t.known_cost_usd += c.cost_usd;
+    if (c.estimate) {
+      this.encodings.add(c.estimate.encoding);
+      if (c.estimate.approximation) t.approximate = true;
+    }
+    if (c.usage_source !== 'none') {
+      this.counted++;
+      if (c.estimate?.parts.includes('input')) this.estimated.input++;
+      if (c.estimate?.parts.includes('output')) this.estimated.output++;
+    }
 
     const key = c.priced_as ?? c.model;
-    const m = byModel.get(key) ?? { model: c.model, priced_as: c.priced_as, requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
+    const m = this.byModel.get(key) ?? { model: c.model, priced_as: c.priced_as, requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
     m.requests++;
     m.prompt_tokens += c.usage.input_tokens;
     m.completion_tokens += c.usage.output_tokens;
     m.cost_usd = m.cost_usd === null || c.cost_usd === null ? null : m.cost_usd + c.cost_usd;
-    byModel.set(key, m);
+    this.byModel.set(key, m);
   }
-  t.total_cost_usd = t.cost_complete ? t.known_cost_usd : null;
-  t.by_model = [...byModel.values()];
-  return t;
-}
 
-function sourceOf(calls: readonly CallRecord[], part: 'input' | 'output'): FigureSource {
-  const counted = calls.filter((c) => c.usage_source !== 'none');
-  if (counted.length === 0) return 'none';
-  const estimated = counted.filter((c) => c.estimate?.parts.includes(part)).length;
-  if (estimated === 0) return 'reported';
-  return estimated === counted.length ? 'estimated' : 'reported + estimated';
+  /** The tally so far (a copy: adding more later does not change it). */
+  tally(): Tally {
+    const { t } = this;
+    return {
+      ...t,
+      total_cost_usd: t.cost_complete ? t.known_cost_usd : null,
+      sources: { prompt: this.sourceOf('input'), completion: this.sourceOf('output') },
+      encodings: [...this.encodings],
+      unpriced: [...this.unpriced],
+      by_model: [...this.byModel.values()].map((m) => ({ ...m })),
+    };
+  }
+
+  private sourceOf(part: 'input' | 'output'): FigureSource {
+    if (this.counted === 0) return 'none';
+    const estimated = this.estimated[part];
+    if (estimated === 0) return 'reported';
+    return estimated === this.counted ? 'estimated' : 'reported + estimated';
+  }
 }
 
 /**

@@ -7,7 +7,9 @@ import { entryOf, ledgerPath, scanLedger, type LedgerEntry } from '../src/ledger
 import type { CallRecord } from '../src/record.js';
 import { costChart, reportCsv } from '../src/render/report.js';
 import { ReportBuilder, timeBound } from '../src/report.js';
-import { summaryJson } from '../src/tally.js';
+import { REFUSED } from '../src/proxy/provider-errors.js';
+import { SessionCalls } from '../src/proxy/report.js';
+import { summaryJson, tallyOf } from '../src/tally.js';
 import { makeUsage } from '../src/usage.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-usage-ledger-'));
@@ -174,5 +176,39 @@ describe('the --json tally', () => {
     expect(j.known_cost_usd).toBe(0.546);
     expect((j.by_model as { cost_usd: number }[])[0]?.cost_usd).toBe(0.546);
     expect(summaryJson([record(), record({ cost_usd: null })]).total_cost_usd).toBeNull();
+  });
+});
+
+describe('an exec or proxy session', () => {
+  const mix = (i: number): CallRecord =>
+    i % 5 === 0
+      ? record({ ok: false, error: `openai gpt-4o-mini: failure ${i}`, error_kind: 'http', usage: makeUsage({ input: 0, output: 0 }), usage_source: 'none', cost_usd: 0 })
+      : i % 7 === 0
+        ? record({ ok: false, error: `openai gpt-4o-mini: ${REFUSED}: --max-cost $1 reached; not sent`, usage: makeUsage({ input: 0, output: 0 }), usage_source: 'none', cost_usd: 0 })
+        : i % 3 === 0
+          ? record({ model: 'claude-x', priced_as: null, cost_usd: null, cost_note: 'claude-x has no price', usage_source: 'estimated', estimate: { encoding: 'cl100k_base', parts: ['output'], approximation: true } })
+          : record({ usage: makeUsage({ input: i, output: 2 * i }), cost_usd: i / 1e6 });
+
+  it('keeps a running tally equal to the tally of every call, and only the first failures by name', () => {
+    const all = Array.from({ length: 200 }, (_, i) => mix(i));
+    const lean = new SessionCalls(false);
+    const full = new SessionCalls(true);
+    for (const r of all) {
+      lean.add(r);
+      full.add(r);
+    }
+    expect(lean.tally()).toEqual(tallyOf(all));
+    expect(lean.records).toBeNull();
+    expect(full.records).toEqual(all);
+    expect(lean.count).toBe(200);
+    const failures = all.filter((r) => !r.ok && !r.error?.includes(REFUSED));
+    expect(lean.failedCount).toBe(failures.length);
+    expect(lean.failures).toEqual(failures.slice(0, 10).map((r) => r.error));
+    // A tally taken mid-way is not changed by what is added after it.
+    const early = new SessionCalls(false);
+    early.add(all[1] as CallRecord);
+    const snapshot = early.tally();
+    early.add(all[2] as CallRecord);
+    expect(snapshot.by_model[0]?.requests).toBe(1);
   });
 });

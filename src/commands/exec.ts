@@ -2,7 +2,7 @@ import { CliError, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { loadPriceTable } from '../pricing/table.js';
 import { runChild } from '../proxy/process.js';
-import { checkReportPath, ledgerHook, reportSession } from '../proxy/report.js';
+import { checkReportPath, ledgerHook, reportSession, SessionCalls } from '../proxy/report.js';
 import { clientEnv, tunnelsOf, upstreamsOf } from '../proxy/routes.js';
 import { startProxy } from '../proxy/server.js';
 import type { CallRecord } from '../record.js';
@@ -33,10 +33,10 @@ export async function execCommand(command: string[], opts: ExecOptions, io: Io):
   if (opts.report) checkReportPath(opts.report);
   const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
 
-  const records: CallRecord[] = [];
+  const calls = new SessionCalls(opts.json || Boolean(opts.report));
   const record = ledgerHook('exec', opts.ledger, io);
   const onRecord = (r: CallRecord) => {
-    records.push(r);
+    calls.add(r);
     record(r);
   };
   const proxy = await startProxy({ host: '127.0.0.1', port: 0, upstreams, tunnels, table, maxCostUsd: opts.maxCost, onRecord });
@@ -47,6 +47,6 @@ export async function execCommand(command: string[], opts: ExecOptions, io: Io):
     // CMD is gone, and its connections with it; a straggler (a detached grandchild) gets a moment.
     await proxy.close(1000);
   }
-  reportSession({ records, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
+  reportSession({ calls, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
   if (exitCode !== 0) throw new CliError('', exitCode);
 }

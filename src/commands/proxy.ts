@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { loadPriceTable } from '../pricing/table.js';
 import { untilStopped } from '../proxy/process.js';
-import { checkReportPath, ledgerHook, reportSession } from '../proxy/report.js';
+import { checkReportPath, ledgerHook, reportSession, SessionCalls } from '../proxy/report.js';
 import { displayUrl, loopingUpstream, tunnelsOf, upstreamsOf } from '../proxy/routes.js';
 import { startProxy, type MeteringProxy } from '../proxy/server.js';
 import type { CallRecord } from '../record.js';
@@ -28,13 +28,13 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
   if (opts.report) checkReportPath(opts.report);
   const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
 
-  const records: CallRecord[] = [];
+  const calls = new SessionCalls(opts.json || Boolean(opts.report));
   const record = ledgerHook('proxy', opts.ledger, io);
   let proxy: MeteringProxy;
   const onRecord = (r: CallRecord) => {
-    records.push(r);
+    calls.add(r);
     record(r);
-    if (!opts.quiet) io.err(renderCallLine(r, records.length, proxy.stats().spentUsd, io.colourErr));
+    if (!opts.quiet) io.err(renderCallLine(r, calls.count, proxy.stats().spentUsd, io.colourErr));
   };
   try {
     proxy = await startProxy({ host, port: opts.port, upstreams, tunnels, table, maxCostUsd: opts.maxCost, onRecord });
@@ -58,5 +58,5 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
   await untilStopped();
   // Calls under way get a moment to finish; the rest are recorded as cut.
   await proxy.close(2000);
-  reportSession({ records, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
+  reportSession({ calls, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
 }

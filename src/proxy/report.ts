@@ -8,13 +8,50 @@ import { entryOf, ledgerPath, LedgerWriter } from '../ledger.js';
 import type { CallRecord } from '../record.js';
 import { renderProxyNotes } from '../render/proxy.js';
 import { renderSummary } from '../render/summary.js';
-import { summaryJson, tallyOf, type Tally } from '../tally.js';
+import { summaryJson, TallyBuilder, type Tally } from '../tally.js';
+import { REFUSED } from './provider-errors.js';
 import type { ProxyStats } from './server.js';
 
 export interface MeteredSession {
-  records: readonly CallRecord[];
+  calls: SessionCalls;
   stats: ProxyStats;
   maxCostUsd?: number;
+}
+
+/** Failed calls listed by name in the summary; the rest are counted. */
+const LISTED_FAILURES = 10;
+
+/**
+ * The calls of an exec or proxy session, as much as the summary needs: a running tally, the
+ * first failures, and every call only when --json or --report will print them, so a proxy left
+ * running for days holds a few numbers, not every call it ever metered.
+ */
+export class SessionCalls {
+  /** Every call, when kept. */
+  readonly records: CallRecord[] | null;
+  count = 0;
+  /** The error lines of the first failed calls (refusals by --max-cost are summed up elsewhere). */
+  readonly failures: string[] = [];
+  failedCount = 0;
+  private readonly builder = new TallyBuilder();
+
+  constructor(keepAll: boolean) {
+    this.records = keepAll ? [] : null;
+  }
+
+  add(record: CallRecord): void {
+    this.count++;
+    this.records?.push(record);
+    this.builder.add(record);
+    if (!record.ok && record.error && !record.error.includes(REFUSED)) {
+      this.failedCount++;
+      if (this.failures.length < LISTED_FAILURES) this.failures.push(record.error);
+    }
+  }
+
+  tally(): Tally {
+    return this.builder.tally();
+  }
 }
 
 /**
@@ -30,9 +67,9 @@ export function ledgerHook(command: 'exec' | 'proxy', ledger: string | false | u
 }
 
 /** `run --json`'s object, then what only the proxy knows: pass-throughs and refusals. */
-export function sessionJson(s: MeteredSession, tally: Tally = tallyOf(s.records)): Record<string, unknown> {
+export function sessionJson(s: MeteredSession, tally: Tally = s.calls.tally()): Record<string, unknown> {
   return {
-    ...summaryJson(s.records, tally),
+    ...summaryJson(s.calls.records ?? [], tally),
     unmetered_requests: s.stats.unmetered,
     refused_requests: s.stats.refused,
     max_cost_usd: s.maxCostUsd ?? null,
@@ -44,10 +81,13 @@ export function sessionJson(s: MeteredSession, tally: Tally = tallyOf(s.records)
  * with `json` the JSON object; with `report`, the JSON object also goes to that file.
  */
 export function reportSession(s: MeteredSession, opts: { json: boolean; report?: string }, io: Io): void {
-  const tally = tallyOf(s.records);
+  const tally = s.calls.tally();
   const json = opts.json || opts.report ? JSON.stringify(sessionJson(s, tally), null, 2) + '\n' : '';
   if (opts.json) io.err(json);
-  else io.err(renderSummary(tally, io.colourErr) + renderProxyNotes({ ...s, ...s.stats }, io.colourErr));
+  else {
+    const { count, failures, failedCount } = s.calls;
+    io.err(renderSummary(tally, io.colourErr) + renderProxyNotes({ calls: count, failures, failedCount, maxCostUsd: s.maxCostUsd, ...s.stats }, io.colourErr));
+  }
   if (opts.report) {
     try {
       writeFileSync(opts.report, json);

@@ -1,4 +1,3 @@
-import { REFUSED } from '../proxy/provider-errors.js';
 import type { CallRecord } from '../record.js';
 import { formatCost, formatCount, formatUsd } from './format.js';
 import { painter } from './style.js';
@@ -35,23 +34,19 @@ export function renderCallLine(r: CallRecord, n: number, spentUsd: number, colou
   return `llm-usage: ${what}: ${tokens}${estimated}, ${formatCost(r.cost_usd)} (total ${formatUsd(spentUsd)})${failed}\n`;
 }
 
-/** How many failed calls are listed after the summary; the rest are counted. */
-const LISTED_FAILURES = 10;
-
-/** What follows the summary table for exec and proxy: failed calls, refusals, pass-throughs. */
-export function renderProxyNotes(n: { records: readonly CallRecord[]; unmetered: number; refused: number; maxCostUsd?: number; spentUsd: number }, colour: boolean): string {
+/** The notes under an exec or proxy summary: failures by name (the first few), refusals, pass-throughs. */
+export function renderProxyNotes(n: { calls: number; failures: readonly string[]; failedCount: number; unmetered: number; refused: number; maxCostUsd?: number; spentUsd: number }, colour: boolean): string {
   const c = painter(colour);
   const lines: string[] = [];
-  // Refusals are the proxy's own doing, summed up in one line below.
-  const failed = n.records.filter((r) => !r.ok && r.error && !r.error.includes(REFUSED));
-  for (const r of failed.slice(0, LISTED_FAILURES)) lines.push(c.red(`llm-usage: ${r.error}`));
-  if (failed.length > LISTED_FAILURES) lines.push(`llm-usage: … and ${failed.length - LISTED_FAILURES} more failed calls (--json lists every call)`);
+  for (const error of n.failures) lines.push(c.red(`llm-usage: ${error}`));
+  const more = n.failedCount - n.failures.length;
+  if (more > 0) lines.push(`llm-usage: … and ${more} more failed calls (--json lists every call)`);
   if (n.refused > 0 && n.maxCostUsd !== undefined) {
     const calls = n.refused === 1 ? '1 call was' : `${formatCount(n.refused)} calls were`;
     lines.push(c.yellow(`llm-usage: --max-cost ${formatUsd(n.maxCostUsd)} reached at ${formatUsd(n.spentUsd)}: ${calls} refused with HTTP 429 and not sent`));
   }
   if (n.unmetered > 0) lines.push(`llm-usage: ${formatCount(n.unmetered)} other request${n.unmetered === 1 ? '' : 's'} (no usage on those paths) passed through unmetered`);
-  if (n.records.length === 0 && n.unmetered === 0) {
+  if (n.calls === 0 && n.unmetered === 0) {
     lines.push('llm-usage: no LLM calls went through the proxy: does the program read OPENAI_BASE_URL or ANTHROPIC_BASE_URL?');
   }
   return lines.length ? lines.join('\n') + '\n' : '';
