@@ -29,6 +29,14 @@ beforeEach(() => {
   fake.reset();
 });
 
+/** Every chunk of a chat stream that asked for usage, as the OpenAI SDK gives them. */
+async function chatChunks(extra: { n?: number } = {}): Promise<OpenAI.ChatCompletionChunk[]> {
+  const stream = await openai.chat.completions.create({ model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'x' }], ...extra });
+  const chunks = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
+
 /** Parses an SSE body into its events (the `event:` name, if any, and the raw data line). */
 function parseSse(body: string): { event: string | null; data: string }[] {
   return body
@@ -141,14 +149,7 @@ describe('OpenAI chat completions', () => {
 
   it('streams a final usage chunk with choices [] only when include_usage is asked', async () => {
     fake.queue({ usage: { input: 20, output: 7, cached: 5 } });
-    const stream = await openai.chat.completions.create({
-      model: 'gpt-4o',
-      stream: true,
-      stream_options: { include_usage: true },
-      messages: [{ role: 'user', content: 'x' }],
-    });
-    const chunks = [];
-    for await (const chunk of stream) chunks.push(chunk);
+    const chunks = await chatChunks();
 
     const usageChunk = chunks.at(-1)!;
     expect(usageChunk.choices).toEqual([]);
@@ -166,27 +167,14 @@ describe('OpenAI chat completions', () => {
 
   it('sends no usage chunk, even when asked, if the reply reports no usage', async () => {
     fake.queue({ usage: null });
-    const stream = await openai.chat.completions.create({
-      model: 'gpt-4o',
-      stream: true,
-      stream_options: { include_usage: true },
-      messages: [{ role: 'user', content: 'x' }],
-    });
-    const chunks = [];
-    for await (const chunk of stream) chunks.push(chunk);
+    const chunks = await chatChunks();
     expect(chunks.every((c) => c.choices.length === 1 && c.usage == null)).toBe(true);
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe('stop');
   });
 
   it('interleaves the choices of an n=2 stream and reports one usage for both', async () => {
     fake.queue({ text: ['alpha beta gamma', 'one two'], usage: { input: 9, output: 30 } });
-    const stream = await openai.chat.completions.create({
-      model: 'gpt-4o',
-      n: 2,
-      stream: true,
-      stream_options: { include_usage: true },
-      messages: [{ role: 'user', content: 'x' }],
-    });
+    const stream = await chatChunks({ n: 2 });
     const text: Record<number, string> = { 0: '', 1: '' };
     const finished: number[] = [];
     const indexOrder: number[] = [];
