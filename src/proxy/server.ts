@@ -16,6 +16,7 @@
  *   through `emit`, the one place records leave the proxy.
  * - Nothing here logs: no header, key or body is ever written anywhere.
  */
+import { STATUS_CODES } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import zlib from 'node:zlib';
@@ -495,7 +496,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       const headers = Object.entries(r.headers).flat();
       if (minor === 0) this.closeAfter = true;
       if (this.closeAfter) headers.push('connection', 'close');
-      this.send(serializeHead(`HTTP/1.1 ${r.status} ${STATUS_TEXT[r.status] ?? ''}`, headers));
+      this.send(serializeHead(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}`, headers));
       this.send(Buffer.from(r.body));
       this.answered = true;
       this.maybeNext();
@@ -581,7 +582,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       this.exchange = { body() {}, end() {}, gone() {} };
       this.requestDone = true;
       const text = `llm-usage proxy: ${e.message}\n`;
-      this.send(serializeHead(`HTTP/1.1 ${e.status} ${STATUS_TEXT[e.status] ?? ''}`, ['content-type', 'text/plain', 'content-length', String(text.length), 'connection', 'close']));
+      this.send(serializeHead(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}`, ['content-type', 'text/plain', 'content-length', String(text.length), 'connection', 'close']));
       this.send(text);
       this.answered = true;
       this.maybeNext();
@@ -963,15 +964,6 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   };
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  404: 'Not Found',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  501: 'Not Implemented',
-  502: 'Bad Gateway',
-  505: 'HTTP Version Not Supported',
-};
 
 function decoderFor(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | null {
   if (encoding === 'gzip' || encoding === 'x-gzip') return zlib.createGunzip();
