@@ -44,35 +44,22 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
           : await tokens.countChatTokens(messagesOf(spec), anthropic ? 'gpt-4' : spec.model);
       promptCounts.set(key, prompt);
     }
-    const found = resolveModel(table, spec.model, undefined, spec.provider);
     const choices = spec.n ?? 1;
     let perChoice: number | null = spec.maxTokens ?? null;
     let bound = '--max-tokens';
     if (perChoice === null && anthropic) {
       perChoice = ANTHROPIC_DEFAULT_MAX_TOKENS;
       bound = `max_tokens ${ANTHROPIC_DEFAULT_MAX_TOKENS} (the default sent)`;
-    } else if (perChoice === null && found?.model.context_window) {
-      perChoice = Math.max(0, found.model.context_window - prompt);
-      bound = `the context window (${found.model.context_window})`;
     }
-    const maxOutput = perChoice === null ? null : perChoice * choices;
-    let cost: number | null = null;
-    let unknown: string | null = null;
-    if (!found) unknown = `no price for model "${spec.model}"`;
-    else if (maxOutput === null) unknown = `nothing bounds the output of ${spec.model}: set --max-tokens`;
-    else {
-      const c = costOf(makeUsage({ input: prompt, output: maxOutput }), priceAt(found.model));
-      cost = c.usd;
-      if (cost === null) unknown = `${found.provider.id}/${found.model.id} has no ${c.unpriced.join(' or ')} price`;
-    }
+    const worst = worstCaseUsd(table, spec.provider, spec.model, prompt, perChoice === null ? null : perChoice * choices);
     calls.push({
       model: spec.model,
-      priced_as: found ? `${found.provider.id}/${found.model.id}` : null,
+      priced_as: worst.pricedAs,
       prompt_tokens: prompt,
-      max_output_tokens: maxOutput,
-      output_bound: maxOutput === null ? 'none' : bound,
-      cost_usd: cost,
-      unknown_because: unknown,
+      max_output_tokens: worst.maxOutput,
+      output_bound: worst.maxOutput === null ? 'none' : perChoice === null ? worst.bound : bound,
+      cost_usd: worst.usd,
+      unknown_because: worst.unknownBecause,
     });
   }
   const total = calls.every((c) => c.cost_usd !== null) ? calls.reduce((s, c) => s + (c.cost_usd as number), 0) : null;
@@ -82,4 +69,55 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
     max_cost_usd: maxCost ?? null,
     within_limit: maxCost === undefined || total === null ? null : total <= maxCost,
   };
+}
+
+/**
+ * The most a call can cost: `prompt` tokens at the input price plus `maxOutput` tokens (all
+ * choices) at the output price; with no bound on the output, whatever the context window
+ * leaves. Null, with the reason, when the model has no price or nothing bounds its output.
+ */
+export function worstCaseUsd(
+  table: PriceTable,
+  provider: string,
+  model: string,
+  prompt: number,
+  maxOutput: number | null,
+): { usd: number | null; maxOutput: number | null; bound: string; pricedAs: string | null; unknownBecause: string | null } {
+  const found = resolveModel(table, model, undefined, provider);
+  const pricedAs = found ? `${found.provider.id}/${found.model.id}` : null;
+  let bound = 'the request';
+  if (maxOutput === null && found?.model.context_window) {
+    maxOutput = Math.max(0, found.model.context_window - prompt);
+    bound = `the context window (${found.model.context_window})`;
+  }
+  if (!found) return { usd: null, maxOutput, bound, pricedAs, unknownBecause: `no price for model "${model}"` };
+  if (maxOutput === null) return { usd: null, maxOutput, bound, pricedAs, unknownBecause: `nothing bounds the output of ${model}: set --max-tokens` };
+  const c = costOf(makeUsage({ input: prompt, output: maxOutput }), priceAt(found.model));
+  return { usd: c.usd, maxOutput, bound, pricedAs, unknownBecause: c.usd === null ? `${pricedAs} has no ${c.unpriced.join(' or ')} price` : null };
+}
+
+/**
+ * A spending limit that holds while calls run at the same time: a call is admitted only while
+ * what was spent plus the worst cases of the calls in flight, its own included, stay within
+ * the limit; when it ends, its reservation gives way to its real cost.
+ */
+export class SpendingLimit {
+  spentUsd = 0;
+  reservedUsd = 0;
+
+  constructor(readonly maxUsd?: number) {}
+
+  /** Reserves `worstUsd` and returns it, or returns null: the call must be refused. */
+  admit(worstUsd: number): number | null {
+    if (this.maxUsd === undefined) return 0;
+    if (this.spentUsd + this.reservedUsd + worstUsd > this.maxUsd) return null;
+    this.reservedUsd += worstUsd;
+    return worstUsd;
+  }
+
+  /** A call ended: its reservation is released and its known cost (if any) spent. */
+  settle(reservedUsd: number, costUsd: number | null): void {
+    this.reservedUsd = Math.max(0, this.reservedUsd - reservedUsd);
+    if (costUsd !== null) this.spentUsd += costUsd;
+  }
 }

@@ -29,6 +29,8 @@ export type RecordApi = Api | 'embeddings';
  */
 export type RecordSpec = Omit<CallSpec, 'api'> & {
   api: RecordApi;
+  /** Made by a program through the metering proxy: nothing of ours retried it, and its base URL is an upstream's. */
+  proxied?: boolean;
   sent?: {
     /** Chat-shaped input (chat, messages, responses), text only. */
     messages?: ChatMessage[];
@@ -112,17 +114,26 @@ async function usageOf(spec: RecordSpec, outcome: CallOutcome, model: string): P
     });
     return { usage, source: 'estimated', estimate: { encoding, parts: ['output'], approximation: anthropic } };
   }
-  const texts = spec.sent?.texts ?? [spec.prompt];
+  const input = await sentTokens(spec, model);
   if (spec.api === 'embeddings') {
     // Embeddings bill prompt tokens only.
-    const input = await tokens.countTextsTokens(texts, encoding);
     return { usage: makeUsage({ input }), source: 'estimated', estimate: { encoding, parts: ['input'], approximation: anthropic } };
   }
-  const input =
-    spec.api === 'completions'
-      ? await tokens.countTextsTokens(texts, encoding)
-      : await tokens.countChatTokens(spec.sent?.messages ?? messagesOf(spec), anthropic ? 'gpt-4' : model);
   return { usage: makeUsage({ input, output }), source: 'estimated', estimate: { encoding, parts: ['input', 'output'], approximation: anthropic } };
+}
+
+/**
+ * The prompt tokens of what a call sends, counted with tiktoken: the chat formula for chat-shaped
+ * input, plain counts for legacy prompts and embedding inputs. Claude's tokenizer is not public:
+ * cl100k_base gives a close count.
+ */
+export async function sentTokens(spec: Pick<RecordSpec, 'api' | 'provider' | 'prompt' | 'system' | 'sent'>, model: string): Promise<number> {
+  const tokens = await import('./tokens.js');
+  const anthropic = spec.provider === 'anthropic';
+  if (spec.api === 'completions' || spec.api === 'embeddings') {
+    return tokens.countTextsTokens(spec.sent?.texts ?? [spec.prompt], anthropic ? 'cl100k_base' : tokens.encodingForModel(model));
+  }
+  return tokens.countChatTokens(spec.sent?.messages ?? messagesOf(spec), anthropic ? 'gpt-4' : model);
 }
 
 /** The messages a chat call sends, for the chat-message token formula. */
@@ -145,17 +156,22 @@ function priceOf(usage: Usage, names: string[], provider: string, table: PriceTa
 const KEY_VAR = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' } as const;
 
 /** One line for a failed call: status, the provider's message, and what to do. */
-export function failureLine(spec: Pick<CallSpec, 'provider' | 'model' | 'baseURL'>, f: NonNullable<CallOutcome['failure']>): string {
+export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
   const what = f.status ? `${f.status}${f.type ? ` ${f.type}` : ''}` : f.kind;
   return `${spec.provider} ${spec.model}: ${what}: ${f.message.replace(/\s+/g, ' ').trim()}${adviceFor(spec, f)}`;
 }
 
-function adviceFor(spec: Pick<CallSpec, 'provider' | 'baseURL'>, f: NonNullable<CallOutcome['failure']>): string {
+const UPSTREAM_SETTING = { openai: '--openai-upstream or OPENAI_BASE_URL', anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL' } as const;
+
+function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
+  // `run` retries through its SDK; the proxy relays what the program's own client got.
+  const retried = spec.proxied ? '' : ': retried';
+  const baseUrl = spec.proxied ? UPSTREAM_SETTING[spec.provider] : '--base-url';
   if (f.status === 401 || f.status === 403) return ` (check ${KEY_VAR[spec.provider]})`;
-  if (f.status === 404) return ' (check the model name and --base-url)';
-  if (f.status === 429) return ' (rate limited or out of quota: retried; wait, or check your plan)';
-  if (f.status !== undefined && f.status >= 500) return ' (the provider failed: retried; try again later)';
-  if (f.kind === 'connection') return ` (check the network and --base-url${spec.baseURL ? ` ${spec.baseURL}` : ''})`;
+  if (f.status === 404) return ` (check the model name and ${baseUrl})`;
+  if (f.status === 429) return ` (rate limited or out of quota${retried}; wait, or check your plan)`;
+  if (f.status !== undefined && f.status >= 500) return ` (the provider failed${retried}; try again later)`;
+  if (f.kind === 'connection') return ` (check the network and ${baseUrl}${spec.baseURL ? ` ${spec.baseURL}` : ''})`;
   if (f.kind === 'stream-cut') return ' (the stream was cut off: usage of the text received is estimated)';
   if (f.kind === 'stream-error') return ' (the provider ended the stream with an error)';
   return '';

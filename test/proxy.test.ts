@@ -7,7 +7,8 @@ import { decodableAcceptEncoding, keyOf, relayHeaders } from '../src/proxy/heade
 import { bodyOutcome, classify, DONE, ERROR_KEY, IS_DONE, parseData, requestHead, sentText, streamMeter, USAGE_KEY, USAGE_OBJECT, type BodyEnd } from '../src/proxy/meter.js';
 import { errorReply } from '../src/proxy/provider-errors.js';
 import { topLevelMembers, UsageStripper, withIncludeUsage } from '../src/proxy/rewrite.js';
-import { clientEnv, loopingUpstream, routeOf, tunnelOf, upstreamsOf, type Upstreams } from '../src/proxy/routes.js';
+import { limitsOf } from '../src/proxy/limits.js';
+import { clientEnv, dialableHost, loopingUpstream, normalisedPath, proxyEnvOf, routeOf as routeWithOrigin, upstreamsOf, type Upstreams } from '../src/proxy/routes.js';
 import { startProxy, type MeteringProxy } from '../src/proxy/server.js';
 import { LineSplitter, SseReader } from '../src/proxy/sse.js';
 import { loadPriceTable } from '../src/pricing/table.js';
@@ -144,35 +145,68 @@ describe('asking for stream usage, and taking it back out', () => {
   });
 });
 
+const ORIGIN = 'http://127.0.0.1:4747';
+const routeOf = (method: string, target: string, headers: http.IncomingHttpHeaders, upstreams: Upstreams) => routeWithOrigin(method, target, headers, upstreams, ORIGIN);
+/** The refusal's reason, or null for a route. */
+const refusalOf = (r: ReturnType<typeof routeOf>) => ('refusal' in r ? r.refusal : null);
+const pathOf = (r: ReturnType<typeof routeOf>) => ('refusal' in r ? r.refusal : r.upstreamPath);
+
 describe('routing', () => {
   const upstreams: Upstreams = { openai: new URL('https://api.openai.com/v1'), anthropic: new URL('https://api.anthropic.com') };
 
   it('maps each metered path to its API, and the rest to pass-through', () => {
     const r = (method: string, path: string, headers = {}) => routeOf(method, path, headers, upstreams);
     expect(r('POST', '/v1/chat/completions')).toEqual({ provider: 'openai', api: 'chat', upstreamPath: '/v1/chat/completions' });
-    expect(r('POST', '/v1/completions')?.api).toBe('completions');
-    expect(r('POST', '/v1/responses')?.api).toBe('responses');
-    expect(r('POST', '/v1/embeddings')?.api).toBe('embeddings');
+    expect(r('POST', '/v1/completions')).toMatchObject({ api: 'completions' });
+    expect(r('POST', '/v1/responses')).toMatchObject({ api: 'responses' });
+    expect(r('POST', '/v1/embeddings')).toMatchObject({ api: 'embeddings' });
     expect(r('POST', '/v1/messages?beta=true')).toEqual({ provider: 'anthropic', api: 'messages', upstreamPath: '/v1/messages?beta=true' });
     expect(r('POST', '/v1/messages/count_tokens')).toMatchObject({ provider: 'anthropic', api: null });
     expect(r('GET', '/v1/models')).toMatchObject({ provider: 'openai', api: null });
     expect(r('GET', '/v1/models', { 'anthropic-version': '2023-06-01' })).toMatchObject({ provider: 'anthropic', api: null, upstreamPath: '/v1/models' });
-    expect(r('GET', '/v1/chat/completions')?.api).toBeNull();
+    expect(r('GET', '/v1/chat/completions')).toMatchObject({ api: null });
   });
 
   it('refuses anything that is not a provider path: never an open relay', () => {
-    expect(routeOf('GET', 'http://example.com/v1/models', {}, upstreams)).toBeNull();
-    expect(routeOf('GET', '/', {}, upstreams)).toBeNull();
-    expect(routeOf('POST', '/v2/chat/completions', {}, upstreams)).toBeNull();
-    expect(routeOf('GET', '/v1x', {}, upstreams)).toBeNull();
+    for (const target of ['http://example.com/v1/models', '/', '/v2/chat/completions', '/v1x', '/chat/completions', '//example.com/v1/models']) {
+      expect({ target, refusal: refusalOf(routeOf('GET', target, {}, upstreams)) }).toEqual({ target, refusal: target === '//example.com/v1/models' ? 'no-route' : 'no-route' });
+    }
+    const r = routeOf('POST', '/v2/chat/completions', { 'anthropic-version': '2023-06-01' }, upstreams);
+    expect(r).toEqual({ refusal: 'no-route', provider: 'anthropic', message: `llm-usage proxy: no route for POST /v2/chat/completions: OpenAI clients use ${ORIGIN}/v1 as their base URL, Anthropic clients ${ORIGIN}` });
   });
 
-  it('keeps the upstream base path, with or without /v1, and the query', () => {
-    const custom = { openai: new URL('https://gw.example/openai/v1/'), anthropic: new URL('http://127.0.0.1:9/claude') };
-    expect(routeOf('POST', '/v1/chat/completions?api-version=1', {}, custom)?.upstreamPath).toBe('/openai/v1/chat/completions?api-version=1');
-    expect(routeOf('POST', '/v1/messages', {}, custom)?.upstreamPath).toBe('/claude/v1/messages');
-    const deepseek = { ...custom, openai: new URL('https://api.deepseek.com') };
-    expect(routeOf('POST', '/v1/chat/completions', {}, deepseek)?.upstreamPath).toBe('/chat/completions');
+  it('every spelling of an API path is metered as that API; none leaves /v1 or the base path', () => {
+    for (const target of ['/v1//chat/completions', '/v1/./chat/completions', '/v1/x/../chat/completions', '//v1/chat/completions', '/v1/chat/completions/', '/v1/%2e/chat/completions', '/v1/x/%2E%2e/chat/completions']) {
+      expect({ target, route: routeOf('POST', target, {}, upstreams) }).toEqual({ target, route: { provider: 'openai', api: 'chat', upstreamPath: '/v1/chat/completions' } });
+    }
+    expect(routeOf('POST', '/v1/x/../messages', { 'anthropic-version': '2023-06-01' }, upstreams)).toEqual({ provider: 'anthropic', api: 'messages', upstreamPath: '/v1/messages' });
+    for (const target of ['/v1/..', '/v1/../../admin', '/v1/../v1/chat/completions', '/v1/chat/%2e%2e/%2e%2e/%2e%2e/admin', '/v1/chat%2fcompletions', '/v1/chat%5Ccompletions', '/v1/chat\\completions']) {
+      expect({ target, refusal: refusalOf(routeOf('POST', target, {}, upstreams)) }).toEqual({ target, refusal: 'bad-path' });
+    }
+    const based = { ...upstreams, openai: new URL('https://gw.example/team/v1') };
+    expect(pathOf(routeOf('POST', '/v1/../../admin', {}, based))).toBe('bad-path');
+    expect(pathOf(routeOf('GET', '/v1/files/./f1/content?x=1', {}, based))).toBe('/team/v1/files/f1/content?x=1');
+    expect(normalisedPath('/a//b/./c/../d', 0)).toBe('/a/b/d');
+    expect(normalisedPath('/v1/..', 1)).toBeNull();
+  });
+
+  it('Anthropic base URLs with and without /v1 reach /v1/messages once; the Vercel AI SDK\'s /messages too', () => {
+    expect(routeOf('POST', '/messages', { 'anthropic-version': '2023-06-01' }, upstreams)).toEqual({ provider: 'anthropic', api: 'messages', upstreamPath: '/v1/messages' });
+    expect(routeOf('POST', '/messages', {}, upstreams)).toEqual({ provider: 'anthropic', api: 'messages', upstreamPath: '/v1/messages' });
+    expect(routeOf('POST', '/v1/messages', {}, upstreams)).toEqual({ provider: 'anthropic', api: 'messages', upstreamPath: '/v1/messages' });
+    const withV1 = { ...upstreams, anthropic: new URL('https://api.anthropic.com/v1/') };
+    expect(pathOf(routeOf('POST', '/v1/messages', {}, withV1))).toBe('/v1/messages');
+    expect(pathOf(routeOf('POST', '/messages', {}, withV1))).toBe('/v1/messages');
+    const gateway = { ...upstreams, anthropic: new URL('https://gw.example/claude/v1') };
+    expect(pathOf(routeOf('POST', '/v1/messages?beta=true', {}, gateway))).toBe('/claude/v1/messages?beta=true');
+  });
+
+  it('never sends an Azure OpenAI request (its api-key, its /deployments/ path) to the OpenAI upstream', () => {
+    expect(refusalOf(routeOf('POST', '/v1/deployments/gpt4/chat/completions?api-version=2024-10-21', {}, upstreams))).toBe('azure');
+    expect(refusalOf(routeOf('POST', '/openai/deployments/gpt4/chat/completions?api-version=2024-10-21', {}, upstreams))).toBe('azure');
+    expect(refusalOf(routeOf('POST', '/v1/chat/completions', { 'api-key': 'azure-secret-key-123' }, upstreams))).toBe('azure');
+    const r = routeOf('POST', '/v1/chat/completions', { 'api-key': 'azure-secret-key-123' }, upstreams);
+    expect(JSON.stringify(r)).not.toContain('azure-secret-key-123');
   });
 
   it('takes upstreams from flags, then the user\'s variables, then the public endpoints', () => {
@@ -192,37 +226,42 @@ describe('routing', () => {
       OPENAI_BASE_URL: 'http://127.0.0.1:5/v1',
       OPENAI_API_BASE: 'http://127.0.0.1:5/v1',
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:5',
+      ANTHROPIC_API_URL: 'http://127.0.0.1:5',
       NO_PROXY: 'internal,127.0.0.1,localhost',
       no_proxy: '127.0.0.1,localhost',
     });
     expect(clientEnv({}, 'http://127.0.0.1:5').NO_PROXY).toBeUndefined();
   });
 
-  it('reaches an https upstream through HTTPS_PROXY unless NO_PROXY names it; http upstreams go direct', () => {
-    const openai = new URL('https://api.openai.com/v1');
-    const via = (env: NodeJS.ProcessEnv, upstream = openai) => tunnelOf(upstream, env)?.href ?? null;
-    expect(via({ HTTPS_PROXY: 'http://proxy.corp:3128' })).toBe('http://proxy.corp:3128/');
-    expect(via({ https_proxy: 'proxy.corp:3128' })).toBe('http://proxy.corp:3128/');
-    expect(via({ HTTPS_PROXY: 'http://u:p%40ss@proxy.corp:3128' })).toBe('http://u:p%40ss@proxy.corp:3128/');
-    expect(via({})).toBeNull();
-    expect(via({ HTTP_PROXY: 'http://proxy.corp:3128' })).toBeNull();
-    expect(via({ HTTPS_PROXY: 'http://proxy.corp:3128' }, new URL('http://localhost:8000/v1'))).toBeNull();
-    for (const noProxy of ['api.openai.com', '.openai.com', '*.openai.com', 'openai.com', 'other, openai.com', 'api.openai.com:443', '*']) {
-      expect({ noProxy, via: via({ HTTPS_PROXY: 'http://proxy.corp:3128', NO_PROXY: noProxy }) }).toEqual({ noProxy, via: null });
-    }
-    for (const noProxy of ['penai.com', 'api.openai.com:8443', 'anthropic.com', '']) {
-      expect({ noProxy, via: via({ HTTPS_PROXY: 'http://proxy.corp:3128', no_proxy: noProxy }) }).toEqual({ noProxy, via: 'http://proxy.corp:3128/' });
-    }
-    expect(via({ HTTPS_PROXY: 'http://proxy.corp:3128', NO_PROXY: '[::1]:8443' }, new URL('https://[::1]:8443/v1'))).toBeNull();
-    expect(() => via({ HTTPS_PROXY: 'https://u:secret@proxy.corp' })).toThrow(/^HTTPS_PROXY: only http:\/\/ proxies are supported, not https:\/\/ \(or unset it for llm-usage\)$/);
-    expect(() => via({ HTTPS_PROXY: 'http://u:secret@[nope' })).toThrow(/^HTTPS_PROXY is not a URL/);
-    expect(() => via({ HTTPS_PROXY: 'http://u:secret@[nope' })).not.toThrow(/secret/);
+  it('reads HTTP(S)_PROXY and NO_PROXY for undici, either case; a proxy it cannot use is a UsageError without its credentials', () => {
+    expect(proxyEnvOf({})).toEqual({ httpProxy: undefined, httpsProxy: undefined, noProxy: undefined });
+    expect(proxyEnvOf({ HTTPS_PROXY: 'http://u:p%40ss@proxy.corp:3128', http_proxy: 'proxy.corp:3128', no_proxy: 'internal' })).toEqual({
+      httpsProxy: 'http://u:p%40ss@proxy.corp:3128/',
+      httpProxy: 'http://proxy.corp:3128/',
+      noProxy: 'internal',
+    });
+    expect(proxyEnvOf({ HTTPS_PROXY: 'https://proxy.corp:8443' }).httpsProxy).toBe('https://proxy.corp:8443/');
+    expect(() => proxyEnvOf({ HTTPS_PROXY: 'socks5://u:secret@proxy.corp' })).toThrow(/^HTTPS_PROXY: socks5:\/\/ proxies are not supported, only http:\/\/ and https:\/\/ \(or unset it for llm-usage\)$/);
+    expect(() => proxyEnvOf({ HTTP_PROXY: 'http://u:secret@[nope' })).toThrow(/^HTTP_PROXY is not a URL/);
+    expect(() => proxyEnvOf({ HTTP_PROXY: 'http://u:secret@[nope' })).not.toThrow(/secret/);
   });
 
-  it('notices an upstream that is the proxy itself', () => {
-    const upstreams = upstreamsOf({}, { OPENAI_BASE_URL: 'http://localhost:4747/v1' });
-    expect(loopingUpstream(upstreams, '127.0.0.1', 4747)).toBe('openai');
-    expect(loopingUpstream(upstreams, '127.0.0.1', 4748)).toBeNull();
+  it('notices an upstream that is the proxy itself, by any of its names', async () => {
+    const at = (url: string) => upstreamsOf({ openai: url }, {});
+    expect(await loopingUpstream(at('http://localhost:4747/v1'), '127.0.0.1', 4747)).toBe('openai');
+    expect(await loopingUpstream(at('http://[::ffff:127.0.0.1]:4747/v1'), '127.0.0.1', 4747)).toBe('openai');
+    expect(await loopingUpstream(at('http://127.0.0.2:4747/v1'), '0.0.0.0', 4747)).toBe('openai');
+    expect(await loopingUpstream(at('http://[::1]:4747/v1'), '::', 4747)).toBe('openai');
+    expect(await loopingUpstream(at('http://127.0.0.2:4747/v1'), '127.0.0.1', 4747)).toBeNull();
+    expect(await loopingUpstream(at('http://localhost:4747/v1'), '127.0.0.1', 4748)).toBeNull();
+    expect(await loopingUpstream(upstreamsOf({ anthropic: 'http://127.0.0.1:80' }, {}), '0.0.0.0', 80)).toBe('anthropic');
+  });
+
+  it('prints base URLs a client can dial, whatever the listening address', () => {
+    expect(dialableHost('0.0.0.0')).toBe('127.0.0.1');
+    expect(dialableHost('::')).toBe('[::1]');
+    expect(dialableHost('::1')).toBe('[::1]');
+    expect(dialableHost('192.0.2.7')).toBe('192.0.2.7');
   });
 
   it('asks for -- when the command has options that could be taken for exec\'s', () => {
@@ -485,6 +524,7 @@ describe('the proxy server', () => {
       port: 0,
       upstreams: { openai: new URL(extra.openai ?? `${upstreamUrl}/v1`), anthropic: new URL(upstreamUrl) },
       table,
+      limits: limitsOf({}),
       maxCostUsd: extra.maxCostUsd,
       onRecord: (r) => records.push(r),
     });
@@ -632,16 +672,17 @@ describe('the proxy server', () => {
       res.end(JSON.stringify({ model: 'gpt-4o', choices: [], usage: { prompt_tokens: 1000, completion_tokens: 1000 } }));
     };
     const origin = await start({ maxCostUsd: 0.001 });
-    expect((await call(origin, '/v1/chat/completions', { model: 'gpt-4o', messages: [] })).status).toBe(200);
+    // Its worst case (a few prompt tokens and max_tokens 1) fits; what it reports, $0.0125, does not.
+    expect((await call(origin, '/v1/chat/completions', { model: 'gpt-4o', max_tokens: 1, messages: [] })).status).toBe(200);
     await settled(1);
-    const refused = await call(origin, '/v1/messages', { model: 'claude-3-5-haiku-20241022', messages: [] }, { 'anthropic-version': '2023-06-01' });
+    const refused = await call(origin, '/v1/messages', { model: 'claude-3-5-haiku-20241022', max_tokens: 10, messages: [] }, { 'anthropic-version': '2023-06-01' });
     expect(refused.status).toBe(429);
     expect(refused.headers['x-should-retry']).toBe('false');
-    expect(JSON.parse(refused.body.toString())).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.stringMatching(/^llm-usage: budget exceeded: \$0\.0125 spent of --max-cost \$0\.001/) } });
+    expect(JSON.parse(refused.body.toString())).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.stringMatching(/^llm-usage: budget exceeded: its worst case \$0\.0000\d+ on top of \$0\.0125 spent and \$0\.00 in flight would pass --max-cost \$0\.001; this request was not sent to anthropic$/) } });
     expect(seen).toHaveLength(1);
     const recs = await settled(2);
     expect(recs[1]).toMatchObject({ ok: false, usage_source: 'none', cost_usd: 0, error: expect.stringContaining('refused by llm-usage') });
-    expect(proxy?.stats()).toMatchObject({ refused: 1, spentUsd: 0.0125 });
+    expect(proxy?.stats()).toMatchObject({ requests: 2, refused: { budget: 1 }, spentUsd: 0.0125 });
   });
 
   it('an unreachable upstream: 502 in the provider\'s format, a failed call', async () => {

@@ -1,11 +1,9 @@
 import { CliError, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
-import { loadPriceTable } from '../pricing/table.js';
 import { runChild } from '../proxy/process.js';
-import { checkReportPath, ledgerHook, reportSession, SessionCalls } from '../proxy/report.js';
-import { clientEnv, tunnelsOf, upstreamsOf } from '../proxy/routes.js';
+import { openSession, reportSession } from '../proxy/report.js';
+import { clientEnv } from '../proxy/routes.js';
 import { startProxy } from '../proxy/server.js';
-import type { CallRecord } from '../record.js';
 
 /** What exec and proxy share: how calls are metered, forwarded, limited and reported. */
 export interface MeteringOptions {
@@ -28,25 +26,15 @@ export type ExecOptions = MeteringOptions;
 export async function execCommand(command: string[], opts: ExecOptions, io: Io): Promise<void> {
   const [program, ...args] = command;
   if (!program) throw new UsageError('no command to run: llm-usage exec [options] -- CMD [ARGS...]');
-  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream }, io.env);
-  const tunnels = tunnelsOf(upstreams, io.env);
-  if (opts.report) checkReportPath(opts.report);
-  const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
-
-  const calls = new SessionCalls(opts.json || Boolean(opts.report));
-  const record = ledgerHook('exec', opts.ledger, io);
-  const onRecord = (r: CallRecord) => {
-    calls.add(r);
-    record(r);
-  };
-  const proxy = await startProxy({ host: '127.0.0.1', port: 0, upstreams, tunnels, table, maxCostUsd: opts.maxCost, onRecord });
+  const session = openSession('exec', opts, io);
+  const proxy = await startProxy({ ...session.proxy, host: '127.0.0.1', port: 0, onRecord: session.record });
   let exitCode: number;
   try {
-    exitCode = await runChild(program, args, clientEnv(io.env, proxy.origin));
+    exitCode = await runChild(program, args, clientEnv(io.env, proxy.origin), (signal) => proxy.stopping(`the program was stopped (llm-usage exec got ${signal}) before the response ended`));
   } finally {
     // CMD is gone, and its connections with it; a straggler (a detached grandchild) gets a moment.
     await proxy.close(1000);
   }
-  reportSession({ calls, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
+  reportSession({ calls: session.calls, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
   if (exitCode !== 0) throw new CliError('', exitCode);
 }

@@ -1,9 +1,8 @@
 import { UsageError } from '../errors.js';
 import type { Io } from '../io.js';
-import { loadPriceTable } from '../pricing/table.js';
 import { untilStopped } from '../proxy/process.js';
-import { checkReportPath, ledgerHook, reportSession, SessionCalls } from '../proxy/report.js';
-import { displayUrl, loopingUpstream, tunnelsOf, upstreamsOf } from '../proxy/routes.js';
+import { openSession, reportSession } from '../proxy/report.js';
+import { displayUrl, loopingUpstream } from '../proxy/routes.js';
 import { startProxy, type MeteringProxy } from '../proxy/server.js';
 import type { CallRecord } from '../record.js';
 import type { MeteringOptions } from './exec.js';
@@ -21,23 +20,23 @@ export interface ProxyCommandOptions extends MeteringOptions {
  */
 export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<void> {
   const host = opts.host ?? '127.0.0.1';
-  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream }, io.env);
-  const tunnels = tunnelsOf(upstreams, io.env);
-  const loop = loopingUpstream(upstreams, host, opts.port);
-  if (loop) throw new UsageError(`the ${loop} upstream ${displayUrl(upstreams[loop])} is this proxy itself: set --${loop}-upstream, or pick another --port`);
-  if (opts.report) checkReportPath(opts.report);
-  const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
-
-  const calls = new SessionCalls(opts.json || Boolean(opts.report));
-  const record = ledgerHook('proxy', opts.ledger, io);
+  const session = openSession('proxy', opts, io);
+  const { upstreams } = session.proxy;
+  const loop = async (port: number) => {
+    const name = await loopingUpstream(upstreams, host, port);
+    return name ? new UsageError(`the ${name} upstream ${displayUrl(upstreams[name])} is this proxy itself: set --${name}-upstream, or pick another --port`) : null;
+  };
+  if (opts.port !== 0) {
+    const looping = await loop(opts.port);
+    if (looping) throw looping;
+  }
   let proxy: MeteringProxy;
   const onRecord = (r: CallRecord) => {
-    calls.add(r);
-    record(r);
-    if (!opts.quiet) io.err(renderCallLine(r, calls.count, proxy.stats().spentUsd, io.colourErr));
+    session.record(r);
+    if (!opts.quiet) io.err(renderCallLine(r, session.calls.count, proxy.stats().spentUsd, io.colourErr));
   };
   try {
-    proxy = await startProxy({ host, port: opts.port, upstreams, tunnels, table, maxCostUsd: opts.maxCost, onRecord });
+    proxy = await startProxy({ ...session.proxy, host, port: opts.port, onRecord });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new UsageError(`port ${opts.port} is in use on ${host}: pick another with --port (0 picks a free one)`);
@@ -45,18 +44,31 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
     if (code === 'EACCES') throw new UsageError(`port ${opts.port} needs privileges: pick one above 1023 with --port`);
     throw e;
   }
+  const looping = opts.port === 0 ? await loop(proxy.port) : null;
+  if (looping) {
+    await proxy.close(0);
+    throw looping;
+  }
   io.out(renderBaseUrls(proxy.origin));
   const loopbackOnly = host === '127.0.0.1' || host === 'localhost' || host === '::1';
-  const via = (url: URL | null) => (url ? ` (through ${displayUrl(url)})` : '');
+  const { httpProxy, httpsProxy } = session.proxy.proxyEnv ?? {};
   io.err(
     renderProxyBanner(
-      { origin: proxy.origin, openai: displayUrl(upstreams.openai) + via(tunnels.openai), anthropic: displayUrl(upstreams.anthropic) + via(tunnels.anthropic), loopbackOnly, maxCostUsd: opts.maxCost },
+      {
+        origin: proxy.origin,
+        openai: displayUrl(upstreams.openai),
+        anthropic: displayUrl(upstreams.anthropic),
+        via: { http: httpProxy && displayUrl(httpProxy), https: httpsProxy && displayUrl(httpsProxy) },
+        loopbackOnly,
+        maxCostUsd: opts.maxCost,
+      },
       io.colourErr,
     ),
   );
 
-  await untilStopped();
+  const signal = await untilStopped();
+  proxy.stopping(`llm-usage proxy was stopped (${signal}) before the response ended`);
   // Calls under way get a moment to finish; the rest are recorded as cut.
   await proxy.close(2000);
-  reportSession({ calls, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
+  reportSession({ calls: session.calls, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
 }

@@ -16,17 +16,22 @@ import { CliError } from '../errors.js';
  * summary always prints. On a terminal, Ctrl-C already reaches CMD (the whole foreground
  * process group gets it): relaying the first one would interrupt CMD twice, in its clean-up,
  * so only a second one is relayed. Off a terminal (CI, a supervisor's kill), every one is.
+ * `onSignal` hears of each, so calls the signal cuts can say so.
  */
-export function runChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+export function runChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv, onSignal?: (signal: NodeJS.Signals) => void): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: 'inherit', env });
     const onTerminal = Boolean(process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY);
     let interrupts = 0;
     const onSigint = () => {
+      onSignal?.('SIGINT');
       interrupts++;
       if (!onTerminal || interrupts > 1) child.kill('SIGINT');
     };
-    const onSigterm = () => child.kill('SIGTERM');
+    const onSigterm = () => {
+      onSignal?.('SIGTERM');
+      child.kill('SIGTERM');
+    };
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigterm);
     const done = () => {

@@ -9,7 +9,7 @@ import type { ProviderName } from '../providers/types.js';
 /** How a call refused by --max-cost reads in its record's error line. */
 export const REFUSED = 'refused by llm-usage';
 
-export type ProxyRefusal = 'budget' | 'unreachable' | 'no-route';
+export type ProxyRefusal = 'budget' | 'unreachable' | 'timeout' | 'no-route' | 'bad-path' | 'azure' | 'too-large';
 
 interface Shape {
   status: number;
@@ -21,7 +21,11 @@ const SHAPES: Record<ProxyRefusal, Shape> = {
   // OpenAI's own type for an exhausted quota, which clients treat as final rather than retry.
   budget: { status: 429, openai: { type: 'insufficient_quota', code: 'llm_usage_budget_exceeded' }, anthropic: 'rate_limit_error' },
   unreachable: { status: 502, openai: { type: 'server_error', code: 'llm_usage_upstream_unreachable' }, anthropic: 'api_error' },
+  timeout: { status: 504, openai: { type: 'server_error', code: 'llm_usage_upstream_timeout' }, anthropic: 'api_error' },
   'no-route': { status: 404, openai: { type: 'invalid_request_error', code: 'llm_usage_no_route' }, anthropic: 'not_found_error' },
+  'bad-path': { status: 400, openai: { type: 'invalid_request_error', code: 'llm_usage_bad_path' }, anthropic: 'invalid_request_error' },
+  azure: { status: 400, openai: { type: 'invalid_request_error', code: 'llm_usage_azure_not_metered' }, anthropic: 'invalid_request_error' },
+  'too-large': { status: 413, openai: { type: 'invalid_request_error', code: 'llm_usage_request_too_large' }, anthropic: 'request_too_large' },
 };
 
 export interface ErrorReply {

@@ -2,15 +2,19 @@
 import { randomUUID } from 'node:crypto';
 import { accessSync, constants, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { MeteringOptions } from '../commands/exec.js';
 import { CliError, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { entryOf, ledgerPath, LedgerWriter } from '../ledger.js';
+import { loadPriceTable } from '../pricing/table.js';
 import type { CallRecord } from '../record.js';
 import { renderProxyNotes } from '../render/proxy.js';
 import { renderSummary } from '../render/summary.js';
 import { summaryJson, TallyBuilder, type Tally } from '../tally.js';
 import { REFUSED } from './provider-errors.js';
-import type { ProxyStats } from './server.js';
+import { limitsOf } from './limits.js';
+import { proxyEnvOf, upstreamsOf } from './routes.js';
+import type { ProxyOptions, ProxyStats } from './server.js';
 
 export interface MeteredSession {
   calls: SessionCalls;
@@ -66,12 +70,38 @@ export function ledgerHook(command: 'exec' | 'proxy', ledger: string | false | u
   return (record) => writer.appendSoon(entryOf(record, { command, runId }));
 }
 
+/**
+ * What exec and proxy share before anything starts: every option and variable checked (a bad
+ * one is a UsageError, and nothing runs), the price table, and where each call goes once
+ * metered: the session's calls, then the ledger.
+ */
+export function openSession(command: 'exec' | 'proxy', opts: MeteringOptions, io: Io): { calls: SessionCalls; proxy: Omit<ProxyOptions, 'host' | 'port' | 'onRecord'>; record(r: CallRecord): void } {
+  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream }, io.env);
+  const proxyEnv = proxyEnvOf(io.env);
+  const limits = limitsOf(io.env);
+  if (opts.report) checkReportPath(opts.report);
+  const pricing = opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined);
+  const table = loadPriceTable(pricing);
+  const calls = new SessionCalls(opts.json || Boolean(opts.report));
+  const ledger = ledgerHook(command, opts.ledger, io);
+  return {
+    calls,
+    proxy: { upstreams, proxyEnv, limits, table, pricing, maxCostUsd: opts.maxCost },
+    record(r) {
+      calls.add(r);
+      ledger(r);
+    },
+  };
+}
+
 /** `run --json`'s object, then what only the proxy knows: pass-throughs and refusals. */
 export function sessionJson(s: MeteredSession, tally: Tally = s.calls.tally()): Record<string, unknown> {
   return {
     ...summaryJson(s.calls.records ?? [], tally),
+    requests: s.stats.requests,
     unmetered_requests: s.stats.unmetered,
-    refused_requests: s.stats.refused,
+    refused_requests: Object.values(s.stats.refused).reduce((n, k) => n + k, 0),
+    refused_by_reason: s.stats.refused,
     max_cost_usd: s.maxCostUsd ?? null,
   };
 }

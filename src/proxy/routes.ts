@@ -1,15 +1,21 @@
 /**
- * Which provider and API a request is for, and where upstream it goes. Pure.
+ * Which provider and API a request is for, and where upstream it goes. Pure, but for
+ * `loopingUpstream`, which may resolve a host name.
  *
  * One port serves both providers: OpenAI clients use `http://HOST:PORT/v1` as their base URL,
- * Anthropic clients `http://HOST:PORT` (their SDK adds /v1 itself), so every request path
- * starts with /v1. Anything else is refused, never forwarded: the proxy only ever talks to
- * the two configured upstreams, on their own base paths.
+ * Anthropic clients `http://HOST:PORT` (their SDK adds /v1 itself) or `http://HOST:PORT/v1`
+ * (the Vercel AI SDK adds only /messages). Every path is normalised before it is routed, so
+ * each spelling of an API is metered as that API, and nothing is ever forwarded outside the
+ * upstreams' base paths.
  */
+import { lookup } from 'node:dns/promises';
 import type { IncomingHttpHeaders } from 'node:http';
+import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { UsageError } from '../errors.js';
 import type { ProviderName } from '../providers/types.js';
 import type { RecordApi } from '../record.js';
+import type { ProxyRefusal } from './provider-errors.js';
 
 export interface Upstreams {
   openai: URL;
@@ -27,6 +33,14 @@ export interface Route {
   upstreamPath: string;
 }
 
+/** A request the proxy answers itself and never forwards. */
+export interface Refusal {
+  refusal: Exclude<ProxyRefusal, 'budget' | 'unreachable' | 'timeout' | 'too-large'>;
+  /** Whose error format the answer takes. */
+  provider: ProviderName;
+  message: string;
+}
+
 // Paths under the OpenAI base URL (after its /v1) that carry usage.
 const OPENAI_APIS: Record<string, RecordApi> = {
   '/chat/completions': 'chat',
@@ -36,33 +50,61 @@ const OPENAI_APIS: Record<string, RecordApi> = {
 };
 
 /**
- * The route of a request, or null when it is not for a provider: a path outside /v1, or an
- * absolute-form target (`GET http://elsewhere/ HTTP/1.1`, which would make us an open relay).
+ * A path with `//`, `.` and `..` (also as %2e) resolved, or null when it would climb above its
+ * first `floor` segments or hides a separator (%2f, %5c, a backslash) that a server could
+ * decode into a path we never routed.
  */
-export function routeOf(method: string, target: string, headers: IncomingHttpHeaders, upstreams: Upstreams): Route | null {
-  if (!target.startsWith('/')) return null;
-  const queryAt = target.indexOf('?');
-  const path = queryAt === -1 ? target : target.slice(0, queryAt);
-  const query = queryAt === -1 ? '' : target.slice(queryAt);
-  if (path !== '/v1' && !path.startsWith('/v1/')) return null;
+export function normalisedPath(path: string, floor: number): string | null {
+  const out: string[] = [];
+  for (const segment of path.split('/')) {
+    if (/%2f|%5c|\\/i.test(segment)) return null;
+    const plain = segment.replace(/%2e/gi, '.');
+    if (plain === '' || plain === '.') continue;
+    if (plain === '..') {
+      if (out.length <= floor) return null;
+      out.pop();
+    } else out.push(segment);
+  }
+  return '/' + out.join('/');
+}
 
-  // /v1/models and a few others exist at both providers: the Anthropic SDK always sends
-  // anthropic-version, and no OpenAI client does.
-  const anthropic = path.startsWith('/v1/messages') || path === '/v1/complete' || headers['anthropic-version'] !== undefined;
+/**
+ * The route of a request, or the reason it is refused: a path outside /v1 or an absolute-form
+ * target (`GET http://elsewhere/ HTTP/1.1`, which would make us an open relay) has no route; a
+ * path that climbs out of /v1 is bad; an Azure OpenAI request is not metered here and must not
+ * reach the OpenAI upstream with its Azure key.
+ */
+export function routeOf(method: string, target: string, headers: IncomingHttpHeaders, upstreams: Upstreams, origin: string): Route | Refusal {
+  const anthropicClient = headers['anthropic-version'] !== undefined;
+  const noRoute = (): Refusal => ({
+    refusal: 'no-route',
+    provider: anthropicClient ? 'anthropic' : 'openai',
+    message: `llm-usage proxy: no route for ${method} ${target.split('?')[0]}: OpenAI clients use ${origin}/v1 as their base URL, Anthropic clients ${origin}`,
+  });
+  if (!target.startsWith('/')) return noRoute();
+  const queryAt = target.indexOf('?');
+  const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
+  const query = queryAt === -1 ? '' : target.slice(queryAt);
+  const underV1 = /^\/+v1(\/|$)/.test(rawPath);
+  const path = normalisedPath(rawPath, underV1 ? 1 : 0);
+  if (path === null) {
+    return { refusal: 'bad-path', provider: anthropicClient ? 'anthropic' : 'openai', message: `llm-usage proxy: the path ${rawPath} leaves the API's base path or hides a separator; not forwarded` };
+  }
+  // The Vercel AI SDK's Anthropic provider posts to `${ANTHROPIC_BASE_URL}/messages`.
+  const rest = underV1 ? path.slice(3) : path;
+  if (headers['api-key'] !== undefined || /^\/(openai\/)?deployments\//.test(rest) || rest.startsWith('/openai/')) {
+    return { refusal: 'azure', provider: 'openai', message: 'llm-usage proxy: Azure OpenAI requests (an api-key header or a /deployments/ path) are not metered yet, and were not sent anywhere: call Azure directly, without llm-usage' };
+  }
+  const anthropicPath = rest === '/messages' || rest.startsWith('/messages/') || rest === '/complete';
+  if (!underV1 && !anthropicPath) return noRoute();
+  const anthropic = anthropicClient || anthropicPath;
   if (anthropic) {
-    return {
-      provider: 'anthropic',
-      api: method === 'POST' && path === '/v1/messages' ? 'messages' : null,
-      upstreamPath: basePath(upstreams.anthropic) + path + query,
-    };
+    // A base URL given with /v1 is not doubled.
+    const base = basePath(upstreams.anthropic).replace(/\/v1$/, '');
+    return { provider: 'anthropic', api: method === 'POST' && rest === '/messages' ? 'messages' : null, upstreamPath: `${base}/v1${rest === '/' ? '' : rest}${query}` };
   }
   // OpenAI base URLs include /v1 (https://api.openai.com/v1); some do not (https://api.deepseek.com).
-  const rest = path.slice(3);
-  return {
-    provider: 'openai',
-    api: method === 'POST' ? (OPENAI_APIS[rest] ?? null) : null,
-    upstreamPath: basePath(upstreams.openai) + rest + query,
-  };
+  return { provider: 'openai', api: method === 'POST' ? (OPENAI_APIS[rest] ?? null) : null, upstreamPath: basePath(upstreams.openai) + (rest === '/' ? '' : rest) + query };
 }
 
 function basePath(url: URL): string {
@@ -88,7 +130,12 @@ export function upstreamsOf(flags: { openai?: string; anthropic?: string }, env:
 }
 
 function upstreamUrl(value: string | undefined, source: string, example: string): URL | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
+  if (value === undefined) return undefined;
+  // A flag given empty is a mistake; an empty variable is as good as unset.
+  if (value.trim() === '') {
+    if (source.startsWith('--')) throw new UsageError(`${source} is empty: give a URL (e.g. ${example}), or leave it out`);
+    return undefined;
+  }
   let url: URL;
   try {
     url = new URL(value.trim());
@@ -100,59 +147,45 @@ function upstreamUrl(value: string | undefined, source: string, example: string)
   return url;
 }
 
+/** HTTP_PROXY, HTTPS_PROXY and NO_PROXY as undici's EnvHttpProxyAgent takes them, each checked. */
+export interface ProxyEnv {
+  httpProxy: string | undefined;
+  httpsProxy: string | undefined;
+  noProxy: string | undefined;
+}
+
 /**
- * The HTTP proxy an https upstream is reached through, as other tools do it: HTTPS_PROXY (or
- * https_proxy), unless NO_PROXY (or no_proxy) names the upstream's host, a domain it is in,
- * or `*`. Only http:// proxies, tunnelled with CONNECT (the usual corporate kind); an http://
- * upstream (a local server) always goes direct. A proxy that is not a usable URL is a
- * UsageError naming the variable, never its credentials.
+ * The corporate proxies the upstreams are reached through, from the environment as curl reads
+ * it (upper or lower case). A value that is not an http:// or https:// URL is a UsageError
+ * naming the variable, never its credentials.
  */
-export function tunnelOf(upstream: URL, env: NodeJS.ProcessEnv): URL | null {
-  if (upstream.protocol !== 'https:') return null;
-  const name = env.HTTPS_PROXY ? 'HTTPS_PROXY' : env.https_proxy ? 'https_proxy' : null;
-  const value = name ? (env[name] ?? '').trim() : '';
-  if (!name || !value || bypassed(upstream, env.NO_PROXY ?? env.no_proxy ?? '')) return null;
-  let url: URL;
-  try {
-    url = new URL(value.includes('://') ? value : `http://${value}`);
-  } catch {
-    throw new UsageError(`${name} is not a URL (expected e.g. http://proxy.example:3128)`);
-  }
-  if (url.protocol !== 'http:') throw new UsageError(`${name}: only http:// proxies are supported, not ${url.protocol}// (or unset it for llm-usage)`);
-  return url;
-}
-
-/** tunnelOf for both upstreams. */
-export function tunnelsOf(upstreams: Upstreams, env: NodeJS.ProcessEnv): Record<keyof Upstreams, URL | null> {
-  return { openai: tunnelOf(upstreams.openai, env), anthropic: tunnelOf(upstreams.anthropic, env) };
-}
-
-function bypassed(upstream: URL, noProxy: string): boolean {
-  const host = upstream.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  const port = upstream.port || '443';
-  for (const raw of noProxy.split(/[\s,]+/)) {
-    let entry = raw.trim().toLowerCase();
-    if (!entry) continue;
-    if (entry === '*') return true;
-    let entryPort: string | null = null;
-    const portMatch = /^(.*[^:\]]):(\d+)$/.exec(entry) ?? /^(\[.*\]):(\d+)$/.exec(entry);
-    if (portMatch) [entry, entryPort] = [portMatch[1] as string, portMatch[2] as string];
-    entry = entry.replace(/^\[(.*)\]$/, '$1').replace(/^\*?\./, '');
-    if (entryPort !== null && entryPort !== port) continue;
-    if (host === entry || host.endsWith(`.${entry}`)) return true;
-  }
-  return false;
+export function proxyEnvOf(env: NodeJS.ProcessEnv): ProxyEnv {
+  const read = (upper: string) => {
+    const name = env[upper] ? upper : env[upper.toLowerCase()] ? upper.toLowerCase() : null;
+    const value = name ? (env[name] as string).trim() : '';
+    if (!name || !value) return undefined;
+    let url: URL;
+    try {
+      url = new URL(value.includes('://') ? value : `http://${value}`);
+    } catch {
+      throw new UsageError(`${name} is not a URL (expected e.g. http://proxy.example:3128)`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${name}: ${url.protocol}// proxies are not supported, only http:// and https:// (or unset it for llm-usage)`);
+    return url.href;
+  };
+  return { httpProxy: read('HTTP_PROXY'), httpsProxy: read('HTTPS_PROXY'), noProxy: env.NO_PROXY ?? env.no_proxy };
 }
 
 /** A URL fit to print: no user name or password, no query. */
-export function displayUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+export function displayUrl(url: URL | string): string {
+  const u = typeof url === 'string' ? new URL(url) : url;
+  return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
 }
 
 /**
  * The environment a wrapped command runs with: every client's base-URL variable points at the
- * proxy (OPENAI_API_BASE for older OpenAI clients; ANTHROPIC_BASE_URL without /v1, as the
- * Anthropic SDK expects). Keys stay as they are. With an HTTP(S)_PROXY set, loopback joins
+ * proxy. OPENAI_API_BASE is older OpenAI clients' name; ANTHROPIC_API_URL is LangChain's, read
+ * before ANTHROPIC_BASE_URL. Keys stay as they are. With an HTTP(S)_PROXY set, loopback joins
  * NO_PROXY, or clients such as httpx would send the proxy's traffic to the corporate proxy.
  */
 export function clientEnv(env: NodeJS.ProcessEnv, origin: string): NodeJS.ProcessEnv {
@@ -161,6 +194,7 @@ export function clientEnv(env: NodeJS.ProcessEnv, origin: string): NodeJS.Proces
     OPENAI_BASE_URL: `${origin}/v1`,
     OPENAI_API_BASE: `${origin}/v1`,
     ANTHROPIC_BASE_URL: origin,
+    ANTHROPIC_API_URL: origin,
   };
   const proxied = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy'].some((name) => env[name]);
   if (proxied) {
@@ -172,13 +206,57 @@ export function clientEnv(env: NodeJS.ProcessEnv, origin: string): NodeJS.Proces
   return out;
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1', '0.0.0.0']);
+/** The address a client can dial to reach a server listening on `host` (0.0.0.0 is not one). */
+export function dialableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::' || host === '[::]') return '[::1]';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
 
-/** The upstream variable that points back at the proxy's own address, if one does (a loop). */
-export function loopingUpstream(upstreams: Upstreams, host: string, port: number): keyof Upstreams | null {
+/** An address as one spelling: IPv4-mapped IPv6 as IPv4, lower case, no brackets. */
+function canonicalAddress(address: string): string {
+  const plain = address.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const dotted = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(plain);
+  if (dotted) return dotted[1] as string;
+  // URL writes ::ffff:127.0.0.1 as ::ffff:7f00:1.
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(plain);
+  if (!hex) return plain;
+  const [high, low] = [parseInt(hex[1] as string, 16), parseInt(hex[2] as string, 16)];
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+}
+
+async function addressesOf(host: string): Promise<string[]> {
+  const plain = host.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(plain)) return [canonicalAddress(plain)];
+  try {
+    return (await lookup(plain, { all: true })).map((a) => canonicalAddress(a.address));
+  } catch {
+    return [];
+  }
+}
+
+/** The addresses a server listening on `host` answers on. */
+async function listeningAddresses(host: string): Promise<(address: string) => boolean> {
+  const plain = canonicalAddress(host);
+  if (plain === '0.0.0.0' || plain === '::' || plain === '') {
+    const local = new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => canonicalAddress(i.address))));
+    return (a) => local.has(a) || a.startsWith('127.') || a === '::1' || a === '0.0.0.0' || a === '::';
+  }
+  const own = new Set(await addressesOf(host));
+  return (a) => own.has(a);
+}
+
+/**
+ * The upstream that points back at the proxy's own address and port, if one does: every
+ * spelling counts (`localhost`, `[::ffff:127.0.0.1]`, `127.0.0.2` when listening on 0.0.0.0).
+ * Names are resolved only when the port matches, so nothing is looked up in the usual case.
+ */
+export async function loopingUpstream(upstreams: Upstreams, host: string, port: number): Promise<keyof Upstreams | null> {
   for (const [name, url] of Object.entries(upstreams) as [keyof Upstreams, URL][]) {
     const upstreamPort = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-    if (upstreamPort === port && (LOOPBACK.has(url.hostname) || url.hostname === host)) return name;
+    if (upstreamPort !== port) continue;
+    const ours = await listeningAddresses(host);
+    if ((await addressesOf(url.hostname)).some(ours)) return name;
   }
   return null;
 }

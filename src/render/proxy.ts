@@ -8,11 +8,14 @@ export function renderBaseUrls(origin: string): string {
 }
 
 /** Where the proxy forwards, and how it stops (stderr). */
-export function renderProxyBanner(b: { origin: string; openai: string; anthropic: string; loopbackOnly: boolean; maxCostUsd?: number }, colour: boolean): string {
+export function renderProxyBanner(
+  b: { origin: string; openai: string; anthropic: string; via: { http?: string; https?: string }; loopbackOnly: boolean; maxCostUsd?: number },
+  colour: boolean,
+): string {
   const c = painter(colour);
-  const lines = [
-    `llm-usage proxy: metering on ${b.origin}; OpenAI calls go to ${b.openai}, Anthropic calls to ${b.anthropic}`,
-  ];
+  const lines = [`llm-usage proxy: metering on ${b.origin}; OpenAI calls go to ${b.openai}, Anthropic calls to ${b.anthropic}`];
+  if (b.via.https) lines.push(`llm-usage proxy: https upstreams are reached through ${b.via.https} (HTTPS_PROXY), unless NO_PROXY names them`);
+  if (b.via.http) lines.push(`llm-usage proxy: http upstreams are reached through ${b.via.http} (HTTP_PROXY), unless NO_PROXY names them`);
   if (b.maxCostUsd !== undefined) lines.push(`llm-usage proxy: calls are refused once they cost ${formatUsd(b.maxCostUsd)}`);
   if (!b.loopbackOnly) lines.push(c.yellow('llm-usage proxy: listening beyond loopback: anyone who can reach this address can send calls through it'));
   lines.push('llm-usage proxy: Ctrl-C stops it and prints the summary');
@@ -34,19 +37,34 @@ export function renderCallLine(r: CallRecord, n: number, spentUsd: number, colou
   return `llm-usage: ${what}: ${tokens}${estimated}, ${formatCost(r.cost_usd)} (total ${formatUsd(spentUsd)})${failed}\n`;
 }
 
+const REFUSALS: Record<string, string> = {
+  'no-route': 'no route, not an OpenAI or Anthropic API path (404)',
+  'bad-path': 'a path that leaves the API (400)',
+  azure: 'Azure OpenAI, not metered yet (400)',
+  'too-large': 'a body over LLM_USAGE_PROXY_MAX_BODY (413)',
+};
+
 /** The notes under an exec or proxy summary: failures by name (the first few), refusals, pass-throughs. */
-export function renderProxyNotes(n: { calls: number; failures: readonly string[]; failedCount: number; unmetered: number; refused: number; maxCostUsd?: number; spentUsd: number }, colour: boolean): string {
+export function renderProxyNotes(
+  n: { calls: number; failures: readonly string[]; failedCount: number; requests: number; unmetered: number; refused: Partial<Record<string, number>>; maxCostUsd?: number; spentUsd: number },
+  colour: boolean,
+): string {
   const c = painter(colour);
   const lines: string[] = [];
   for (const error of n.failures) lines.push(c.red(`llm-usage: ${error}`));
   const more = n.failedCount - n.failures.length;
   if (more > 0) lines.push(`llm-usage: … and ${more} more failed calls (--json lists every call)`);
-  if (n.refused > 0 && n.maxCostUsd !== undefined) {
-    const calls = n.refused === 1 ? '1 call was' : `${formatCount(n.refused)} calls were`;
-    lines.push(c.yellow(`llm-usage: --max-cost ${formatUsd(n.maxCostUsd)} reached at ${formatUsd(n.spentUsd)}: ${calls} refused with HTTP 429 and not sent`));
+  const budget = n.refused['budget'] ?? 0;
+  if (budget > 0 && n.maxCostUsd !== undefined) {
+    const calls = budget === 1 ? '1 call was' : `${formatCount(budget)} calls were`;
+    lines.push(c.yellow(`llm-usage: --max-cost ${formatUsd(n.maxCostUsd)} held at ${formatUsd(n.spentUsd)} spent: ${calls} refused with HTTP 429 and not sent`));
+  }
+  for (const [why, text] of Object.entries(REFUSALS)) {
+    const count = n.refused[why] ?? 0;
+    if (count > 0) lines.push(c.yellow(`llm-usage: ${formatCount(count)} request${count === 1 ? '' : 's'} refused by llm-usage and never sent: ${text}`));
   }
   if (n.unmetered > 0) lines.push(`llm-usage: ${formatCount(n.unmetered)} other request${n.unmetered === 1 ? '' : 's'} (no usage on those paths) passed through unmetered`);
-  if (n.calls === 0 && n.unmetered === 0) {
+  if (n.requests === 0) {
     lines.push('llm-usage: no LLM calls went through the proxy: does the program read OPENAI_BASE_URL or ANTHROPIC_BASE_URL?');
   }
   return lines.length ? lines.join('\n') + '\n' : '';

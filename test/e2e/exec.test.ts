@@ -262,22 +262,36 @@ describe('llm-usage exec: exit codes, budget and failures', () => {
     expect(killed.code).toBe(143);
   });
 
-  it('--max-cost: refuses calls once reached, in the provider\'s format, without calling upstream', async () => {
-    // gpt-4o: 1000 + 1000 tokens = $0.0125, over the $0.01 budget after the first call.
+  it('--max-cost: refuses a call whose worst case would pass it, in the provider\'s format, without calling upstream', async () => {
+    // The chat call sets no max_tokens: its worst case is gpt-3.5-turbo-0125's whole context
+    // window, about $0.0245. The fake bills it as gpt-4o, 1000 + 1000 tokens = $0.0125; then a
+    // second such call would pass $0.03, while the Claude call (max_tokens 100) still fits.
     fake.setDefault({ usage: { input: 1000, output: 1000 }, model: 'gpt-4o' });
     const out = tmp('budget.json');
-    const r = await cli(['exec', '--max-cost', '0.01', '--', process.execPath, PLAIN, out, 'chat', 'chat', 'messages']);
+    const r = await cli(['exec', '--max-cost', '0.03', '--', process.execPath, PLAIN, out, 'chat', 'chat', 'messages']);
     expect(r.code, r.stderr).toBe(0);
-    expect(fake.requests).toHaveLength(1);
-    const [, second, third] = received(out);
-    expect(second?.status).toBe(429);
-    expect(JSON.parse(bytes(second).toString())).toEqual({
-      error: { message: 'llm-usage: budget exceeded: $0.0125 spent of --max-cost $0.01; this request was not sent to openai', type: 'insufficient_quota', param: null, code: 'llm_usage_budget_exceeded' },
-    });
-    expect(JSON.parse(bytes(third).toString())).toMatchObject({ type: 'error', error: { type: 'rate_limit_error', message: expect.stringContaining('llm-usage: budget exceeded') } });
-    expect(row(r.stderr, 'Successful Requests')).toBe('1');
-    expect(row(r.stderr, 'Failed Requests')).toBe('2');
-    expect(r.stderr).toContain('llm-usage: --max-cost $0.01 reached at $0.0125: 2 calls were refused with HTTP 429 and not sent');
+    expect(fake.requests.map((q) => q.path)).toEqual(['/v1/chat/completions', '/v1/messages']);
+    const [first, second, third] = received(out);
+    expect([first?.status, second?.status, third?.status]).toEqual([200, 429, 200]);
+    const refusal = JSON.parse(bytes(second).toString()) as { error: Record<string, unknown> };
+    expect(refusal.error).toMatchObject({ type: 'insufficient_quota', param: null, code: 'llm_usage_budget_exceeded' });
+    expect(refusal.error['message']).toMatch(/^llm-usage: budget exceeded: its worst case \$0\.024\d+ on top of \$0\.0125 spent and \$0\.00 in flight would pass --max-cost \$0\.03; this request was not sent to openai$/);
+    expect(row(r.stderr, 'Successful Requests')).toBe('2');
+    expect(row(r.stderr, 'Failed Requests')).toBe('1');
+    expect(r.stderr).toContain('llm-usage: --max-cost $0.03 held at $0.025 spent: 1 call was refused with HTTP 429 and not sent');
+  });
+
+  it('--max-cost: a call that cannot be bounded (no price for its model) is refused, not let through', async () => {
+    const out = tmp('unbounded.json');
+    const r = await cli(['exec', '--max-cost', '1', '--', process.execPath, '-e', `(async () => {
+      const res = await fetch(process.env.OPENAI_BASE_URL + '/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'no-such-model-xyz', messages: [{ role: 'user', content: 'hi' }] }) });
+      require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify({ status: res.status, body: await res.json() }));
+    })()`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fake.requests).toHaveLength(0);
+    const got = JSON.parse(readFileSync(out, 'utf8')) as { status: number; body: { error: { message: string } } };
+    expect(got.status).toBe(429);
+    expect(got.body.error.message).toBe('llm-usage: --max-cost $1.00 cannot bound this call (no price for model "no-such-model-xyz"); this request was not sent to openai');
   });
 
   it('an unreachable upstream: the program gets a 502 in the provider\'s format, and the call counts as failed', async () => {

@@ -165,12 +165,14 @@ describe('llm-usage proxy', () => {
   it('says when an https upstream is reached through HTTPS_PROXY, without its credentials; a proxy it cannot use is exit 2', async () => {
     const p = await startProxy(['--openai-upstream', 'https://api.openai.com/v1'], { HTTPS_PROXY: 'http://corp:SECRET@proxy.corp.example:3128', NO_PROXY: 'internal.example' });
     await p.waitForErr(/Ctrl-C/);
-    expect(p.err()).toContain(`OpenAI calls go to https://api.openai.com/v1 (through http://proxy.corp.example:3128), Anthropic calls to ${fake.url}\n`);
+    expect(p.err()).toContain(`OpenAI calls go to https://api.openai.com/v1, Anthropic calls to ${fake.url}\n`);
+    expect(p.err()).toContain('llm-usage proxy: https upstreams are reached through http://proxy.corp.example:3128 (HTTPS_PROXY), unless NO_PROXY names them\n');
     const { stderr } = await p.stop();
     expectNothingPrivate(stderr);
-    const bad = await runCli(['proxy', '--port', '0', '--openai-upstream', 'https://api.openai.com/v1'], { env: { HTTPS_PROXY: 'https://corp:SECRET@proxy.corp.example' } });
+    const bad = await runCli(['proxy', '--port', '0', '--openai-upstream', 'https://api.openai.com/v1'], { env: { HTTPS_PROXY: 'socks5://corp:SECRET@proxy.corp.example' } });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('llm-usage: HTTPS_PROXY: only http:// proxies are supported, not https:// (or unset it for llm-usage)\n');
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toBe('llm-usage: HTTPS_PROXY: socks5:// proxies are not supported, only http:// and https:// (or unset it for llm-usage)\n');
   });
 
   it('forwards only to its upstreams, whatever the request says', async () => {
