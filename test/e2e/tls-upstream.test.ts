@@ -2,9 +2,10 @@
 // upstream on loopback whose certificate (test/fixtures/tls, for localhost and 127.0.0.1, a
 // test-only key) is trusted through NODE_EXTRA_CA_CERTS, as a corporate CA would be.
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
@@ -70,7 +71,7 @@ console.log(JSON.stringify(out));
 function exec(upstream: string, extraEnv: Record<string, string | undefined>) {
   return runCli(['exec', '--json', '--openai-upstream', upstream, '--', process.execPath, '--input-type=module', '-e', PROGRAM], {
     // No proxy of the machine's: each test says which it uses.
-    env: { OPENAI_API_KEY: KEY, HTTPS_PROXY: undefined, https_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined, ...extraEnv },
+    env: { OPENAI_API_KEY: KEY, HTTPS_PROXY: undefined, https_proxy: undefined, HTTP_PROXY: undefined, http_proxy: undefined, NO_PROXY: undefined, no_proxy: undefined, ...extraEnv },
     timeoutMs: 30_000,
   });
 }
@@ -79,11 +80,11 @@ function exec(upstream: string, extraEnv: Record<string, string | undefined>) {
  * A corporate-style HTTP proxy on loopback: answers CONNECT with `status` (200 opens a tunnel
  * to the named host and port), and notes each CONNECT line and its Proxy-Authorization.
  */
-async function connectProxy(status = 200): Promise<{ url: string; connects: string[]; auth: (string | undefined)[]; close(): Promise<void> }> {
+async function connectProxy(status = 200, secure = false): Promise<{ url: string; connects: string[]; auth: (string | undefined)[]; close(): Promise<void> }> {
   const connects: string[] = [];
   const auth: (string | undefined)[] = [];
   const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
+  const onClient = (client: net.Socket) => {
     sockets.add(client);
     client.on('close', () => sockets.delete(client));
     client.on('error', () => undefined);
@@ -111,10 +112,12 @@ async function connectProxy(status = 200): Promise<{ url: string; connects: stri
       upstream.on('error', () => client.destroy());
     };
     client.on('data', onData);
-  });
+  };
+  // An https:// proxy: the client speaks TLS to the proxy, then TLS again through the tunnel.
+  const server = secure ? tls.createServer({ key: readFileSync(fixture('key.pem')), cert: readFileSync(CA) }, onClient) : net.createServer(onClient);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${secure ? 'https://localhost' : 'http://127.0.0.1'}:${(server.address() as AddressInfo).port}`,
     connects,
     auth,
     close: () =>
@@ -201,5 +204,44 @@ it('NO_PROXY keeps a named upstream direct; a proxy that refuses the tunnel is a
     expect(JSON.parse(refused.stderr.slice(refused.stderr.indexOf('{')))).toMatchObject({ successful_requests: 0, failed_requests: 2 });
   } finally {
     await proxy.close();
+  }
+});
+
+it('goes through an https:// proxy too (TLS to the proxy, then TLS to the upstream through it)', async () => {
+  seen.length = 0;
+  const proxy = await connectProxy(200, true);
+  try {
+    const r = await exec(`https://localhost:${port}/v1`, { NODE_EXTRA_CA_CERTS: CA, HTTPS_PROXY: proxy.url.replace('https://', 'https://u:TLS-SECRET@') });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { status: number }[]).map((g) => g.status)).toEqual([200, 200]);
+    expect(proxy.connects).toEqual([`CONNECT localhost:${port} HTTP/1.1`]);
+    expect(seen.map((s) => s.servername)).toEqual(['localhost', 'localhost']);
+    expect(JSON.parse(r.stderr.slice(r.stderr.indexOf('{')))).toMatchObject({ successful_requests: 2, total_tokens: 54 });
+    expect(r.stdout + r.stderr).not.toContain('TLS-SECRET');
+  } finally {
+    await proxy.close();
+  }
+});
+
+it('reaches an http:// upstream through HTTP_PROXY, unless NO_PROXY names it', async () => {
+  // A plain-HTTP upstream for this one: the same replies as the TLS one, without TLS.
+  const plain = http.createServer((req, res) => server.emit('request', req, res));
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  const plainPort = (plain.address() as AddressInfo).port;
+  const proxy = await connectProxy();
+  try {
+    seen.length = 0;
+    const r = await exec(`http://127.0.0.1:${plainPort}/v1`, { HTTP_PROXY: proxy.url });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as { status: number }[]).map((g) => g.status)).toEqual([200, 200]);
+    expect(proxy.connects).toEqual([`CONNECT 127.0.0.1:${plainPort} HTTP/1.1`]);
+    expect(seen).toHaveLength(2);
+    const direct = await exec(`http://127.0.0.1:${plainPort}/v1`, { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' });
+    expect((JSON.parse(direct.stdout) as { status: number }[]).map((g) => g.status)).toEqual([200, 200]);
+    expect(proxy.connects).toHaveLength(1);
+  } finally {
+    await proxy.close();
+    plain.closeAllConnections();
+    await new Promise<void>((resolve) => plain.close(() => resolve()));
   }
 });
