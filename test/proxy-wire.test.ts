@@ -736,4 +736,222 @@ describe('the proxy over raw sockets', () => {
     expect(replies[1]?.status).toBe(200);
     expect(replies[1]?.body.toString()).toBe('{"data":[]}');
   });
+
+  // -------------------------------------------------------------------------------------------
+  // Regression tests for the holes the hand-written HTTP/1.1 had, each by its bytes.
+
+  it('Connection: content-length never unframes a body: the smuggled request inside it is body, sent once, answered once', async () => {
+    script = (req, body, res) => {
+      const json = req.url?.startsWith('/v1/chat') ? chatReply('gpt-4-turbo', 10, 10) : JSON.stringify({ id: 'file-1', bytes: body.length });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      res.end(json);
+    };
+    const port = await start();
+    const inner = post('/v1/chat/completions', { model: 'gpt-4-turbo', messages: [{ role: 'user', content: 'smuggled' }] });
+    const attack = await Wire.open(port);
+    attack.write(`POST /v1/files HTTP/1.1\r\nHost: x\r\nConnection: content-length\r\nContent-Type: application/octet-stream\r\nContent-Length: ${Buffer.byteLength(inner)}\r\n\r\n${inner}`);
+    const [answer] = await attack.answers(1);
+    expect(JSON.parse(answer?.body.toString() ?? '{}')).toEqual({ id: 'file-1', bytes: Buffer.byteLength(inner) });
+    // Another client on another connection gets its own answer, and only that.
+    const other = await Wire.open(port);
+    other.write(post('/v1/chat/completions', { model: 'gpt-4o', messages: [{ role: 'user', content: 'mine' }] }));
+    const [own] = await other.answers(1);
+    expect(JSON.parse(own?.body.toString() ?? '{}').id).toBe('chatcmpl-gpt-4-turbo');
+    await sleep(50);
+    expect(attack.replies()).toHaveLength(1);
+    expect(other.replies()).toHaveLength(1);
+    expect(seen.map((q) => [q.method, q.url])).toEqual([
+      ['POST', '/v1/files'],
+      ['POST', '/v1/chat/completions'],
+    ]);
+    expect(seen[0]?.body).toBe(inner);
+    expect(seen[1]?.body).toContain('"mine"');
+    const recs = await settled(1);
+    expect(recs.map((r) => r.requested_model)).toEqual(['gpt-4o']);
+    expect(proxy?.stats()).toMatchObject({ requests: 2, unmetered: 1 });
+  });
+
+  it('a body of 1-byte chunks: bounded memory, sent whole under the limit, 413 past it and never sent', async () => {
+    script = (_req, _body, res) => {
+      const json = chatReply('gpt-4o-mini', 5, 5);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      res.end(json);
+    };
+    const port = await start({}, { limits: { maxBodyBytes: 256 * 1024 } });
+    const chunked = (bytes: Buffer) => {
+      const parts: string[] = [];
+      for (const b of bytes) parts.push(`1\r\n${String.fromCharCode(b)}\r\n`);
+      return parts.join('') + '0\r\n\r\n';
+    };
+    const head = 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n';
+    const fits = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(100_000) }] }));
+    const wire = await Wire.open(port);
+    wire.write(head + chunked(fits));
+    const [ok] = await wire.answers(1, [], 10_000);
+    expect(ok?.status).toBe(200);
+    expect(seen[0]?.body).toBe(fits.toString());
+    expect(seen[0]?.headers['content-length']).toBe(String(fits.length));
+
+    // 1.5 million 1-byte chunks (9 MB on the wire) against a 256 KiB limit.
+    global.gc?.();
+    const before = process.memoryUsage().heapUsed;
+    const big = await Wire.open(port);
+    big.write(head);
+    const piece = '1\r\nx\r\n'.repeat(100_000);
+    for (let i = 0; i < 15 && !big.closed; i++) {
+      // The proxy answers and closes as soon as the limit is passed: the rest has nowhere to go.
+      if (!big.socket.write(piece)) await Promise.race([once(big.socket, 'drain'), once(big.socket, 'close')]).catch(() => undefined);
+    }
+    const [tooLarge] = await big.answers(1, [], 10_000);
+    expect(tooLarge?.status).toBe(413);
+    expect(JSON.parse(tooLarge?.body.toString() ?? '{}').error).toMatchObject({ code: 'llm_usage_request_too_large', type: 'invalid_request_error' });
+    expect(tooLarge?.headers.connection).toBe('close');
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(64 * 1024 * 1024);
+    expect(seen).toHaveLength(1);
+    expect(proxy?.stats().refused).toEqual({ 'too-large': 1 });
+    // A declared length past the limit is refused before a byte of it is read.
+    const declared = await Wire.open(port);
+    declared.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n{`);
+    expect((await declared.answers(1))[0]?.status).toBe(413);
+  });
+
+  it('a slowloris client (a header byte at a time) is cut off at the headers timeout with 408', async () => {
+    const port = await start({}, { limits: { headersTimeoutMs: 300 } });
+    const wire = await Wire.open(port);
+    const request = 'GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(100);
+    const started = Date.now();
+    let i = 0;
+    const drip = setInterval(() => {
+      if (!wire.closed && i < request.length) wire.write(request[i++] as string);
+    }, 50);
+    try {
+      await wire.closedByPeer(5000);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(wire.replies().map((r) => r.status)).toEqual([408]);
+    expect(seen).toHaveLength(0);
+  });
+
+  it('an upstream that never answers: 504 in the provider\'s format after the upstream headers timeout, a failed call', async () => {
+    const up = await rawUpstream(() => undefined);
+    const port = await start({ openai: `${up.url}/v1`, anthropic: up.url }, { limits: { upstreamHeadersTimeoutMs: 300 } });
+    const wire = await Wire.open(port);
+    wire.write(post('/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] }));
+    const [openai] = await wire.answers(1, [], 5000);
+    expect(openai?.status).toBe(504);
+    expect(JSON.parse(openai?.body.toString() ?? '{}')).toEqual({
+      error: { message: `llm-usage proxy: ${up.url}/v1 sent no response headers within 0.3 s (LLM_USAGE_PROXY_UPSTREAM_HEADERS_TIMEOUT)`, type: 'server_error', param: null, code: 'llm_usage_upstream_timeout' },
+    });
+    wire.write(post('/v1/messages', { model: 'claude-3-5-haiku-20241022', max_tokens: 5, messages: [] }, ['anthropic-version: 2023-06-01']));
+    const [, anthropic] = await wire.answers(2, [], 5000);
+    expect(JSON.parse(anthropic?.body.toString() ?? '{}')).toMatchObject({ type: 'error', error: { type: 'api_error' } });
+    const recs = await settled(2);
+    expect(recs.map((r) => [r.ok, r.error_kind, r.usage_source])).toEqual([
+      [false, 'connection', 'none'],
+      [false, 'connection', 'none'],
+    ]);
+    expect(recs[0]?.error).toContain('sent no response headers within 0.3 s');
+  });
+
+  it('an upstream that sends its headers and then nothing: the client is cut at the body timeout, the call recorded as cut', async () => {
+    const up = await rawUpstream((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n'));
+    const port = await start({ openai: `${up.url}/v1` }, { limits: { upstreamBodyTimeoutMs: 300 } });
+    const wire = await Wire.open(port);
+    wire.write(post('/v1/chat/completions', { model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
+    await wire.closedByPeer(5000);
+    expect(wire.data.toString('latin1')).toMatch(/^HTTP\/1\.1 200 /);
+    const [rec] = await settled(1);
+    expect(rec).toMatchObject({ ok: false, error_kind: 'stream-cut', usage_source: 'estimated' });
+    expect(rec?.error).toContain('no data from upstream for 0.3 s (LLM_USAGE_PROXY_UPSTREAM_BODY_TIMEOUT)');
+  });
+
+  it('every spelling of an API path is metered as that API; one that climbs out of /v1 is a 400 and never sent', async () => {
+    script = (_req, _body, res) => {
+      const json = chatReply('gpt-4o-mini', 2, 3);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      res.end(json);
+    };
+    const port = await start({ openai: `${upstreamUrl}/team/v1` });
+    const wire = await Wire.open(port);
+    const spellings = ['/v1//chat/completions', '/v1/./chat/completions', '/v1/x/../chat/completions', '/v1/%2e/chat/completions'];
+    for (const path of spellings) wire.write(post(path, { model: 'gpt-4o-mini', messages: [] }));
+    const replies = await wire.answers(spellings.length);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect(seen.map((q) => q.url)).toEqual(Array(4).fill('/team/v1/chat/completions'));
+    expect((await settled(4)).map((r) => [r.api, r.usage.total_tokens])).toEqual(Array(4).fill(['chat', 5]));
+    for (const path of ['/v1/../../admin', '/v1/../v1/chat/completions', '/v1/chat%2fcompletions']) {
+      const bad = await Wire.open(port);
+      bad.write(post(path, { model: 'gpt-4o-mini', messages: [] }));
+      const [reply] = await bad.answers(1);
+      expect({ path, status: reply?.status, code: JSON.parse(reply?.body.toString() ?? '{}').error?.code }).toEqual({ path, status: 400, code: 'llm_usage_bad_path' });
+    }
+    expect(seen).toHaveLength(4);
+    expect(proxy?.stats().refused).toEqual({ 'bad-path': 3 });
+  });
+
+  it('the Vercel AI SDK\'s Anthropic base URL (/messages, no /v1) is metered, and reaches /v1/messages once', async () => {
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(ANTHROPIC_SSE);
+    };
+    const port = await start({ anthropic: `${upstreamUrl}/v1` });
+    const wire = await Wire.open(port);
+    wire.write(post('/messages', { model: 'claude-3-5-haiku-20241022', max_tokens: 10, stream: true, messages: [] }, ['anthropic-version: 2023-06-01']));
+    const [reply] = await wire.answers(1);
+    expect(reply?.body.toString()).toBe(ANTHROPIC_SSE);
+    expect(seen.map((q) => q.url)).toEqual(['/v1/messages']);
+    expect((await settled(1))[0]).toMatchObject({ provider: 'anthropic', api: 'messages', ok: true, usage: { input_tokens: 12, output_tokens: 4 } });
+  });
+
+  it('an Azure OpenAI request is refused in OpenAI\'s format and its api-key goes nowhere', async () => {
+    const port = await start();
+    const key = 'azure0123456789abcdef0123456789ab';
+    for (const [path, fields] of [
+      ['/v1/chat/completions', [`api-key: ${key}`]],
+      ['/v1/deployments/my-gpt4/chat/completions?api-version=2024-10-21', [`api-key: ${key}`]],
+      ['/openai/deployments/my-gpt4/chat/completions?api-version=2024-10-21', [`Authorization: Bearer ${key}`]],
+    ] as const) {
+      const wire = await Wire.open(port);
+      wire.write(post(path, { model: 'gpt-4o', messages: [] }, [...fields]));
+      const [reply] = await wire.answers(1);
+      expect(reply?.status).toBe(400);
+      const error = JSON.parse(reply?.body.toString() ?? '{}').error;
+      expect(error).toMatchObject({ type: 'invalid_request_error', code: 'llm_usage_azure_not_metered' });
+      expect(error.message).toMatch(/^llm-usage proxy: Azure OpenAI requests/);
+      expect(reply?.body.toString()).not.toContain(key);
+    }
+    expect(seen).toHaveLength(0);
+    expect(records).toHaveLength(0);
+    expect(proxy?.stats().refused).toEqual({ azure: 3 });
+  });
+
+  it('--max-cost holds under concurrency: 50 calls at once to a slow upstream never spend past it; every refusal is a 429', async () => {
+    script = async (_req, _body, res) => {
+      await sleep(1500);
+      const json = chatReply('gpt-4o', 10, 100);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
+      res.end(json);
+    };
+    const max = 0.01;
+    const port = await start({}, { maxCostUsd: max });
+    const wires = await Promise.all(Array.from({ length: 50 }, () => Wire.open(port)));
+    // Each asks for at most 100 output tokens: a worst case of about $0.001, 9 of them fit.
+    for (const wire of wires) wire.write(post('/v1/chat/completions', { model: 'gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }));
+    const replies = (await Promise.all(wires.map((w) => w.answers(1, [], 10_000)))).map((r) => r[0]);
+    const refused = replies.filter((r) => r?.status === 429);
+    expect(replies.filter((r) => r?.status === 200)).toHaveLength(9);
+    expect(refused).toHaveLength(41);
+    for (const r of refused) {
+      expect(r?.headers['x-should-retry']).toBe('false');
+      expect(JSON.parse(r?.body.toString() ?? '{}').error).toMatchObject({ type: 'insufficient_quota', code: 'llm_usage_budget_exceeded' });
+    }
+    const recs = await settled(50);
+    const spent = recs.reduce((sum, r) => sum + (r.cost_usd ?? 0), 0);
+    expect(spent).toBeLessThanOrEqual(max);
+    expect(spent).toBeGreaterThan(0.009);
+    expect(seen).toHaveLength(9);
+    expect(proxy?.stats()).toMatchObject({ refused: { budget: 41 } });
+  });
 });

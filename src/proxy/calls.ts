@@ -157,7 +157,11 @@ export class Offload {
       const id = this.next++;
       return await new Promise((resolve, reject) => {
         this.waiting.set(id, { resolve, reject });
-        worker.postMessage({ id, ...job });
+        // A whole body is the worker's from now on: moved, not copied. (A request in shared
+        // memory crosses without a copy anyway.)
+        const r = job.op === 'record' ? job.args[0].response : null;
+        const body = r && 'body' in r && r.body.byteLength === r.body.buffer.byteLength && r.body.buffer instanceof ArrayBuffer ? [r.body.buffer] : [];
+        worker.postMessage({ id, ...job }, body);
       });
     } catch {
       return job.op === 'facts' ? requestFacts(...job.args) : recordCall(job.args[0], this.table);

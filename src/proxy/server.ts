@@ -210,8 +210,10 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     const declared = Number(req.headers['content-length'] ?? NaN);
     if (declared > max) return Promise.resolve('too-large');
     return new Promise((resolve) => {
-      // One buffer, grown by doubling: a body of a million 1-byte chunks is one copy, not a million objects.
-      let buf = Buffer.allocUnsafe(Number.isFinite(declared) ? declared : 16 * 1024);
+      // One buffer, grown by doubling: a body of a million 1-byte chunks is one copy, not a
+      // million objects. A large one is shared memory, so the worker thread reads it without a copy.
+      const alloc = (size: number) => (size >= SHARED_BYTES ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size));
+      let buf = alloc(Number.isFinite(declared) ? declared : 16 * 1024);
       let length = 0;
       const onData = (chunk: Buffer) => {
         if (length + chunk.length > max) {
@@ -220,7 +222,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
           return;
         }
         if (length + chunk.length > buf.length) {
-          const grown = Buffer.allocUnsafe(Math.min(max, Math.max(buf.length * 2, length + chunk.length)));
+          const grown = alloc(Math.min(max, Math.max(buf.length * 2, length + chunk.length)));
           buf.copy(grown, 0, 0, length);
           buf = grown;
         }
@@ -377,6 +379,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       // An edited stream changes length; one that came encoded anyway is forwarded decoded.
       const drop = this.editing ? ['content-length', ...(encoding ? ['content-encoding'] : [])] : [];
       res.writeHead(status, message || undefined, responseHeaders(headers, drop));
+      // A stream's head goes at once, as upstream sent it: the client knows the call started.
+      if (stream) res.flushHeaders();
 
       const decoder = this.decoder;
       if (decoder) {
@@ -529,6 +533,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     },
   };
 }
+
+/** Request bodies from this size on are read into shared memory (see calls.ts: INLINE_BYTES). */
+const SHARED_BYTES = 64 * 1024;
 
 /** What forward hands a response to. */
 interface Sink {
