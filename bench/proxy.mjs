@@ -1,36 +1,43 @@
 #!/usr/bin/env node
-// What the metering proxy adds: the same 1,000 requests (half streamed, 16 at a time) sent to
-// the local fake provider directly and through `llm-usage proxy`, in interleaved rounds of one
-// run. Prints the latency each way (p50, p99, to the last byte), the latency the proxy adds,
-// and the throughput ratio. Targets: p50 added under 1 ms; throughput at least 0.8 of direct.
+// What the metering proxy costs, measured side by side in one run against three targets:
+//   direct  the load generator talks to the test suite's fake provider;
+//   ours    through `llm-usage proxy` (the built CLI, so this measures whatever the proxy is);
+//   bare    through bench/bare-proxy.mjs, a pass-through on the proxy's own stack (node:http in,
+//           undici out) that meters nothing: the floor, what the stack costs rather than ours.
+// The same requests go to each (half streamed, 16 at a time: plain chat, an OpenAI chat stream
+// that did not ask for usage, which the proxy asks for and then strips, its most expensive path,
+// plain chat, an Anthropic stream) from a raw-socket load generator (bench/raw-client.mjs),
+// timed to the last byte. Each run is four rounds, and each round takes the three targets in
+// another order, so drift in the machine falls on all three alike; figures are medians over
+// runs, with their range. Each proxy's CPU is read from /proc (every thread's on-CPU time,
+// before and after each of its batches) and divided by its requests; so are the fake's and
+// this process's, the client's.
 //
-// The fake, the proxy and this load generator are three processes, as in use; with fewer than
-// three CPUs they share them, and at concurrency 16 against a fake that answers at once the
-// machine is CPU-bound, so the ratio then measures the proxy's CPU cost against the client's
-// and the fake's together (printed per request). The one-at-a-time figures show the latency
-// the proxy adds without that queueing. Streams are an OpenAI chat stream that did not ask for
-// usage (the proxy asks for it, then strips it: its most expensive path) and an Anthropic
-// stream, in turn. Finally the proxy's own tally is checked against what was sent.
-//
-// UPSTREAM_DELAY_MS=20 makes the fake wait that long before answering, as any real model does
-// (real time to first token is hundreds of ms): the proxy's cost is then measured against the
-// latency a user sees rather than against a saturated CPU.
-// Run after `npm run build`:
-//   node bench/proxy.mjs [requests=1000] [concurrency=16] [rounds=4]
-//   UPSTREAM_DELAY_MS=20 node bench/proxy.mjs
+// Twice: against an upstream that answers at once, where the machine is CPU-bound and the
+// figure that matters is the proxy's CPU per request against the bare pass-through's; and
+// against one that waits 20 ms first (a real model's first token takes hundreds), where what
+// matters is the latency the proxy adds to each call and the throughput it keeps. Finally each
+// proxy's own tally (its --json summary, on SIGINT) is checked against the calls it was sent.
+// A request to the instant upstream takes a fraction of the time, so that scenario sends four
+// times as many per run: enough CPU time in each run for a ratio that is not mostly noise.
+// Run after `npm run build` (under 3 minutes on 2 CPUs by default, even with other work on them):
+//   node bench/proxy.mjs [requests per run and target at 20 ms=800] [concurrency=16] [runs=12]
+//                        [requests per run and target at once=4 x the first]
+//   WARMUP=2000 UPSTREAM_DELAY_MS=20 node bench/proxy.mjs   # requests to each target before measuring
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { rawPool, requestBytes } from './raw-client.mjs';
 
-const REQUESTS = Number(process.argv[2] ?? 1000);
+const REQUESTS = Number(process.argv[2] ?? 800);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
-const RUNS = Number(process.argv[4] ?? 9);
-const ROUNDS = 4;
-const WARMUP = Number(process.env.WARMUP ?? 3000);
-const DELAY = Number(process.env.UPSTREAM_DELAY_MS ?? 0);
+const RUNS = Number(process.argv[4] ?? 12);
+const REQUESTS_INSTANT = Number(process.argv[5] ?? 4 * REQUESTS);
+const WARMUP = Number(process.env.WARMUP ?? 2000);
+const DELAY = Number(process.env.UPSTREAM_DELAY_MS ?? 20);
+/** Tokens the fake reports for each call by default (11 in, 16 out). */
+const TOKENS_PER_CALL = 27;
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 
 /** Starts a node program and resolves with it and the first stdout line matching `pattern`. */
@@ -43,36 +50,45 @@ function start(args, env, pattern) {
     child.stdout.setEncoding('utf8').on('data', (d) => {
       out += d;
       const m = pattern.exec(out);
-      if (m) resolve({ child, match: m, stderr: () => err });
+      if (m) resolve({ child, url: m[1], stderr: () => err });
     });
-    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${err}`)));
+    child.on('exit', (code) => {
+      reject(new Error(`${args.join(' ')} exited ${code}: ${err}`));
+      // Past start-up, a process under test that dies has spoilt the run.
+      if (!child.stopping) {
+        console.error(`${args[0]} exited ${code} during the bench: ${err}`);
+        process.exit(1);
+      }
+    });
   });
 }
 
-const fake = await start(
-  [here('../test/support/fake-provider-cli.mjs'), '--port', '0', ...(DELAY ? ['--reply', JSON.stringify({ delayMs: DELAY })] : [])],
-  {},
-  /"url":"([^"]+)"/,
-);
-const fakeUrl = fake.match[1];
-const proxy = await start(
-  [here('../bin/llm-usage.js'), 'proxy', '--port', '0', '--quiet', '--json'],
-  { OPENAI_BASE_URL: `${fakeUrl}/v1`, ANTHROPIC_BASE_URL: fakeUrl, NO_COLOR: '1', LLM_USAGE_LEDGER: '/dev/null' },
-  /OPENAI_BASE_URL=(http:\/\/[^/\s]+)\/v1/,
-);
-const proxyUrl = proxy.match[1];
-// The floor: a bare node:http pass-through, so the figures say what is Node's and what is ours.
-const bare = await start([here('./bare-proxy.mjs')], { OPENAI_BASE_URL: `${fakeUrl}/v1` }, /OPENAI_BASE_URL=(http:\/\/[^/\s]+)\/v1/);
-const bareUrl = bare.match[1];
+/** Stops a started program; resolves with its stderr once it has exited. */
+function stop(started, signal) {
+  started.child.stopping = true;
+  return new Promise((resolve) => {
+    started.child.on('exit', () => resolve(started.stderr()));
+    started.child.kill(signal);
+  });
+}
 
-const TICKS_PER_MS = 100 / 1000; // USER_HZ on Linux
-/** CPU ms a child has used so far (user + system), from /proc; null where there is no /proc. */
-function cpuMs(child) {
+/**
+ * CPU ms a process has used so far, all threads: their on-CPU time in ns from
+ * /proc/<pid>/task/<tid>/schedstat, else utime + stime from /proc/<pid>/stat (10 ms ticks,
+ * too coarse for one run's share); null where there is no /proc.
+ */
+function cpuMs(pid) {
   try {
-    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_MS;
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
   } catch {
-    return null;
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10; // USER_HZ is 100 on Linux
+    } catch {
+      return null;
+    }
   }
 }
 const ownCpuMs = () => {
@@ -80,48 +96,29 @@ const ownCpuMs = () => {
   return (u.user + u.system) / 1000;
 };
 
-const CLIENT = process.env.CLIENT ?? 'raw';
 const messages = [{ role: 'user', content: 'Tell me a joke' }];
+const openai = { authorization: 'Bearer sk-bench-0123456789' };
 const KINDS = [
-  { path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-bench-0123456789' }, body: JSON.stringify({ model: 'gpt-3.5-turbo-0125', messages }) },
-  { path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-bench-0123456789' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages, stream: true }) },
-  { path: '/v1/chat/completions', headers: { authorization: 'Bearer sk-bench-0123456789' }, body: JSON.stringify({ model: 'gpt-3.5-turbo-0125', messages }) },
+  { path: '/v1/chat/completions', headers: openai, body: JSON.stringify({ model: 'gpt-3.5-turbo-0125', messages }) },
+  { path: '/v1/chat/completions', headers: openai, body: JSON.stringify({ model: 'gpt-4o-mini', messages, stream: true }) },
+  { path: '/v1/chat/completions', headers: openai, body: JSON.stringify({ model: 'gpt-3.5-turbo-0125', messages }) },
   { path: '/v1/messages', headers: { 'x-api-key': 'sk-ant-bench-0123456789', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude-3-5-haiku-20241022', max_tokens: 64, messages, stream: true }) },
 ];
 
-/**
- * A client per target: `send(i, lane)` makes request i on connection `lane` and resolves
- * when its last byte has come. CLIENT=node:http uses Node's own client instead (heavier).
- */
-function clientFor(base) {
-  if (CLIENT === 'node:http') {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-    const send = (i) => {
-      const kind = KINDS[i % KINDS.length];
-      return new Promise((resolve, reject) => {
-        const req = http.request(`${base}${kind.path}`, { method: 'POST', agent, headers: { ...kind.headers, 'content-type': 'application/json' } }, (res) => {
-          if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode} from ${base}`));
-          res.on('data', () => {});
-          res.on('end', resolve);
-        });
-        req.on('error', reject);
-        req.end(kind.body);
-      });
-    };
-    return { send, close: () => agent.destroy() };
-  }
-  const pool = rawPool(Number(new URL(base).port), CONCURRENCY);
-  const bytes = KINDS.map((k) => requestBytes(base, k));
+/** A raw-socket client for one target: `send(i, lane)` makes request i on connection `lane`. */
+function clientFor(origin) {
+  const pool = rawPool(Number(new URL(origin).port), CONCURRENCY);
+  const bytes = KINDS.map((k) => requestBytes(origin, k));
   return { send: (i, lane) => pool.connections[lane].send(bytes[i % bytes.length]), close: pool.close };
 }
 
-/** `count` requests, `concurrency` at a time; the latency of each, to its last byte, and the wall time. */
-async function batch(client, count, concurrency = CONCURRENCY) {
+/** `count` requests, CONCURRENCY at a time; the latency of each, to its last byte, and the wall time. */
+async function batch(client, count) {
   const latencies = [];
   let next = 0;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async (_, lane) => {
+    Array.from({ length: CONCURRENCY }, async (_, lane) => {
       while (next < count) {
         const t = performance.now();
         await client.send(next++, lane);
@@ -136,71 +133,123 @@ const quantile = (xs, q) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 
-const clients = { direct: clientFor(fakeUrl), proxied: clientFor(proxyUrl), bare: clientFor(bareUrl) };
-for (const c of Object.values(clients)) await batch(c, WARMUP);
-const hasProc = cpuMs(fake.child) !== null;
-const cpuNow = () => ({ client: ownCpuMs(), fake: cpuMs(fake.child), proxy: cpuMs(proxy.child), bare: cpuMs(bare.child) });
-const cpu = { direct: {}, proxied: {}, bare: {} };
-/** Each run: REQUESTS to each target in turn; per target its p50, p99 and requests per second. */
-const results = [];
-for (let r = 0; r < RUNS; r++) {
-  // Rotate which goes first, so none always meets a warmer machine.
-  const order = ['direct', 'proxied', 'bare'].map((_, i, all) => all[(i + r) % all.length]);
-  const run = {};
-  for (const name of order) {
-    const before = cpuNow();
-    const b = await batch(clients[name], REQUESTS);
-    const after = cpuNow();
-    run[name] = { p50: quantile(b.latencies, 0.5), p99: quantile(b.latencies, 0.99), rps: (REQUESTS / b.wallMs) * 1000 };
-    for (const k of Object.keys(before)) cpu[name][k] = (cpu[name][k] ?? 0) + (after[k] ?? 0) - (before[k] ?? 0);
+const TARGETS = ['direct', 'ours', 'bare'];
+/** Every order of the three targets; round i takes the (i mod 6)th. */
+const ORDERS = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]].map((o) => o.map((i) => TARGETS[i]));
+
+/**
+ * Rounds per run. A run's requests go in this many rounds of a quarter each, every round to the
+ * three targets in another order: the load a shared machine sees changes within seconds.
+ */
+const ROUNDS = 4;
+
+/**
+ * One scenario: a fake that waits `delayMs` before answering, our proxy and the bare one in
+ * front of it; about `requests` to each target per run. Resolves with a record per run and
+ * target ({ p50, p99, rps, cpu: µs per request of the proxy, the fake and the client }), and
+ * the proxy's tally against what it was sent.
+ */
+async function scenario(delayMs, requests) {
+  const perRound = Math.ceil(requests / ROUNDS);
+  const perRun = perRound * ROUNDS;
+  const fake = await start(
+    [here('../test/support/fake-provider-cli.mjs'), '--port', '0', ...(delayMs ? ['--reply', JSON.stringify({ delayMs })] : [])],
+    {},
+    /"url":"([^"]+)"/,
+  );
+  const ours = await start(
+    [here('../bin/llm-usage.js'), 'proxy', '--port', '0', '--quiet', '--json'],
+    { OPENAI_BASE_URL: `${fake.url}/v1`, ANTHROPIC_BASE_URL: fake.url, NO_COLOR: '1', LLM_USAGE_LEDGER: '/dev/null' },
+    /OPENAI_BASE_URL=(http:\/\/[^/\s]+)\/v1/,
+  );
+  const bare = await start([here('./bare-proxy.mjs'), fake.url], {}, /"url":"([^"]+)"/);
+  const proxyOf = { direct: null, ours: ours.child.pid, bare: bare.child.pid };
+  const clients = { direct: clientFor(fake.url), ours: clientFor(ours.url), bare: clientFor(bare.url) };
+
+  for (const name of TARGETS) await batch(clients[name], WARMUP);
+  const cpuNow = (pid) => ({ proxy: pid && cpuMs(pid), fake: cpuMs(fake.child.pid), client: ownCpuMs() });
+  const runs = [];
+  for (let r = 0; r < RUNS; r++) {
+    const sums = Object.fromEntries(TARGETS.map((name) => [name, { latencies: [], wallMs: 0, cpuMs: { proxy: 0, fake: 0, client: 0 } }]));
+    for (let i = r * ROUNDS; i < (r + 1) * ROUNDS; i++) {
+      for (const name of ORDERS[i % ORDERS.length]) {
+        const before = cpuNow(proxyOf[name]);
+        const b = await batch(clients[name], perRound);
+        const after = cpuNow(proxyOf[name]);
+        const sum = sums[name];
+        sum.latencies.push(...b.latencies);
+        sum.wallMs += b.wallMs;
+        for (const k of Object.keys(sum.cpuMs)) sum.cpuMs[k] = before[k] == null ? null : sum.cpuMs[k] + after[k] - before[k];
+      }
+    }
+    const run = {};
+    for (const [name, sum] of Object.entries(sums)) {
+      const cpu = Object.fromEntries(Object.entries(sum.cpuMs).map(([k, ms]) => [k, ms == null ? null : (ms * 1000) / perRun]));
+      run[name] = { p50: quantile(sum.latencies, 0.5), p99: quantile(sum.latencies, 0.99), rps: (perRun / sum.wallMs) * 1000, cpu };
+    }
+    runs.push(run);
   }
-  results.push(run);
-}
-// One at a time: the proxy's own latency, without the queueing of a CPU-bound machine.
-const serial = { direct: [], proxied: [] };
-for (let r = 0; r < ROUNDS; r++) {
-  serial.direct.push(...(await batch(clients.direct, 100, 1)).latencies);
-  serial.proxied.push(...(await batch(clients.proxied, 100, 1)).latencies);
-}
-for (const c of Object.values(clients)) c.close();
+  for (const c of Object.values(clients)) c.close();
 
-// The proxy's summary: every proxied request, counted exactly.
-const summary = await new Promise((resolve) => {
-  proxy.child.removeAllListeners('exit');
-  proxy.child.on('exit', () => resolve(JSON.parse(proxy.stderr().slice(proxy.stderr().indexOf('{')))));
-  proxy.child.kill('SIGINT');
-});
-fake.child.kill('SIGTERM');
-bare.child.removeAllListeners('exit');
-bare.child.kill('SIGTERM');
+  const stderr = await stop(ours, 'SIGINT');
+  await Promise.all([stop(bare, 'SIGTERM'), stop(fake, 'SIGTERM')]);
+  const summary = JSON.parse(stderr.slice(stderr.indexOf('{')));
+  const sent = WARMUP + perRun * RUNS;
+  const tally = {
+    calls: summary.successful_requests,
+    tokens: summary.total_tokens,
+    failed: summary.failed_requests,
+    sent,
+    ok: summary.successful_requests === sent && summary.total_tokens === sent * TOKENS_PER_CALL && summary.failed_requests === 0,
+  };
+  return { delayMs, requests: perRun, runs, tally };
+}
 
-const sent = WARMUP + REQUESTS * RUNS + 100 * ROUNDS;
-const expectedTokens = sent * 27;
-const median = (xs) => quantile(xs, 0.5);
-/** The median over runs of f(run), and its range. */
-const over = (f, digits = 2) => {
-  const xs = results.map(f);
+/** The median over runs of f(run), to `digits` decimals. */
+const med = (runs, f, digits = 2) => median(runs.map(f)).toFixed(digits);
+/** The same, with the range over runs. */
+const medRange = (runs, f, digits = 2) => {
+  const xs = runs.map(f);
   return `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 };
-console.log(`proxy: ${RUNS} runs of ${REQUESTS} requests each way (half streamed), concurrency ${CONCURRENCY}, after ${WARMUP} warm-up requests each way; ${availableParallelism()} CPUs, ${CLIENT} client, upstream answers ${DELAY ? `after ${DELAY} ms` : 'at once'}`);
-console.log('  median over runs (range):');
-console.log(`  direct    p50 ${over((r) => r.direct.p50)} ms   p99 ${over((r) => r.direct.p99)} ms   ${over((r) => r.direct.rps, 0)} req/s`);
-console.log(`  proxied   p50 ${over((r) => r.proxied.p50)} ms   p99 ${over((r) => r.proxied.p99)} ms   ${over((r) => r.proxied.rps, 0)} req/s`);
-console.log(`  added     p50 ${over((r) => r.proxied.p50 - r.direct.p50)} ms (target < 1 ms)   p99 ${over((r) => r.proxied.p99 - r.direct.p99)} ms`);
-console.log(`  throughput ratio ${over((r) => r.proxied.rps / r.direct.rps)} (target >= 0.8)`);
-console.log(`  floor, a bare node:http pass-through that meters nothing: adds p50 ${over((r) => r.bare.p50 - r.direct.p50)} ms, throughput ratio ${over((r) => r.bare.rps / r.direct.rps)}`);
-const s50 = quantile(serial.proxied, 0.5) - quantile(serial.direct, 0.5);
-const s99 = quantile(serial.proxied, 0.99) - quantile(serial.direct, 0.99);
-console.log(`  one at a time (${serial.direct.length} each way): added p50 ${s50.toFixed(2)} ms, p99 ${s99.toFixed(2)} ms`);
-const perCall = (ms) => `${((ms * 1000) / (REQUESTS * RUNS)).toFixed(0)} µs`;
-if (hasProc) {
-  // /proc counts in 10 ms ticks: a few per cent of noise at these totals.
-  const c = cpu.proxied;
-  console.log(`  CPU per request through the proxy: client ${perCall(c.client)}, fake ${perCall(c.fake)}, proxy ${perCall(c.proxy)} (direct: client ${perCall(cpu.direct.client)}, fake ${perCall(cpu.direct.fake)}; bare pass-through: ${perCall(cpu.bare.bare)})`);
+const cpuRatio = (run) => run.ours.cpu.proxy / run.bare.cpu.proxy;
+const hasProc = cpuMs(process.pid) !== null;
+
+function report({ delayMs, requests, runs, tally }) {
+  console.log(`upstream answers ${delayMs ? `after ${delayMs} ms` : 'at once'}: ${RUNS} runs of ${requests} requests to each target, after ${WARMUP} to warm up; median over runs (min–max)`);
+  const w = 22;
+  const row = (label, cells) => console.log(`  ${label.padEnd(7)}${cells.map((c) => c.padEnd(w)).join('')}`.trimEnd());
+  row('', ['p50 ms', 'p99 ms', 'req/s']);
+  for (const name of TARGETS) row(name, [medRange(runs, (r) => r[name].p50), medRange(runs, (r) => r[name].p99), medRange(runs, (r) => r[name].rps, 0)]);
+  if (hasProc) {
+    row('', ['CPU µs/req: proxy', 'fake', 'client']);
+    const cpu = (name, k) => (runs[0][name].cpu[k] == null ? '–' : medRange(runs, (r) => r[name].cpu[k], 0));
+    for (const name of TARGETS) row(name, ['proxy', 'fake', 'client'].map((k) => cpu(name, k)));
+  }
+  console.log(`  added p50: ours ${medRange(runs, (r) => r.ours.p50 - r.direct.p50)} ms, bare ${medRange(runs, (r) => r.bare.p50 - r.direct.p50)} ms`);
+  console.log(`  throughput ratio: ours/direct ${medRange(runs, (r) => r.ours.rps / r.direct.rps)}, bare/direct ${medRange(runs, (r) => r.bare.rps / r.direct.rps)}`);
+  if (hasProc) console.log(`  proxy/bare CPU per request: ${medRange(runs, cpuRatio)}`);
+  console.log(`  proxy tally: ${tally.calls} calls, ${tally.tokens} tokens, ${tally.failed} failed (expected ${tally.sent}, ${tally.sent * TOKENS_PER_CALL}, 0)`);
 }
-console.log(`  proxy tally: ${summary.successful_requests} calls, ${summary.total_tokens} tokens (expected ${sent}, ${expectedTokens})`);
-if (summary.successful_requests !== sent || summary.total_tokens !== expectedTokens || summary.failed_requests !== 0) {
-  console.error('the proxy\'s tally does not match what was sent');
+
+console.log(`proxy bench: ${availableParallelism()} CPUs; half streamed, ${CONCURRENCY} at a time; the targets in another order each round, ${ROUNDS} rounds a run`);
+const instant = await scenario(0, REQUESTS_INSTANT);
+report(instant);
+const delayed = await scenario(DELAY, REQUESTS);
+report(delayed);
+
+console.log('');
+if (hasProc) console.log(`proxy/bare CPU per request: ${med(instant.runs, cpuRatio)}        (target <= 1.3)`);
+else console.log('proxy/bare CPU per request: not measured (no /proc)');
+console.log(`added p50 at ${DELAY} ms upstream: ${med(delayed.runs, (r) => r.ours.p50 - r.direct.p50)} ms    (target < 1)`);
+console.log(`throughput ratio at ${DELAY} ms upstream: ${med(delayed.runs, (r) => r.ours.rps / r.direct.rps)}   (target >= 0.95)`);
+if (!instant.tally.ok || !delayed.tally.ok) {
+  console.error("the proxy's tally does not match what was sent");
   process.exitCode = 1;
 }
