@@ -367,6 +367,30 @@ describe('llm-usage exec: exit codes, budget and failures', () => {
     expect(() => readFileSync(off)).toThrow();
   });
 
+  it('counts requests it refused or could not route, and says "no LLM calls" only when nothing arrived', async () => {
+    const r = await cli(['exec', '--json', '--', process.execPath, '-e', `(async () => {
+      const base = process.env.OPENAI_BASE_URL;
+      await fetch(base.replace(/\\/v1$/, '') + '/nope');
+      await fetch(base + '/chat%2fcompletions');
+      await fetch(base + '/chat/completions', { method: 'POST', headers: { 'api-key': 'azure-key-0123456789', 'content-type': 'application/json' }, body: '{}' });
+    })()`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fake.requests).toHaveLength(0);
+    expect(JSON.parse(r.stderr.slice(r.stderr.indexOf('{')))).toMatchObject({ requests: 3, refused_requests: 3, refused_by_reason: { 'no-route': 1, 'bad-path': 1, azure: 1 }, unmetered_requests: 0 });
+    const table = await cli(['exec', '--', process.execPath, '-e', `fetch(process.env.OPENAI_BASE_URL.replace(/\\/v1$/, '') + '/nope')`]);
+    expect(table.stderr).toContain('llm-usage: 1 request refused by llm-usage and never sent: no route, not an OpenAI or Anthropic API path (404)');
+    expect(table.stderr).not.toContain('no LLM calls');
+  });
+
+  it('a failed call\'s line names the upstream\'s setting, and says "retried" only when something retried', async () => {
+    fake.queue({ status: 500 }, { status: 404 });
+    const r = await cli(['exec', '--', process.execPath, PLAIN, tmp('fail.json'), 'chat', 'chat']);
+    expect(r.stderr).toMatch(/llm-usage: openai gpt-3\.5-turbo-0125: 500 [^\n]*\(the provider failed; try again later\)\n/);
+    expect(r.stderr).toMatch(/llm-usage: openai gpt-3\.5-turbo-0125: 404 [^\n]*\(check the model name and --openai-upstream or OPENAI_BASE_URL\)\n/);
+    expect(r.stderr).not.toContain('retried');
+    expect(r.stderr).not.toContain('--base-url');
+  });
+
   it('says so when nothing went through the proxy', async () => {
     const r = await cli(['exec', '--', process.execPath, '-e', '0']);
     expect(r.code).toBe(0);
@@ -377,10 +401,10 @@ describe('llm-usage exec: exit codes, budget and failures', () => {
 
 describe('llm-usage exec: signals', () => {
   /** Starts exec on wait-for-signal.mjs; resolves once the program has made its call and is waiting. */
-  function startWaiting(): Promise<{ child: ReturnType<typeof spawn>; done: Promise<CliResult> }> {
+  function startWaiting(extra: Record<string, string> = {}, args: string[] = []): Promise<{ child: ReturnType<typeof spawn>; done: Promise<CliResult> }> {
     const childEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, ...env(), NO_COLOR: '1', COLUMNS: '200', LLM_USAGE_LEDGER: '/dev/null' })) if (v !== undefined) childEnv[k] = v;
-    const child = spawn(process.execPath, [BIN, 'exec', '--', process.execPath, client('wait-for-signal.mjs')], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const [k, v] of Object.entries({ ...process.env, ...env(), NO_COLOR: '1', COLUMNS: '200', LLM_USAGE_LEDGER: '/dev/null', ...extra })) if (v !== undefined) childEnv[k] = v;
+    const child = spawn(process.execPath, [BIN, 'exec', ...args, '--', process.execPath, client('wait-for-signal.mjs')], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -410,6 +434,20 @@ describe('llm-usage exec: signals', () => {
     expect(r.stdout).toBe('ready\nchild: SIGTERM\n');
     expect(r.code).toBe(43);
     expect(row(r.stderr, 'Successful Requests')).toBe('1');
+  });
+
+  it('a call cut by SIGTERM says so, not that the client went away', async () => {
+    fake.queue({}, { delayMs: 10_000 });
+    const { child, done } = await startWaiting({ HANG: '1' }, ['--json']);
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(43);
+    const summary = JSON.parse(r.stderr.slice(r.stderr.indexOf('{'))) as { calls: { ok: boolean; error: string | null; error_kind: string | null }[] };
+    expect(summary.calls.map((c) => [c.ok, c.error_kind])).toEqual([
+      [true, null],
+      [false, 'aborted'],
+    ]);
+    expect(summary.calls[1]?.error).toBe('openai gpt-3.5-turbo-0125: aborted: the program was stopped (llm-usage exec got SIGTERM) before the response ended');
   });
 });
 

@@ -159,6 +159,9 @@ describe('llm-usage proxy', () => {
     const wide = await startProxy(['--host', '0.0.0.0']);
     await wide.waitForErr(/Ctrl-C/);
     expect(wide.err()).toContain('llm-usage proxy: listening beyond loopback');
+    // The base URLs it prints are ones a client can dial, not 0.0.0.0.
+    expect(wide.openai).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    expect((await chat(wide.openai)).status).toBe(200);
     await wide.stop();
   });
 
@@ -208,6 +211,15 @@ describe('llm-usage proxy', () => {
     const loop = await runCli(['proxy', '--port', '4999'], { env: childEnv({ OPENAI_BASE_URL: 'http://localhost:4999/v1' }) });
     expect(loop.code).toBe(2);
     expect(loop.stderr).toBe('llm-usage: the openai upstream http://localhost:4999/v1 is this proxy itself: set --openai-upstream, or pick another --port\n');
+    // Every alias of its own address counts.
+    for (const [upstream, host] of [
+      ['http://[::ffff:127.0.0.1]:4999/v1', '127.0.0.1'],
+      ['http://127.0.0.2:4999/v1', '0.0.0.0'],
+      ['http://[::1]:4999/v1', '::'],
+    ]) {
+      const alias = await runCli(['proxy', '--port', '4999', '--host', host as string, '--openai-upstream', upstream as string], { env: childEnv() });
+      expect({ upstream, code: alias.code, stdout: alias.stdout, stderr: alias.stderr }).toEqual({ upstream, code: 2, stdout: '', stderr: expect.stringMatching(/is this proxy itself: set --openai-upstream, or pick another --port\n$/) });
+    }
 
     const badPort = await runCli(['proxy', '--port', '70000'], { env: childEnv() });
     expect(badPort.code).toBe(2);

@@ -21,5 +21,12 @@ for (const [signal, code] of [['SIGINT', 42], ['SIGTERM', 43]]) {
     setTimeout(() => process.exit(code), 100);
   });
 }
+// HANG=1: a second call is under way, its answer not yet come, when the signal arrives.
+if (process.env.HANG === '1') {
+  const req = http.request(`${process.env.OPENAI_BASE_URL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => res.resume());
+  req.on('error', () => undefined);
+  req.end(JSON.stringify({ model: 'gpt-3.5-turbo-0125', messages: [{ role: 'user', content: 'slow' }] }));
+  await new Promise((r) => setTimeout(r, 200));
+}
 process.stdout.write('ready\n');
 setInterval(() => {}, 1000);
