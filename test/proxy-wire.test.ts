@@ -929,7 +929,7 @@ describe('the proxy over raw sockets', () => {
 
   it('--max-cost holds under concurrency: 50 calls at once to a slow upstream never spend past it; every refusal is a 429', async () => {
     script = async (_req, _body, res) => {
-      await sleep(1500);
+      await sleep(5000);
       const json = chatReply('gpt-4o', 10, 100);
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) });
       res.end(json);
@@ -939,7 +939,7 @@ describe('the proxy over raw sockets', () => {
     const wires = await Promise.all(Array.from({ length: 50 }, () => Wire.open(port)));
     // Each asks for at most 100 output tokens: a worst case of about $0.001, 9 of them fit.
     for (const wire of wires) wire.write(post('/v1/chat/completions', { model: 'gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] }));
-    const replies = (await Promise.all(wires.map((w) => w.answers(1, [], 10_000)))).map((r) => r[0]);
+    const replies = (await Promise.all(wires.map((w) => w.answers(1, [], 15_000)))).map((r) => r[0]);
     const refused = replies.filter((r) => r?.status === 429);
     expect(replies.filter((r) => r?.status === 200)).toHaveLength(9);
     expect(refused).toHaveLength(41);
@@ -953,5 +953,32 @@ describe('the proxy over raw sockets', () => {
     expect(spent).toBeGreaterThan(0.009);
     expect(seen).toHaveLength(9);
     expect(proxy?.stats()).toMatchObject({ refused: { budget: 41 } });
+  }, 20_000);
+
+  it('an idle keep-alive connection is closed after the keep-alive timeout; a slow request body after the request timeout', async () => {
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': 11 });
+      res.end('{"data":[]}');
+    };
+    const port = await start({}, { limits: { keepAliveTimeoutMs: 200, requestTimeoutMs: 600, headersTimeoutMs: 300 } });
+    const idle = await Wire.open(port);
+    idle.write('GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n');
+    const [reply] = await idle.answers(1);
+    const answered = Date.now();
+    await idle.closedByPeer(3000);
+    expect(Date.now() - answered).toBeGreaterThanOrEqual(150);
+
+    // Headers in time, then a body a byte at a time that never ends.
+    const slow = await Wire.open(port);
+    slow.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{');
+    const drip = setInterval(() => slow.closed || slow.write(' '), 50);
+    try {
+      await slow.closedByPeer(5000);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(slow.replies().map((r) => r.status)).toEqual([408]);
+    expect(seen).toHaveLength(1);
+    expect(records).toHaveLength(0);
   });
 });
