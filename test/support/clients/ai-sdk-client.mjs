@@ -32,8 +32,11 @@ const MODELS = {
 // No retries: every attempt would be a call of its own.
 const request = { prompt: 'Tell me a joke', maxOutputTokens: 100, maxRetries: 0 };
 
-/** What a caller reads from a response, minus its headers (the transport's, not the API's). */
-const response = ({ headers: _headers, ...rest }) => rest;
+// Headers of the connection and its framing, which a proxy may rightly change; the others
+// (content type, request id, rate limits...) are the API's, and stay.
+const TRANSPORT = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date']);
+/** A response as the SDK reports it, minus the transport's headers. */
+const response = (r) => r && { ...r, headers: r.headers && Object.fromEntries(Object.entries(r.headers).filter(([name]) => !TRANSPORT.has(name))) };
 
 async function generate(model) {
   const r = await generateText({ model, ...request });
@@ -53,7 +56,7 @@ async function stream(model) {
   let error;
   const r = streamText({ model, ...request, includeRawChunks: true, onError: ({ error: e }) => (error = e) });
   const parts = [];
-  for await (const part of r.fullStream) parts.push(part);
+  for await (const part of r.fullStream) parts.push(part.type === 'finish-step' ? { ...part, response: response(part.response) } : part);
   if (error) throw error;
   return {
     parts,
