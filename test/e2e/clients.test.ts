@@ -19,39 +19,43 @@ const dir = mkdtempSync(join(tmpdir(), 'llm-usage-clients-'));
 let files = 0;
 const tmp = (name: string) => join(dir, `${++files}-${name}`);
 
+// Two fakes, so the run under exec and the run without it go side by side: `fake` is the
+// upstream of exec's proxy, `plainFake` answers the program directly.
 let fake: FakeProvider;
+let plainFake: FakeProvider;
 beforeAll(async () => {
-  fake = await startFakeProvider();
+  [fake, plainFake] = await Promise.all([startFakeProvider(), startFakeProvider()]);
 });
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
+afterAll(() => Promise.all([fake.close(), plainFake.close()]));
+beforeEach(() => {
+  fake.reset();
+  plainFake.reset();
+});
 
 /**
- * The environment of a user whose clients talk to the fake. ANTHROPIC_BASE_URL has no /v1, as
+ * The environment of a user whose clients talk to `upstream`. ANTHROPIC_BASE_URL has no /v1, as
  * the Anthropic SDK (and so LangChain) expects, and as exec reads it for its upstream.
  */
-function userEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { OPENAI_API_KEY: OPENAI_KEY, ANTHROPIC_API_KEY: ANTHROPIC_KEY, OPENAI_BASE_URL: `${fake.url}/v1`, ANTHROPIC_BASE_URL: fake.url, ...extra };
+function userEnv(upstream: FakeProvider, extra: Record<string, string> = {}): Record<string, string> {
+  return { OPENAI_API_KEY: OPENAI_KEY, ANTHROPIC_API_KEY: ANTHROPIC_KEY, OPENAI_BASE_URL: `${upstream.url}/v1`, ANTHROPIC_BASE_URL: upstream.url, ...extra };
 }
 
 /**
- * Runs a client program straight against the fake, without llm-usage (async: the fake lives in
+ * Runs a client program straight against `plainFake`, without llm-usage (async: the fake lives in
  * this process). None of the caller's provider or LangSmith variables get through: LangChain
  * prefers OPENAI_API_BASE and ANTHROPIC_API_URL, which would take the call elsewhere. The
  * pinned clients print nothing on stderr, so anything there (a warning, say) fails the test.
  */
-async function direct(args: string[], extra: Record<string, string>): Promise<string> {
+async function direct(args: string[], extra: Record<string, string>): Promise<{ stdout: string; stderr: string; code: number | null }> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(OPENAI|ANTHROPIC|LLM_USAGE|LANGCHAIN|LANGSMITH)_/.test(k)) env[k] = v;
-  const child = spawn(process.execPath, args, { env: { ...env, ...userEnv(extra) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { env: { ...env, ...userEnv(plainFake, extra) }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  expect(code, stderr).toBe(0);
-  expect(stderr).toBe('');
-  return stdout;
+  return { stdout, stderr, code };
 }
 
 /** The fake's random ids and the clients' clocks, so two runs can be compared; nothing else changes. */
@@ -86,10 +90,10 @@ interface Case {
   apis: [string, boolean][];
   /** The text and usage the SDK handed the program for one call (what the program wrote for it). */
   seen(name: string, got: any): Seen;
-  /** Variables of the user's own, when exec runs. */
-  env?: Record<string, string>;
+  /** Variables of the user's own, when exec runs; `upstream` is the fake's URL. */
+  env?: (upstream: string) => Record<string, string>;
   /** The same, when the program runs without exec (where a client's convention differs from exec's). */
-  directEnv?: Record<string, string>;
+  directEnv?: (upstream: string) => Record<string, string>;
 }
 
 interface Report {
@@ -107,8 +111,8 @@ interface Report {
 const requestsSeen = (requests: RecordedRequest[]) => requests.map((r) => ({ method: r.method, path: r.path, body: r.body }));
 
 /**
- * Runs the case's program under exec, then straight against the fake with the same replies, and
- * checks: (a) exec's report holds exactly the usage the fake was told to report, call by call;
+ * Runs the case's program under exec and, beside it, straight against a fake with the same
+ * replies, and checks: (a) exec's report holds exactly the usage the fake was told to report, call by call;
  * (b) the program got the same results, chunks and usage either way (ids and clocks aside), and
  * its SDK reported the fake's text and usage; and the fake received the same requests.
  */
@@ -119,12 +123,20 @@ async function expectMeteredAndUnchanged(c: Case): Promise<void> {
   const stdout = `${label}: ${names.length} call${names.length === 1 ? '' : 's'}\n`;
 
   fake.queue(...replies);
+  plainFake.queue(...replies);
   const out = tmp('proxied.json');
+  const plain = tmp('direct.json');
   const reportFile = tmp('report.json');
-  const r = await runCli(['exec', '--report', reportFile, '--', process.execPath, client(c.program), out, ...names], { env: userEnv(c.env), timeoutMs: 30_000 });
+  const [r, d] = await Promise.all([
+    runCli(['exec', '--report', reportFile, '--', process.execPath, client(c.program), out, ...names], { env: userEnv(fake, c.env?.(fake.url)), timeoutMs: 30_000 }),
+    direct([client(c.program), plain, ...names], { ...c.env?.(plainFake.url), ...c.directEnv?.(plainFake.url) }),
+  ]);
+  // Without the proxy first: if this fails, the test (or the fake) is wrong, not the proxy.
+  expect(d.code, d.stderr).toBe(0);
+  expect(d.stderr).toBe('');
+  expect(d.stdout).toBe(stdout);
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toBe(stdout);
-  const proxiedRequests = requestsSeen(fake.requests);
 
   // (a) Counted exactly: each call as the fake reported it, and the totals their sums.
   const report: Report = JSON.parse(readFileSync(reportFile, 'utf8'));
@@ -151,11 +163,7 @@ async function expectMeteredAndUnchanged(c: Case): Promise<void> {
   });
 
   // (b) The same without the proxy, value for value; and the SDK saw the fake's text and usage.
-  fake.reset();
-  fake.queue(...replies);
-  const plain = tmp('direct.json');
-  expect(await direct([client(c.program), plain, ...names], { ...c.env, ...c.directEnv })).toBe(stdout);
-  expect(requestsSeen(fake.requests)).toEqual(proxiedRequests);
+  expect(requestsSeen(fake.requests)).toEqual(requestsSeen(plainFake.requests));
   const proxied: [string, unknown][] = JSON.parse(readFileSync(out, 'utf8'));
   const without: [string, unknown][] = JSON.parse(readFileSync(plain, 'utf8'));
   for (const [i, [name, got]] of proxied.entries()) {
@@ -186,7 +194,7 @@ describe('llm-usage exec: the Vercel AI SDK (ai 6)', () => {
     });
     // The SDK asks for usage in chat streams itself: the proxy had nothing to add, and the program
     // saw the usage chunk (checked equal above), exactly as without the proxy.
-    expect(fake.requests[1]?.body.stream_options).toEqual({ include_usage: true });
+    expect(plainFake.requests[1]?.body.stream_options).toEqual({ include_usage: true });
   });
 
   it('@ai-sdk/anthropic: generated and streamed', async () => {
@@ -200,16 +208,17 @@ describe('llm-usage exec: the Vercel AI SDK (ai 6)', () => {
       seen,
       // @ai-sdk/anthropic posts to `${ANTHROPIC_BASE_URL}/messages`, so its users put /v1 in the
       // variable. Under exec the variable is exec's own, and the call must reach the fake all the same.
-      directEnv: { ANTHROPIC_BASE_URL: `${fake.url}/v1` },
+      directEnv: (upstream) => ({ ANTHROPIC_BASE_URL: `${upstream}/v1` }),
     });
+    // Forwarded to the upstream's /v1/messages: the Anthropic API has no /messages.
     expect(fake.requests.map((r) => r.path)).toEqual(['/v1/messages', '/v1/messages']);
   });
 });
 
 describe('llm-usage exec: LangChain JS', () => {
   // invoke: the message's usage_metadata. stream: the chunks' text, and the usage they carry.
-  // (Not the concatenated message's: ChatAnthropic adds message_start's provisional output
-  // count to message_delta's final one, so it says 17 where the API said 16; that is LangChain's.)
+  // (Not the concatenated message's: ChatAnthropic adds message_start's provisional output_tokens
+  // to message_delta's final count, one too many here, with or without the proxy; that is LangChain's.)
   const seen = (name: string, got: any): Seen => {
     if (!name.endsWith('-stream')) return { text: got.content, input: got.usage_metadata.input_tokens, output: got.usage_metadata.output_tokens };
     const chunks: { content: string; usage_metadata?: { input_tokens: number; output_tokens: number } }[] = got.chunks;
@@ -231,7 +240,7 @@ describe('llm-usage exec: LangChain JS', () => {
       seen,
     });
     // LangChain asks for usage in its streams itself (streamUsage): nothing for the proxy to add.
-    expect(fake.requests[1]?.body.stream_options).toEqual({ include_usage: true });
+    expect(plainFake.requests[1]?.body.stream_options).toEqual({ include_usage: true });
   });
 
   const anthropicCalls: Case['calls'] = [
@@ -249,7 +258,7 @@ describe('llm-usage exec: LangChain JS', () => {
       calls: anthropicCalls,
       apis: [['messages', false], ['messages', true]],
       seen,
-      env: { ANTHROPIC_API_URL: fake.url },
+      env: (upstream) => ({ ANTHROPIC_API_URL: upstream }),
     });
   });
 });

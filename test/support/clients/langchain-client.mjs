@@ -9,8 +9,6 @@
 // Base URLs: ChatOpenAI reads OPENAI_API_BASE, then OPENAI_BASE_URL; ChatAnthropic reads
 // ANTHROPIC_API_URL, then ANTHROPIC_BASE_URL (without /v1: its Anthropic SDK adds it).
 import { writeFileSync } from 'node:fs';
-import { ChatAnthropic } from '@langchain/anthropic';
-import { ChatOpenAI } from '@langchain/openai';
 
 // LangSmith tracing, if the environment turns it on, would send every run to api.smith.langchain.com.
 process.env.LANGSMITH_TRACING = 'false';
@@ -19,10 +17,11 @@ process.env.LANGCHAIN_TRACING_V2 = 'false';
 const [outFile, ...names] = process.argv.slice(2);
 const calls = names.length ? names : ['openai', 'openai-stream', 'anthropic', 'anthropic-stream'];
 
-// No retries: every attempt would be a call of its own.
+// No retries: every attempt would be a call of its own. Each package is loaded only when used
+// (a second or so each), as the tests run one provider at a time.
 const MODELS = {
-  openai: () => new ChatOpenAI({ model: 'gpt-4o-mini', maxTokens: 100, maxRetries: 0 }),
-  anthropic: () => new ChatAnthropic({ model: 'claude-3-5-haiku-20241022', maxTokens: 100, maxRetries: 0 }),
+  openai: async () => new (await import('@langchain/openai')).ChatOpenAI({ model: 'gpt-4o-mini', maxTokens: 100, maxRetries: 0 }),
+  anthropic: async () => new (await import('@langchain/anthropic')).ChatAnthropic({ model: 'claude-3-5-haiku-20241022', maxTokens: 100, maxRetries: 0 }),
 };
 const prompt = [['human', 'Tell me a joke']];
 
@@ -34,12 +33,12 @@ for (const name of calls) {
   const model = MODELS[streaming ? name.slice(0, -'-stream'.length) : name];
   if (!model) throw new Error(`unknown call ${name}`);
   if (!streaming) {
-    got.push([name, message(await model().invoke(prompt))]);
+    got.push([name, message(await (await model()).invoke(prompt))]);
     continue;
   }
   const chunks = [];
   let whole;
-  for await (const chunk of await model().stream(prompt)) {
+  for await (const chunk of await (await model()).stream(prompt)) {
     chunks.push(message(chunk));
     whole = whole === undefined ? chunk : whole.concat(chunk);
   }
