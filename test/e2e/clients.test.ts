@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { startFakeProvider, type FakeProvider, type FakeReply, type RecordedRequest } from '../support/fake-provider.mjs';
+import { startFakeProvider, type FakeProvider, type FakeReply, type FakeUsage, type RecordedRequest } from '../support/fake-provider.mjs';
 
 // Distinctive keys: no output, error or file may ever show them.
 const OPENAI_KEY = 'sk-proj-SECRETopenaiKEY0123456789';
@@ -112,9 +112,10 @@ const requestsSeen = (requests: RecordedRequest[]) => requests.map((r) => ({ met
 
 /**
  * Runs the case's program under exec and, beside it, straight against a fake with the same
- * replies, and checks: (a) exec's report holds exactly the usage the fake was told to report, call by call;
- * (b) the program got the same results, chunks and usage either way (ids and clocks aside), and
- * its SDK reported the fake's text and usage; and the fake received the same requests.
+ * replies. Checks that without the proxy the SDK reports the fake's text and usage (else the
+ * test is wrong), then: (a) exec's report holds exactly the usage the fake was told to report,
+ * call by call; (b) the program got the same results, chunks, usage and API headers either way
+ * (ids and clocks aside), and the fake received the same requests.
  */
 async function expectMeteredAndUnchanged(c: Case): Promise<void> {
   const names = c.calls.map(([name]) => name);
@@ -135,6 +136,9 @@ async function expectMeteredAndUnchanged(c: Case): Promise<void> {
   expect(d.code, d.stderr).toBe(0);
   expect(d.stderr).toBe('');
   expect(d.stdout).toBe(stdout);
+  const without: [string, unknown][] = JSON.parse(readFileSync(plain, 'utf8'));
+  expect(without.map(([name, got]) => c.seen(name, got))).toEqual(replies.map((reply) => ({ text: reply.text, input: reply.usage.input, output: reply.usage.output })));
+
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toBe(stdout);
 
@@ -150,7 +154,7 @@ async function expectMeteredAndUnchanged(c: Case): Promise<void> {
       reasoning: call.usage.output_token_details.reasoning,
     })),
   ).toEqual(replies.map((reply) => ({ cached: 0, cacheWrite: 0, reasoning: 0, ...reply.usage })));
-  const sum = (key: 'input' | 'output' | 'cached' | 'cacheWrite' | 'reasoning') => replies.reduce((s, reply) => s + ((reply.usage as Record<string, number>)[key] ?? 0), 0);
+  const sum = (key: keyof FakeUsage) => replies.reduce((s, reply) => s + (reply.usage[key] ?? 0), 0);
   expect(report).toMatchObject({
     prompt_tokens: sum('input'),
     completion_tokens: sum('output'),
@@ -162,14 +166,12 @@ async function expectMeteredAndUnchanged(c: Case): Promise<void> {
     unmetered_requests: 0,
   });
 
-  // (b) The same without the proxy, value for value; and the SDK saw the fake's text and usage.
+  // (b) The same as without the proxy, value for value.
   expect(requestsSeen(fake.requests)).toEqual(requestsSeen(plainFake.requests));
   const proxied: [string, unknown][] = JSON.parse(readFileSync(out, 'utf8'));
-  const without: [string, unknown][] = JSON.parse(readFileSync(plain, 'utf8'));
   for (const [i, [name, got]] of proxied.entries()) {
     expect(withoutRandomness(JSON.stringify(got)), name).toBe(withoutRandomness(JSON.stringify(without[i]?.[1])));
   }
-  expect(proxied.map(([name, got]) => c.seen(name, got))).toEqual(replies.map((reply) => ({ text: reply.text, input: reply.usage.input, output: reply.usage.output })));
   expectNoKeys(r.stdout, r.stderr, readFileSync(reportFile, 'utf8'));
 }
 
