@@ -257,6 +257,26 @@ describe('routing', () => {
     expect(await loopingUpstream(upstreamsOf({ anthropic: 'http://127.0.0.1:80' }, {}), '0.0.0.0', 80)).toBe('anthropic');
   });
 
+  it('reads each limit from its variable, with a default; a value that is not one is a UsageError naming it', () => {
+    expect(limitsOf({})).toEqual({ headersTimeoutMs: 30_000, requestTimeoutMs: 600_000, keepAliveTimeoutMs: 65_000, maxBodyBytes: 64 * 1024 * 1024, upstreamHeadersTimeoutMs: 900_000, upstreamBodyTimeoutMs: 600_000 });
+    expect(limitsOf({ LLM_USAGE_PROXY_HEADERS_TIMEOUT: '0.5', LLM_USAGE_PROXY_MAX_BODY: '2MiB' })).toMatchObject({ headersTimeoutMs: 500, maxBodyBytes: 2 * 1024 * 1024 });
+    expect(limitsOf({ LLM_USAGE_PROXY_MAX_BODY: '1000' }).maxBodyBytes).toBe(1000);
+    expect(limitsOf({ LLM_USAGE_PROXY_MAX_BODY: '3 MB' }).maxBodyBytes).toBe(3_000_000);
+    expect(limitsOf({ LLM_USAGE_PROXY_UPSTREAM_BODY_TIMEOUT: ' ' }).upstreamBodyTimeoutMs).toBe(600_000);
+    for (const [name, value] of [
+      ['LLM_USAGE_PROXY_HEADERS_TIMEOUT', '0'],
+      ['LLM_USAGE_PROXY_HEADERS_TIMEOUT', '-1'],
+      ['LLM_USAGE_PROXY_HEADERS_TIMEOUT', '30s'],
+      ['LLM_USAGE_PROXY_KEEPALIVE_TIMEOUT', 'forever'],
+      ['LLM_USAGE_PROXY_MAX_BODY', '1e9'],
+      ['LLM_USAGE_PROXY_MAX_BODY', '5 TB'],
+      ['LLM_USAGE_PROXY_MAX_BODY', '9GiB'],
+      ['LLM_USAGE_PROXY_UPSTREAM_HEADERS_TIMEOUT', '99999999'],
+    ] as const) {
+      expect(() => limitsOf({ [name]: value })).toThrow(new RegExp(`^${name}="${value.trim()}": expected `));
+    }
+  });
+
   it('prints base URLs a client can dial, whatever the listening address', () => {
     expect(dialableHost('0.0.0.0')).toBe('127.0.0.1');
     expect(dialableHost('::')).toBe('[::1]');

@@ -21,9 +21,9 @@ export const LIMIT_VARIABLES: readonly { name: string; key: keyof ProxyLimits; u
   { name: 'LLM_USAGE_PROXY_HEADERS_TIMEOUT', key: 'headersTimeoutMs', unit: 'seconds', default: 30, what: 'time a client has to send its request headers' },
   { name: 'LLM_USAGE_PROXY_REQUEST_TIMEOUT', key: 'requestTimeoutMs', unit: 'seconds', default: 600, what: 'time a client has to send its whole request' },
   { name: 'LLM_USAGE_PROXY_KEEPALIVE_TIMEOUT', key: 'keepAliveTimeoutMs', unit: 'seconds', default: 65, what: 'how long an idle client connection is kept open' },
-  { name: 'LLM_USAGE_PROXY_MAX_BODY', key: 'maxBodyBytes', unit: 'bytes', default: 64 * 1024 * 1024, what: 'the largest request body of a metered call (413 past it)' },
+  { name: 'LLM_USAGE_PROXY_MAX_BODY', key: 'maxBodyBytes', unit: 'bytes', default: 64 * 1024 * 1024, what: 'the largest request body of a metered call' },
   // Reasoning models can think for many minutes before their first byte.
-  { name: 'LLM_USAGE_PROXY_UPSTREAM_HEADERS_TIMEOUT', key: 'upstreamHeadersTimeoutMs', unit: 'seconds', default: 900, what: 'time an upstream has to answer (504 past it)' },
+  { name: 'LLM_USAGE_PROXY_UPSTREAM_HEADERS_TIMEOUT', key: 'upstreamHeadersTimeoutMs', unit: 'seconds', default: 900, what: 'time an upstream has to answer' },
   { name: 'LLM_USAGE_PROXY_UPSTREAM_BODY_TIMEOUT', key: 'upstreamBodyTimeoutMs', unit: 'seconds', default: 600, what: 'time an upstream may stay silent mid-response' },
 ];
 

@@ -336,6 +336,10 @@ describe('llm-usage exec: exit codes, budget and failures', () => {
     const badEnv = await cli(['exec', '--', 'true'], { OPENAI_BASE_URL: 'not a url' });
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toBe('llm-usage: OPENAI_BASE_URL: "not a url" is not a URL (expected e.g. https://api.openai.com/v1)\n');
+    const badLimit = await cli(['exec', '--', 'true'], { LLM_USAGE_PROXY_MAX_BODY: 'huge' });
+    expect([badLimit.code, badLimit.stdout, badLimit.stderr]).toEqual([2, '', 'llm-usage: LLM_USAGE_PROXY_MAX_BODY="huge": expected a size, e.g. 64MiB (the largest request body of a metered call)\n']);
+    const badProxy = await cli(['exec', '--', 'true'], { HTTPS_PROXY: 'socks5://u:SECRET@proxy' });
+    expect([badProxy.code, badProxy.stdout, badProxy.stderr]).toEqual([2, '', 'llm-usage: HTTPS_PROXY: socks5:// proxies are not supported, only http:// and https:// (or unset it for llm-usage)\n']);
 
     const missing = await cli(['exec', '--', 'llm-usage-no-such-command-xyz', 'arg']);
     expect(missing.code).toBe(127);
