@@ -42,7 +42,7 @@ export function limitsOf(env: NodeJS.ProcessEnv): ProxyLimits {
       const n = m ? Number(m[1]) * (v.unit === 'bytes' ? (FACTOR[unit] as number) : 1000) : NaN;
       if (!m || (v.unit === 'seconds' && m[2]) || !(n > 0) || n > 2 ** 31 - 1) {
         const example = v.unit === 'seconds' ? 'a number of seconds, e.g. 30' : 'a size, e.g. 64MiB';
-        throw new UsageError(`${v.name}="${raw}": expected ${example} (the ${v.what})`);
+        throw new UsageError(`${v.name}="${raw}": expected ${example} (${v.what})`);
       }
       value = Math.round(n);
     }
