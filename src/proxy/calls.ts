@@ -120,10 +120,18 @@ function sizeOf(call: EndedCall): number {
 
 type Job = { op: 'facts'; args: Parameters<typeof requestFacts> } | { op: 'record'; args: [EndedCall] };
 
+/** What a worker job moves to the worker, rather than copying: large bodies the caller owns whole. */
+function moved(job: Job): ArrayBuffer[] {
+  const bytes = job.op === 'facts' ? [job.args[0]] : [job.args[0].request, ...('body' in job.args[0].response ? [job.args[0].response.body] : [])];
+  return bytes.filter((b) => b.buffer instanceof ArrayBuffer && b.byteLength >= INLINE_BYTES).map((b) => b.buffer as ArrayBuffer);
+}
+
 /**
  * Runs requestFacts and recordCall inline when small, else on one worker thread, started on
- * first need and never keeping the process alive. A worker that fails leaves its work to be
- * done inline: slower, never lost.
+ * first need and never keeping the process alive. Large bodies are moved to the worker, not
+ * copied (copying 20 MB holds up the event loop for tens of milliseconds), and a request comes
+ * back with its facts: it is still to be sent. The caller must own such a body's whole memory
+ * (`Buffer.allocUnsafeSlow`). A worker that fails leaves its work to be done inline.
  */
 export class Offload {
   private worker: Worker | null = null;
@@ -136,9 +144,11 @@ export class Offload {
     private readonly pricing: string | undefined,
   ) {}
 
-  facts(raw: Buffer, api: RecordApi, provider: ProviderName, countPrompt: boolean): Promise<RequestFacts> {
-    if (raw.length < INLINE_BYTES) return requestFacts(raw, api, provider, countPrompt);
-    return this.run({ op: 'facts', args: [raw, api, provider, countPrompt] }) as Promise<RequestFacts>;
+  /** The request's facts, and the request itself (moved back, when it went to the worker). */
+  async facts(raw: Buffer, api: RecordApi, provider: ProviderName, countPrompt: boolean): Promise<{ facts: RequestFacts; raw: Buffer }> {
+    if (raw.length < INLINE_BYTES) return { facts: await requestFacts(raw, api, provider, countPrompt), raw };
+    const back = (await this.run({ op: 'facts', args: [raw, api, provider, countPrompt] })) as { facts: RequestFacts; raw: Uint8Array };
+    return { facts: back.facts, raw: bufferOf(back.raw) };
   }
 
   record(call: EndedCall): Promise<CallRecord> {
@@ -157,14 +167,13 @@ export class Offload {
       const id = this.next++;
       return await new Promise((resolve, reject) => {
         this.waiting.set(id, { resolve, reject });
-        // A whole body is the worker's from now on: moved, not copied. (A request in shared
-        // memory crosses without a copy anyway.)
-        const r = job.op === 'record' ? job.args[0].response : null;
-        const body = r && 'body' in r && r.body.byteLength === r.body.buffer.byteLength && r.body.buffer instanceof ArrayBuffer ? [r.body.buffer] : [];
-        worker.postMessage({ id, ...job }, body);
+        worker.postMessage({ id, ...job }, moved(job));
       });
     } catch {
-      return job.op === 'facts' ? requestFacts(...job.args) : recordCall(job.args[0], this.table);
+      // What was moved is gone with the worker: a request's facts cannot be had, a record is
+      // made of what is left (its estimate then counts no prompt).
+      if (job.op === 'facts') throw new Error('the worker thread failed');
+      return recordCall(job.args[0], this.table);
     }
   }
 

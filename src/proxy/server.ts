@@ -211,8 +211,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     if (declared > max) return Promise.resolve('too-large');
     return new Promise((resolve) => {
       // One buffer, grown by doubling: a body of a million 1-byte chunks is one copy, not a
-      // million objects. A large one is shared memory, so the worker thread reads it without a copy.
-      const alloc = (size: number) => (size >= SHARED_BYTES ? Buffer.from(new SharedArrayBuffer(size)) : Buffer.allocUnsafe(size));
+      // million objects. Its memory is its own (never the shared pool), so it can be moved to
+      // the worker thread whole.
+      const alloc = (size: number) => Buffer.allocUnsafeSlow(size);
       let buf = alloc(Number.isFinite(declared) ? declared : 16 * 1024);
       let length = 0;
       const onData = (chunk: Buffer) => {
@@ -244,13 +245,14 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
    */
   async function metered(req: http.IncomingMessage, res: http.ServerResponse, route: Route & { api: RecordApi }, setCut: (cut: (reason: string) => void) => void): Promise<void> {
     const started = performance.now();
-    const body = await readBody(req);
-    if (body === 'gone') return;
-    if (body === 'too-large') {
+    const read = await readBody(req);
+    if (read === 'gone') return;
+    if (read === 'too-large') {
       refuse(res, route.provider, 'too-large', `llm-usage proxy: the request body is larger than ${limits.maxBodyBytes} bytes (LLM_USAGE_PROXY_MAX_BODY); not sent`);
       return;
     }
-    const facts = await offload.facts(body, route.api, route.provider, budget.maxUsd !== undefined);
+    // A large request goes to the worker thread and comes back with its facts.
+    const { facts, raw: body } = await offload.facts(read, route.api, route.provider, budget.maxUsd !== undefined);
     const call: Call = { route, request: body, model: facts.model, stream: facts.stream, key: keyOf(req.headers), started, reservedUsd: 0 };
     const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request'>, error?: string) => {
       const r = await offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs: performance.now() - started, request: body, ...ended });
@@ -533,9 +535,6 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     },
   };
 }
-
-/** Request bodies from this size on are read into shared memory (see calls.ts: INLINE_BYTES). */
-const SHARED_BYTES = 64 * 1024;
 
 /** What forward hands a response to. */
 interface Sink {
