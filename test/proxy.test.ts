@@ -4,13 +4,13 @@ import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { needsSeparator } from '../src/cli-proxy.js';
 import { decodableAcceptEncoding, keyOf, relayHeaders } from '../src/proxy/headers.js';
-import { bodyOutcome, classify, DONE, ERROR_KEY, IS_DONE, parseData, requestHead, sentText, streamMeter, USAGE_KEY, USAGE_OBJECT, type BodyEnd } from '../src/proxy/meter.js';
+import { bodyOutcome, classify, DONE, ERROR_KEY, IS_DONE, parseData, requestHead, sentText, streamMeter, USAGE_KEY, USAGE_OBJECT, type BodyEnd } from '../src/wire/index.js';
 import { errorReply } from '../src/proxy/provider-errors.js';
 import { topLevelMembers, UsageStripper, withIncludeUsage } from '../src/proxy/rewrite.js';
 import { limitsOf } from '../src/proxy/limits.js';
 import { clientEnv, dialableHost, loopingUpstream, normalisedPath, proxyEnvOf, routeOf as routeWithOrigin, upstreamsOf, type Upstreams } from '../src/proxy/routes.js';
 import { startProxy, type MeteringProxy } from '../src/proxy/server.js';
-import { LineSplitter, SseReader } from '../src/proxy/sse.js';
+import { LineSplitter, SseReader } from '../src/wire/sse.js';
 import { loadPriceTable } from '../src/pricing/table.js';
 import type { CallRecord } from '../src/record.js';
 

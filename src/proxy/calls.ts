@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { PriceTable } from '../pricing/types.js';
 import type { CallOutcome, ProviderName } from '../providers/types.js';
 import { recordOf, sentTokens, type CallRecord, type RecordApi } from '../record.js';
-import { bodyOutcome, requestHead, sentText, type BodyEnd } from './meter.js';
+import { bodyOutcome, maxOutputOf, requestHead, sentText, type BodyEnd } from '../wire/index.js';
 import { withIncludeUsage } from './rewrite.js';
 
 /** What the proxy needs of a request before sending it. */
@@ -51,33 +51,6 @@ function jsonOf(bytes: Uint8Array): unknown {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function whole(value: unknown): number | null {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null;
-}
-
-/** The output bound a request sets, per API, times its choices; null when it sets none. */
-export function maxOutputOf(api: RecordApi, body: unknown): number | null {
-  if (!isObject(body)) return null;
-  const choices = Math.max(whole(body['n']) ?? 1, api === 'completions' ? (whole(body['best_of']) ?? 1) : 1);
-  switch (api) {
-    case 'embeddings':
-      return 0;
-    case 'messages':
-      return whole(body['max_tokens']);
-    case 'responses':
-      return whole(body['max_output_tokens']);
-    case 'completions': {
-      // Legacy completions default to 16 tokens.
-      const max = body['max_tokens'] === undefined ? 16 : whole(body['max_tokens']);
-      return max === null ? null : max * choices;
-    }
-    case 'chat': {
-      const max = whole(body['max_completion_tokens']) ?? whole(body['max_tokens']);
-      return max === null ? null : max * choices;
-    }
-  }
 }
 
 export async function requestFacts(raw: Uint8Array, api: RecordApi, provider: ProviderName, countPrompt: boolean): Promise<RequestFacts> {
@@ -131,10 +104,12 @@ function moved(job: Job): ArrayBuffer[] {
  * first need and never keeping the process alive. Large bodies are moved to the worker, not
  * copied (copying 20 MB holds up the event loop for tens of milliseconds), and a request comes
  * back with its facts: it is still to be sent. The caller must own such a body's whole memory
- * (`Buffer.allocUnsafeSlow`). A worker that fails leaves its work to be done inline.
+ * (`Buffer.allocUnsafeSlow`). Where the worker cannot start (run from the TypeScript sources,
+ * as the unit tests do), everything is done inline.
  */
 export class Offload {
-  private worker: Worker | null = null;
+  /** The worker once it has said it is ready; null when it could not start (all work is then inline). */
+  private worker: Promise<Worker | null> | null = null;
   private next = 0;
   private readonly waiting = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
 
@@ -146,55 +121,59 @@ export class Offload {
 
   /** The request's facts, and the request itself (moved back, when it went to the worker). */
   async facts(raw: Buffer, api: RecordApi, provider: ProviderName, countPrompt: boolean): Promise<{ facts: RequestFacts; raw: Buffer }> {
-    if (raw.length < INLINE_BYTES) return { facts: await requestFacts(raw, api, provider, countPrompt), raw };
-    const back = (await this.run({ op: 'facts', args: [raw, api, provider, countPrompt] })) as { facts: RequestFacts; raw: Uint8Array };
-    return { facts: back.facts, raw: bufferOf(back.raw) };
+    const back = raw.length < INLINE_BYTES ? null : ((await this.run({ op: 'facts', args: [raw, api, provider, countPrompt] })) as { facts: RequestFacts; raw: Uint8Array } | null);
+    return back ? { facts: back.facts, raw: bufferOf(back.raw) } : { facts: await requestFacts(raw, api, provider, countPrompt), raw };
   }
 
-  record(call: EndedCall): Promise<CallRecord> {
-    if (sizeOf(call) < INLINE_BYTES) return recordCall(call, this.table);
-    return this.run({ op: 'record', args: [call] }) as Promise<CallRecord>;
+  async record(call: EndedCall): Promise<CallRecord> {
+    // A worker that died with the call's bodies leaves a record of what is known (nothing lost).
+    const record = sizeOf(call) < INLINE_BYTES ? null : ((await this.run({ op: 'record', args: [call] }).catch(() => null)) as CallRecord | null);
+    return record ?? recordCall(call, this.table);
   }
 
   async close(): Promise<void> {
-    await this.worker?.terminate();
+    const worker = await this.worker;
     this.worker = null;
+    await worker?.terminate();
   }
 
+  /** The job's result from the worker, or null when there is no worker to do it. */
   private async run(job: Job): Promise<unknown> {
-    try {
-      const worker = this.started();
-      const id = this.next++;
-      return await new Promise((resolve, reject) => {
-        this.waiting.set(id, { resolve, reject });
-        worker.postMessage({ id, ...job }, moved(job));
-      });
-    } catch {
-      // What was moved is gone with the worker: a request's facts cannot be had, a record is
-      // made of what is left (its estimate then counts no prompt).
-      if (job.op === 'facts') throw new Error('the worker thread failed');
-      return recordCall(job.args[0], this.table);
-    }
+    const worker = await (this.worker ??= this.start());
+    if (!worker) return null;
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage({ id, ...job }, moved(job));
+    });
   }
 
-  private started(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { pricing: this.pricing } });
-    worker.unref();
-    worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
-      const waiting = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if (m.error !== undefined) waiting?.reject(new Error(m.error));
-      else waiting?.resolve(m.result);
+  /** Starts the worker; resolves once it is ready, or with null when it cannot start. */
+  private start(): Promise<Worker | null> {
+    return new Promise((resolve) => {
+      const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { pricing: this.pricing } });
+      worker.unref();
+      let ready = false;
+      worker.on('message', (m: { id?: number; ready?: true; result?: unknown; error?: string }) => {
+        if (m.ready) {
+          ready = true;
+          resolve(worker);
+          return;
+        }
+        const waiting = this.waiting.get(m.id as number);
+        this.waiting.delete(m.id as number);
+        if (m.error !== undefined) waiting?.reject(new Error(m.error));
+        else waiting?.resolve(m.result);
+      });
+      // What was moved is gone with a worker that dies: those calls fail, the next get a new worker.
+      const fail = (error: Error) => {
+        if (!ready) resolve(null);
+        else this.worker = null;
+        for (const w of this.waiting.values()) w.reject(error);
+        this.waiting.clear();
+      };
+      worker.on('error', fail);
+      worker.on('exit', () => fail(new Error('the worker thread exited')));
     });
-    const fail = (error: Error) => {
-      if (this.worker === worker) this.worker = null;
-      for (const w of this.waiting.values()) w.reject(error);
-      this.waiting.clear();
-    };
-    worker.on('error', fail);
-    worker.on('exit', () => fail(new Error('the worker exited')));
-    this.worker = worker;
-    return worker;
   }
 }

@@ -7,8 +7,8 @@
  * stripper drops that chunk's event whole and cuts the `usage` member out of every other
  * chunk's bytes, leaving every other byte (key order, spacing, escapes) untouched.
  */
-import { ERROR_KEY as ERROR_KEY_FLAG, isDone, IS_DONE, parseBytes, USAGE_KEY, USAGE_OBJECT, type StreamMeter } from './meter.js';
-import { contentEnd, dataValueAt, LineSplitter } from './sse.js';
+import { ERROR_KEY as ERROR_KEY_FLAG, isDone, IS_DONE, parseBytes, USAGE_KEY, USAGE_OBJECT, type StreamMeter } from '../wire/index.js';
+import { contentEnd, dataValueAt, LineSplitter } from '../wire/sse.js';
 
 const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},');
 

@@ -24,11 +24,11 @@ import { formatUsd } from '../render/format.js';
 import { Offload, type EndedCall } from './calls.js';
 import { decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
 import type { ProxyLimits } from './limits.js';
-import { bodyOutcome, streamMeter, type BodyEnd } from './meter.js';
+import { bodyOutcome, streamMeter, type BodyEnd } from '../wire/index.js';
 import { errorReply, REFUSED, type ProxyRefusal } from './provider-errors.js';
 import { UsageStripper } from './rewrite.js';
 import { dialableHost, displayUrl, routeOf, type ProxyEnv, type Route, type Upstreams } from './routes.js';
-import { LineSplitter, SseReader } from './sse.js';
+import { LineSplitter, SseReader } from '../wire/sse.js';
 
 export interface ProxyOptions {
   host: string;

@@ -15,6 +15,8 @@ try {
 
 const table = loadPriceTable((workerData as { pricing?: string }).pricing);
 
+parentPort?.postMessage({ ready: true });
+
 parentPort?.on('message', (job: { id: number; op: 'facts' | 'record'; args: unknown[] }) => {
   // The request's facts go back with the request itself, moved back as it came.
   const work =

@@ -1,0 +1,101 @@
+/** OpenAI chat completions on the wire: `data: {chunk}` streams ending in `data: [DONE]`, and JSON bodies. */
+import { openAIChatUsage } from '../normalise.js';
+import type { CallOutcome } from '../providers/types.js';
+import { arrayOf, classify, Deferred, DONE, ERROR_KEY, errorFailure, Gathered, IS_DONE, messageText, object, parseBytes, USAGE_OBJECT, whole, type BodyEnd, type Json, type StreamMeter, type WireFormat } from './read.js';
+
+/** OpenAI chat completions and legacy completions streams (`data: {chunk}` … `data: [DONE]`). */
+export class OpenAIStreamMeter implements StreamMeter {
+  private readonly got = new Gathered();
+  private readonly opened = new Set<number>();
+  private readonly finished = new Set<number>();
+  private done = false;
+  /** Every chunk since the last drain, in order, usage chunks included (see raw). */
+  private readonly pending = new Deferred();
+
+  constructor(private readonly api: 'chat' | 'completions') {}
+
+  raw(_event: string, data: Buffer, parsed?: unknown, flags = classify(data)): void {
+    if (flags & IS_DONE || parsed === DONE) {
+      this.done = true;
+      return;
+    }
+    // A chunk with usage or an error is read now, for those only; its text and finish_reason
+    // are read with all the others, in order, if they are ever needed.
+    // The first chunk is read for the model too (the usage chunk may not name it).
+    if (parsed !== undefined || flags & (USAGE_OBJECT | ERROR_KEY) || this.got.model === null) {
+      const chunk = object(parsed ?? parseBytes(data));
+      if (chunk?.['error'] !== undefined) this.got.failure = errorFailure(chunk, 'stream-error');
+      else if (chunk) {
+        this.got.setModel(chunk['model']);
+        if (object(chunk['usage'])) this.got.usage = openAIChatUsage(chunk['usage']);
+      }
+    }
+    if (this.pending.add(data)) this.drain();
+  }
+
+  private drain(): void {
+    this.pending.drain((payload) => this.data(payload));
+  }
+
+  data(payload: unknown): void {
+    if (payload === DONE) {
+      this.done = true;
+      return;
+    }
+    const chunk = object(payload);
+    if (!chunk) return;
+    if (chunk['error'] !== undefined) {
+      this.got.failure = errorFailure(chunk, 'stream-error');
+      return;
+    }
+    this.got.setModel(chunk['model']);
+    if (object(chunk['usage'])) this.got.usage = openAIChatUsage(chunk['usage']);
+    const choices = chunk['choices'];
+    if (!Array.isArray(choices)) return;
+    for (const c of choices) {
+      const choice = object(c);
+      if (!choice) continue;
+      const index = typeof choice['index'] === 'number' ? choice['index'] : 0;
+      this.opened.add(index);
+      if (choice['finish_reason']) this.finished.add(index);
+      if (this.api === 'completions') {
+        this.got.add(index, choice['text']);
+        continue;
+      }
+      const delta = object(choice['delta']);
+      if (!delta) continue;
+      this.got.add(index, delta['content']);
+      this.got.add(index, delta['refusal']);
+      const calls = delta['tool_calls'];
+      if (Array.isArray(calls)) for (const call of calls) this.got.add(index, object(object(call)?.['function'])?.['arguments']);
+    }
+  }
+
+  outcome(end: BodyEnd): CallOutcome {
+    // The text is read only for an estimate (no usage), the finish reasons only without [DONE].
+    if (this.pending.length && (!this.got.usage || !this.done)) this.drain();
+    // Some OpenAI-compatible servers omit [DONE]: a finish_reason on every choice is as good.
+    const allFinished = this.opened.size > 0 && [...this.opened].every((i) => this.finished.has(i));
+    return this.got.outcome(end, this.done || allFinished ? null : '[DONE]');
+  }
+}
+
+/** The output bound of a chat or legacy completion request: max tokens times its choices. */
+export function choicesTimes(max: number | null, json: Json, bestOf = false): number | null {
+  const choices = Math.max(whole(json['n']) ?? 1, bestOf ? (whole(json['best_of']) ?? 1) : 1);
+  return max === null ? null : max * choices;
+}
+
+export const openAIChatWire: WireFormat = {
+  meter: () => new OpenAIStreamMeter('chat'),
+  readBody(json, got) {
+    got.usage = openAIChatUsage(json['usage']);
+    for (const [i, c] of arrayOf(json['choices']).entries()) {
+      const message = object(object(c)?.['message']);
+      got.add(i, message?.['content']);
+      for (const call of arrayOf(message?.['tool_calls'])) got.add(i, object(object(call)?.['function'])?.['arguments']);
+    }
+  },
+  sentText: (json) => ({ messages: arrayOf(json['messages']).map((m) => messageText(m)) }),
+  maxOutput: (json) => choicesTimes(whole(json['max_completion_tokens']) ?? whole(json['max_tokens']), json),
+};

@@ -1,0 +1,249 @@
+/**
+ * What every wire format's reader shares: the JSON helpers, the one-pass byte classifier, the
+ * deferred text deltas, what a call gathered (text, model, usage, failure), and the
+ * `WireFormat` interface each format's file implements. Pure.
+ */
+import type { CallOutcome, ProviderFailure } from '../providers/types.js';
+import type { ChatMessage } from '../tokens.js';
+import type { Usage } from '../usage.js';
+
+export type Json = Record<string, unknown>;
+/** OpenAI's end-of-stream `data: [DONE]`. */
+export const DONE: unique symbol = Symbol('[DONE]');
+
+/** How a response body ended: cleanly, cut off upstream, or abandoned by the client. */
+export type BodyEnd = 'complete' | 'cut' | 'aborted';
+
+export interface StreamMeter {
+  /** The events worth decoding, by `event:` name; undefined: all of them. */
+  readonly wants?: (event: string) => boolean;
+  /** One event's data: a parsed JSON value, or DONE. */
+  data(payload: unknown): void;
+  /**
+   * One event as it came: its name and its data's bytes, and the parsed data if the caller
+   * already has it. Lazy: only events that can carry usage, an error or the end are parsed
+   * now; text deltas wait, and are parsed only if no usage comes and the text must be counted.
+   * The outcome is the same as feeding every event to `data`, except that its text is left
+   * empty when usage came (text is read only for an estimate). `flags`: classify(data), when
+   * the caller has it already.
+   */
+  raw(event: string, data: Buffer, parsed?: unknown, flags?: number): void;
+  outcome(end: BodyEnd): CallOutcome;
+}
+
+/** An event's data as the meters take it; undefined when it is not JSON. */
+export function parseData(data: string): unknown {
+  if (data === '[DONE]') return DONE;
+  try {
+    return JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+}
+
+const DONE_BYTES = Buffer.from('[DONE]');
+
+/** True when an event's data is `[DONE]`. */
+export function isDone(data: Buffer): boolean {
+  return data.length === 6 && data[0] === 0x5b && data[1] === 0x44 && data[5] === 0x5d && data.equals(DONE_BYTES);
+}
+
+/** parseData for bytes. */
+export function parseBytes(data: Buffer): unknown {
+  if (isDone(data)) return DONE;
+  return parseData(data.toString('utf8'));
+}
+
+/** What a chunk's bytes may hold, from one pass over them (see classify). */
+export const USAGE_KEY = 1;
+export const USAGE_OBJECT = 2;
+export const ERROR_KEY = 4;
+export const IS_DONE = 8;
+
+const Q = 0x22;
+const USAGE = [0x75, 0x73, 0x61, 0x67, 0x65, Q]; // usage"
+const ERROR = [0x65, 0x72, 0x72, 0x6f, 0x72, Q]; // error"
+
+function isSpace(b: number | undefined): boolean {
+  return b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+}
+
+function spells(data: Buffer, at: number, word: readonly number[]): boolean {
+  for (let i = 0; i < word.length; i++) if (data[at + i] !== word[i]) return false;
+  return true;
+}
+
+/**
+ * One pass over an event's data: does it hold a `"usage"` key (and is any of them an object,
+ * not null), an `"error"` key, or is it `[DONE]`? Strings are not tracked, so a "usage" inside
+ * one is a false alarm that costs a parse, never a missed usage.
+ */
+export function classify(data: Buffer): number {
+  if (isDone(data)) return IS_DONE;
+  let flags = 0;
+  for (let at = 0; at < data.length; at++) {
+    if (data[at] !== Q) continue;
+    if (spells(data, at + 1, USAGE)) {
+      flags |= USAGE_KEY;
+      let i = at + 1 + USAGE.length;
+      while (isSpace(data[i])) i++;
+      if (data[i] !== 0x3a) continue;
+      i++;
+      while (isSpace(data[i])) i++;
+      if (data[i] === 0x7b) flags |= USAGE_OBJECT;
+    } else if (spells(data, at + 1, ERROR)) flags |= ERROR_KEY;
+  }
+  return flags;
+}
+
+/** Text deltas held unparsed (bytes), until the text is needed or they grow past a bound. */
+export class Deferred {
+  private parts: Buffer[] = [];
+  private bytes = 0;
+  /** Past this, deltas are parsed as they come: memory stays bounded on a very long stream. */
+  static readonly LIMIT = 1 << 20;
+
+  get length(): number {
+    return this.parts.length;
+  }
+
+  /** Holds `data`; true when the holding is full and should be drained. */
+  add(data: Buffer): boolean {
+    this.parts.push(data);
+    this.bytes += data.length;
+    return this.bytes > Deferred.LIMIT;
+  }
+
+  drain(each: (payload: unknown) => void): void {
+    const { parts } = this;
+    this.parts = [];
+    this.bytes = 0;
+    for (const part of parts) each(parseBytes(part));
+  }
+}
+
+export function object(value: unknown): Json | null {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : null;
+}
+
+export function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+export function arrayOf(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+/** A non-negative whole number, or null. */
+export function whole(value: unknown): number | null {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null;
+}
+
+/** What arrived so far: text per choice (as pieces, joined once at the end), model, usage. */
+export class Gathered {
+  pieces: string[][] = [[]];
+  model: string | null = null;
+  usage: Usage | null = null;
+  partialUsage: Usage | undefined;
+  failure: ProviderFailure | undefined;
+
+  add(choice: number, piece: unknown): void {
+    if (typeof piece !== 'string' || piece === '') return;
+    while (this.pieces.length <= choice) this.pieces.push([]);
+    this.pieces[choice]?.push(piece);
+  }
+
+  setModel(value: unknown): void {
+    if (typeof value === 'string' && value) this.model = value;
+  }
+
+  /** The outcome; `unfinished` names the terminal event a complete body lacked, if it did. */
+  outcome(end: BodyEnd, unfinished: string | null): CallOutcome {
+    const failure = this.failure ?? endFailure(end, unfinished);
+    const outcome: CallOutcome = { text: this.pieces.map((p) => p.join('')), model: this.model, usage: this.usage };
+    if (this.partialUsage && !this.usage) outcome.partialUsage = this.partialUsage;
+    if (failure) outcome.failure = failure;
+    return outcome;
+  }
+}
+
+export function endFailure(end: BodyEnd, unfinished: string | null): ProviderFailure | undefined {
+  if (end === 'aborted') return { kind: 'aborted', message: 'the client closed the connection before the response ended' };
+  if (end === 'cut') return { kind: 'stream-cut', message: 'the provider closed the connection before the response ended' };
+  return unfinished ? { kind: 'stream-cut', message: `stream ended before ${unfinished}` } : undefined;
+}
+
+/** The provider's error object (OpenAI `{error:{…}}`, Anthropic `{type:'error', error:{…}}`) as a failure. */
+export function errorFailure(body: Json, kind: ProviderFailure['kind'], status?: number): ProviderFailure {
+  const error = object(body['error']) ?? body;
+  const type = text(error['type']) || text(error['code']);
+  const failure: ProviderFailure = { kind, message: text(error['message']) || 'the provider reported an error' };
+  if (status !== undefined) failure.status = status;
+  if (type && type !== 'error') failure.type = type;
+  return failure;
+}
+
+/**
+ * The meters of streams whose events are named (Anthropic, Responses): the named text deltas
+ * wait unparsed, the rest are read as they come; the stream is finished by `lastEvent`.
+ */
+export abstract class NamedEventMeter implements StreamMeter {
+  abstract readonly wants: (event: string) => boolean;
+  protected readonly got = new Gathered();
+  /** Set by `data` when the last event came. */
+  protected ended = false;
+  private readonly deltas = new Deferred();
+
+  constructor(
+    private readonly deltaEvents: ReadonlySet<string>,
+    private readonly lastEvent: string,
+  ) {}
+
+  abstract data(payload: unknown): void;
+
+  raw(event: string, data: Buffer, parsed?: unknown): void {
+    if (parsed === undefined && this.deltaEvents.has(event)) {
+      if (this.deltas.add(data)) this.drain();
+    } else this.data(parsed ?? parseBytes(data));
+  }
+
+  outcome(end: BodyEnd): CallOutcome {
+    if (!this.got.usage) this.drain();
+    return this.got.outcome(end, this.ended ? null : this.lastEvent);
+  }
+
+  private drain(): void {
+    this.deltas.drain((payload) => this.data(payload));
+  }
+}
+
+/** The text of a message's content: a string, or the text of its parts (images and files count nothing). */
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  return arrayOf(content)
+    .map((part) => text(object(part)?.['text']))
+    .join('');
+}
+
+/** A chat-shaped message's text: its role, and its content (or `contentOf`'s pick of it). */
+export function messageText(m: unknown, content: unknown = object(m)?.['content']): ChatMessage {
+  return { role: text(object(m)?.['role']) || 'user', content: contentText(content) };
+}
+
+/** What a request sent, text only, for an estimate: chat-shaped messages, or plain texts. */
+export interface SentText {
+  messages?: ChatMessage[];
+  texts?: string[];
+}
+
+/**
+ * One wire format, as read off the bytes: its streams (`meter`), its whole response bodies
+ * (`readBody` fills what a successful body says), and its requests (what they send, and how
+ * many output tokens they allow, all choices together; null when they set no bound).
+ */
+export interface WireFormat {
+  meter(): StreamMeter;
+  readBody(json: Json, got: Gathered): void;
+  sentText(json: Json): SentText;
+  maxOutput(json: Json): number | null;
+}
