@@ -75,7 +75,6 @@ export interface MeteringProxy {
 /** One metered call while it runs. */
 interface Call {
   route: Route & { api: RecordApi };
-  request: Buffer;
   model: string;
   stream: boolean;
   key: string | undefined;
@@ -124,14 +123,14 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
 
   function unreachable(route: Route, error: Error): string {
     const url = displayUrl(upstreamOf(route));
-    const code = (error as NodeJS.ErrnoException).code ?? '';
     if (error.name === 'HTTPParserError' || error.message === 'bad response') return `llm-usage proxy: malformed response from ${url} (${error.message})`;
     if (/^Proxy response/.test(error.message)) {
       const via = upstreamOf(route).protocol === 'https:' ? opts.proxyEnv?.httpsProxy : opts.proxyEnv?.httpProxy;
       return `llm-usage proxy: cannot reach ${url} through the proxy ${via ? displayUrl(via) : ''} (the proxy answered ${/\((\d+)\)/.exec(error.message)?.[1] ?? 'no'})`;
     }
-    const cause = (error as { cause?: NodeJS.ErrnoException }).cause;
-    return `llm-usage proxy: cannot reach ${url} (${cause?.code ?? (code && !code.startsWith('UND_ERR') ? code : error.message)})`;
+    // undici's own codes (UND_ERR_*) say less than the system error behind them, or its message.
+    const code = (error as { cause?: NodeJS.ErrnoException }).cause?.code ?? (error as NodeJS.ErrnoException).code ?? '';
+    return `llm-usage proxy: cannot reach ${url} (${code && !code.startsWith('UND_ERR') ? code : error.message})`;
   }
 
   /** What a request sends upstream: its end-to-end headers, framing left to undici. */
@@ -253,7 +252,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     }
     // A large request goes to the worker thread and comes back with its facts.
     const { facts, raw: body } = await offload.facts(read, route.api, route.provider, budget.maxUsd !== undefined);
-    const call: Call = { route, request: body, model: facts.model, stream: facts.stream, key: keyOf(req.headers), started, reservedUsd: 0 };
+    const call: Call = { route, model: facts.model, stream: facts.stream, key: keyOf(req.headers), started, reservedUsd: 0 };
     const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request'>, error?: string) => {
       const r = await offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs: performance.now() - started, request: body, ...ended });
       const line = error !== undefined ? `${route.provider} ${call.model || 'unknown'}: ${error}` : r.error;
