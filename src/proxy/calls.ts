@@ -83,7 +83,7 @@ export async function recordCall(call: EndedCall, table: PriceTable): Promise<Ca
 }
 
 /** Requests and calls smaller than this are handled inline: a worker's round trip costs more. */
-const INLINE_BYTES = 64 * 1024;
+export const INLINE_BYTES = 64 * 1024;
 
 function sizeOf(call: EndedCall): number {
   const r = call.response;

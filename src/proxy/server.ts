@@ -14,14 +14,14 @@
 import http from 'node:http';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
 import { SpendingLimit, worstCaseUsd } from '../budget.js';
 import { redactKeys } from '../errors.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { CallOutcome, ProviderFailure, ProviderName } from '../providers/types.js';
 import type { CallRecord, RecordApi } from '../record.js';
 import { formatUsd } from '../render/format.js';
-import { Offload, type EndedCall } from './calls.js';
+import { INLINE_BYTES, Offload, type EndedCall } from './calls.js';
 import { decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
 import type { ProxyLimits } from './limits.js';
 import { bodyOutcome, streamMeter, type BodyEnd } from '../wire/index.js';
@@ -88,11 +88,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   const stats: ProxyStats = { requests: 0, unmetered: 0, refused: {}, spentUsd: 0 };
   const budget = new SpendingLimit(opts.maxCostUsd);
   const offload = new Offload(opts.table, opts.pricing);
-  const dispatcher = new EnvHttpProxyAgent({
-    ...opts.proxyEnv,
-    headersTimeout: limits.upstreamHeadersTimeoutMs,
-    bodyTimeout: limits.upstreamBodyTimeoutMs,
-  });
+  const timeouts = { headersTimeout: limits.upstreamHeadersTimeoutMs, bodyTimeout: limits.upstreamBodyTimeoutMs };
+  // Without a proxy to go through, a plain Agent: the proxy-aware one checks NO_PROXY on every request.
+  const dispatcher: Dispatcher = opts.proxyEnv?.httpProxy || opts.proxyEnv?.httpsProxy ? new EnvHttpProxyAgent({ ...opts.proxyEnv, ...timeouts }) : new Agent(timeouts);
   /** Calls under way: each resolves once recorded; `cut` ends it early. */
   const running = new Map<Promise<void>, (reason: string) => void>();
   let stopReason: string | null = null;
@@ -210,9 +208,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     if (declared > max) return Promise.resolve('too-large');
     return new Promise((resolve) => {
       // One buffer, grown by doubling: a body of a million 1-byte chunks is one copy, not a
-      // million objects. Its memory is its own (never the shared pool), so it can be moved to
-      // the worker thread whole.
-      const alloc = (size: number) => Buffer.allocUnsafeSlow(size);
+      // million objects. A large one has memory of its own (never the shared pool), so it can be
+      // moved to the worker thread whole; a small one comes from the pool, which is cheaper.
+      const alloc = (size: number) => (size >= INLINE_BYTES ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size));
       let buf = alloc(Number.isFinite(declared) ? declared : 16 * 1024);
       let length = 0;
       const onData = (chunk: Buffer) => {
@@ -379,9 +377,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       this.stripper = this.editing && this.meter ? new UsageStripper(this.meter) : null;
       // An edited stream changes length; one that came encoded anyway is forwarded decoded.
       const drop = this.editing ? ['content-length', ...(encoding ? ['content-encoding'] : [])] : [];
+      // The head leaves with the first bytes of the body: one write, not two.
       res.writeHead(status, message || undefined, responseHeaders(headers, drop));
-      // A stream's head goes at once, as upstream sent it: the client knows the call started.
-      if (stream) res.flushHeaders();
 
       const decoder = this.decoder;
       if (decoder) {
