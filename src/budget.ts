@@ -11,6 +11,10 @@ export interface WorstCase {
   model: string;
   priced_as: string | null;
   prompt_tokens: number;
+  /** The tiktoken encoding the prompt was counted with. */
+  encoding: string;
+  /** Why the prompt count is approximate (the model's own tokenizer is not tiktoken's); null when exact. */
+  approximation: string | null;
   /** Output tokens allowed across all choices; null when nothing bounds them. */
   max_output_tokens: number | null;
   /** What bounds the output: --max-tokens, Anthropic's default max_tokens, or the context window. */
@@ -37,13 +41,13 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
     const key = `${spec.api}\u0000${spec.system ?? ''}\u0000${spec.prompt}`;
     let prompt = promptCounts.get(key);
     if (prompt === undefined) {
-      // Claude's tokenizer is not public: cl100k_base is a close count for a limit check.
       prompt =
         spec.api === 'completions'
-          ? await tokens.countTokens(spec.prompt, spec.model)
-          : await tokens.countChatTokens(messagesOf(spec), anthropic ? 'gpt-4' : spec.model);
+          ? await tokens.countTokens(spec.prompt, tokens.tokenizerFor(spec.model, spec.provider).encoding)
+          : await tokens.countChatTokens(messagesOf(spec), spec.model, spec.provider);
       promptCounts.set(key, prompt);
     }
+    const tokenizer = tokens.tokenizerFor(spec.model, spec.provider);
     const found = resolveModel(table, spec.model, undefined, spec.provider);
     const choices = spec.n ?? 1;
     let perChoice: number | null = spec.maxTokens ?? null;
@@ -69,6 +73,8 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
       model: spec.model,
       priced_as: found ? `${found.provider.id}/${found.model.id}` : null,
       prompt_tokens: prompt,
+      encoding: tokenizer.encoding,
+      approximation: tokenizer.approximation,
       max_output_tokens: maxOutput,
       output_bound: maxOutput === null ? 'none' : bound,
       cost_usd: cost,

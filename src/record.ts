@@ -10,7 +10,10 @@ import { makeUsage, type Usage } from './usage.js';
 export interface Estimate {
   encoding: EncodingName;
   parts: ('input' | 'output')[];
-  /** True where tiktoken is not the model's own tokenizer (Claude): a close count, not an exact one. */
+  /**
+   * True where the count is close, not exact: tiktoken is not the model's own tokenizer (every
+   * model but OpenAI's; see tokenizerFor), or the prompt had parts no formula counts exactly.
+   */
   approximation: boolean;
 }
 
@@ -96,9 +99,9 @@ async function usageOf(spec: RecordSpec, outcome: CallOutcome, model: string): P
   if (failedBeforeReply) return { usage: makeUsage({}), source: 'none', estimate: null };
 
   const tokens = await import('./tokens.js');
-  // Claude's tokenizer is not public: tiktoken's cl100k_base gives a close count, marked as such.
-  const anthropic = spec.provider === 'anthropic';
-  const encoding: EncodingName = anthropic ? 'cl100k_base' : tokens.encodingForModel(model);
+  const tokenizer = tokens.tokenizerFor(model, spec.provider);
+  const { encoding } = tokenizer;
+  const approximation = !tokenizer.exact;
   const output = await tokens.countTextsTokens(outcome.text, encoding);
   if (outcome.partialUsage) {
     // The stream broke after message_start: its input is reported, only the output is counted.
@@ -110,19 +113,21 @@ async function usageOf(spec: RecordSpec, outcome: CallOutcome, model: string): P
       cacheCreation: p.input_token_details.cache_creation,
       cacheCreation1h: p.input_token_details.cache_creation_1h,
     });
-    return { usage, source: 'estimated', estimate: { encoding, parts: ['output'], approximation: anthropic } };
+    return { usage, source: 'estimated', estimate: { encoding, parts: ['output'], approximation } };
   }
   const texts = spec.sent?.texts ?? [spec.prompt];
   if (spec.api === 'embeddings') {
     // Embeddings bill prompt tokens only.
     const input = await tokens.countTextsTokens(texts, encoding);
-    return { usage: makeUsage({ input }), source: 'estimated', estimate: { encoding, parts: ['input'], approximation: anthropic } };
+    return { usage: makeUsage({ input }), source: 'estimated', estimate: { encoding, parts: ['input'], approximation } };
   }
-  const input =
-    spec.api === 'completions'
-      ? await tokens.countTextsTokens(texts, encoding)
-      : await tokens.countChatTokens(spec.sent?.messages ?? messagesOf(spec), anthropic ? 'gpt-4' : model);
-  return { usage: makeUsage({ input, output }), source: 'estimated', estimate: { encoding, parts: ['input', 'output'], approximation: anthropic } };
+  if (spec.api === 'completions') {
+    const input = await tokens.countTextsTokens(texts, encoding);
+    return { usage: makeUsage({ input, output }), source: 'estimated', estimate: { encoding, parts: ['input', 'output'], approximation } };
+  }
+  const chat = await tokens.chatTokens(spec.sent?.messages ?? messagesOf(spec), model, spec.provider);
+  const usage = makeUsage({ input: chat.tokens, output });
+  return { usage, source: 'estimated', estimate: { encoding, parts: ['input', 'output'], approximation: approximation || chat.approximations.length > 0 } };
 }
 
 /** The messages a chat call sends, for the chat-message token formula. */

@@ -30,6 +30,8 @@ export interface Tally {
   /** Tokenizers used for estimates, for the footnote. */
   encodings: string[];
   approximate: boolean;
+  /** The models whose estimates are approximate (see Estimate.approximation). */
+  approximated: string[];
   unpriced: string[];
   by_model: ModelTally[];
 }
@@ -60,12 +62,14 @@ export class TallyBuilder {
     sources: { prompt: 'none', completion: 'none' },
     encodings: [],
     approximate: false,
+    approximated: [],
     unpriced: [],
     by_model: [],
   };
   private readonly byModel = new Map<string, ModelTally>();
   private readonly encodings = new Set<string>();
   private readonly unpriced = new Set<string>();
+  private readonly approximated = new Set<string>();
   /** Calls that count toward the sources (usage_source not 'none'), and those estimated per part. */
   private counted = 0;
   private readonly estimated = { input: 0, output: 0 };
@@ -86,7 +90,10 @@ export class TallyBuilder {
     } else t.known_cost_usd += c.cost_usd;
     if (c.estimate) {
       this.encodings.add(c.estimate.encoding);
-      if (c.estimate.approximation) t.approximate = true;
+      if (c.estimate.approximation) {
+        t.approximate = true;
+        this.approximated.add(c.model);
+      }
     }
     if (c.usage_source !== 'none') {
       this.counted++;
@@ -112,6 +119,7 @@ export class TallyBuilder {
       sources: { prompt: this.sourceOf('input'), completion: this.sourceOf('output') },
       encodings: [...this.encodings],
       unpriced: [...this.unpriced],
+      approximated: [...this.approximated],
       by_model: [...this.byModel.values()].map((m) => ({ ...m })),
     };
   }
