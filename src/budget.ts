@@ -1,4 +1,4 @@
-import { costOf } from './pricing/cost.js';
+import { costOf, roundUsd } from './pricing/cost.js';
 import { resolveModel } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
@@ -66,7 +66,7 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
     else if (maxOutput === null) unknown = `nothing bounds the output of ${spec.model}: set --max-tokens`;
     else {
       const c = costOf(makeUsage({ input: prompt, output: maxOutput }), priceAt(found.model));
-      cost = c.usd;
+      cost = roundUsd(c.usd);
       if (cost === null) unknown = `${found.provider.id}/${found.model.id} has no ${c.unpriced.join(' or ')} price`;
     }
     calls.push({
@@ -84,7 +84,7 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
   const total = calls.every((c) => c.cost_usd !== null) ? calls.reduce((s, c) => s + (c.cost_usd as number), 0) : null;
   return {
     calls,
-    total_usd: total,
+    total_usd: roundUsd(total),
     max_cost_usd: maxCost ?? null,
     within_limit: maxCost === undefined || total === null ? null : total <= maxCost,
   };

@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import envPaths from 'env-paths';
+import { roundUsd } from './pricing/cost.js';
 import type { CallRecord, Source } from './record.js';
 import type { Usage } from './usage.js';
 
@@ -48,7 +49,7 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
     priced_as: record.priced_as,
     usage: record.usage,
     usage_source: record.usage_source,
-    cost_usd: record.cost_usd,
+    cost_usd: roundUsd(record.cost_usd),
     ok: record.ok,
     error_kind: record.error_kind,
     status: record.status,

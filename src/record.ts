@@ -1,4 +1,4 @@
-import { costOf } from './pricing/cost.js';
+import { costOf, roundUsd } from './pricing/cost.js';
 import { resolveModel } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
@@ -56,6 +56,7 @@ export interface CallRecord {
   usage: Usage;
   usage_source: Source;
   estimate: Estimate | null;
+  /** Rounded to 12 significant digits (roundUsd): what is stored and printed. */
   cost_usd: number | null;
   priced_as: string | null;
   cost_note: string | null;
@@ -142,7 +143,7 @@ function priceOf(usage: Usage, names: string[], provider: string, table: PriceTa
     const cost = costOf(usage, priceAt(found.model));
     const pricedAs = `${found.provider.id}/${found.model.id}`;
     if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price` };
-    return { cost_usd: cost.usd, priced_as: pricedAs, cost_note: null };
+    return { cost_usd: roundUsd(cost.usd), priced_as: pricedAs, cost_note: null };
   }
   return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };
 }

@@ -1,3 +1,4 @@
+import { roundUsd } from './pricing/cost.js';
 import type { CallRecord } from './record.js';
 
 /** Where a tallied figure came from, across all calls. */
@@ -132,15 +133,6 @@ export class TallyBuilder {
   }
 }
 
-/**
- * A sum of dollar amounts as printed: 12 significant digits, which keeps every digit a price
- * can produce and drops the float noise of adding thousands of them (0.5459999999999525 is 0.546).
- */
-function sumUsd(usd: number): number;
-function sumUsd(usd: number | null): number | null;
-function sumUsd(usd: number | null): number | null {
-  return usd === null ? null : Number(usd.toPrecision(12));
-}
 
 /** The --json object: every call, then the tally in get_openai_callback's names. */
 export function summaryJson(calls: readonly CallRecord[], t: Tally = tallyOf(calls)): Record<string, unknown> {
@@ -154,10 +146,10 @@ export function summaryJson(calls: readonly CallRecord[], t: Tally = tallyOf(cal
     reasoning_tokens: t.reasoning_tokens,
     successful_requests: t.successful_requests,
     failed_requests: t.failed_requests,
-    total_cost_usd: sumUsd(t.total_cost_usd),
-    known_cost_usd: sumUsd(t.known_cost_usd),
+    total_cost_usd: roundUsd(t.total_cost_usd),
+    known_cost_usd: roundUsd(t.known_cost_usd),
     cost_complete: t.cost_complete,
     sources: t.sources,
-    by_model: t.by_model.map((m) => ({ ...m, cost_usd: sumUsd(m.cost_usd) })),
+    by_model: t.by_model.map((m) => ({ ...m, cost_usd: roundUsd(m.cost_usd) })),
   };
 }

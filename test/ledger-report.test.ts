@@ -143,7 +143,9 @@ describe('report aggregation', () => {
     expect(build({ by: 'command' }).rows.map((r) => r.key).sort()).toEqual(['run', 'stream']);
     expect(build({ model: 'GPT-4O' }).total.requests).toBe(1);
     expect(build({ provider: 'anthropic' }).total.requests).toBe(1);
-    expect(build({ since: '2026-11-20T12:00:00.000Z', until: '2026-11-21T00:00:00.000Z' }).total.requests).toBe(1);
+    // Both bounds are inclusive: the entry at exactly --until counts.
+    expect(build({ since: '2026-11-20T12:00:00.000Z', until: '2026-11-21T00:00:00.000Z' }).total.requests).toBe(2);
+    expect(build({ since: '2026-11-20T12:00:00.000Z', until: '2026-11-20T23:59:59.999Z' }).total.requests).toBe(1);
   });
 
   it('reads --since/--until as dates, times or ages', () => {
@@ -151,11 +153,16 @@ describe('report aggregation', () => {
     expect(timeBound('7d', now)).toBe('2026-11-16T12:00:00.000Z');
     expect(timeBound('24h', now)).toBe('2026-11-22T12:00:00.000Z');
     expect(timeBound('30m', now)).toBe('2026-11-23T11:30:00.000Z');
-    expect(timeBound('2026-11-01')).toBe('2026-11-01T00:00:00.000Z');
-    expect(timeBound('2026-11-01', now, true)).toBe('2026-11-02T00:00:00.000Z');
+    expect(timeBound('2026-11-01', now, false, true)).toBe('2026-11-01T00:00:00.000Z');
+    // --until DATE includes the whole day: up to its last millisecond.
+    expect(timeBound('2026-11-01', now, true, true)).toBe('2026-11-01T23:59:59.999Z');
     expect(timeBound('2026-11-01T08:00:00+02:00')).toBe('2026-11-01T06:00:00.000Z');
+    expect(timeBound('2026-11-01T08:00-0530', now, true)).toBe('2026-11-01T13:30:00.000Z');
+    expect(timeBound('2026-11-01 08:00:00.25', now, true, true)).toBe('2026-11-01T08:00:00.250Z');
     expect(timeBound('last tuesday')).toBeNull();
     expect(timeBound('2026-13-45')).toBeNull();
+    expect(timeBound('2026-02-30')).toBeNull();
+    expect(timeBound('2026-11-01T24:00')).toBeNull();
   });
 
   it('renders CSV with quoting and a bar chart scaled to the largest cost', () => {

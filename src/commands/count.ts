@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { readStdinIfPiped, type Io } from '../io.js';
-import { costOf } from '../pricing/cost.js';
+import { costOf, roundUsd } from '../pricing/cost.js';
 import { resolveModel } from '../pricing/resolve.js';
 import { loadPriceTable, priceAt } from '../pricing/table.js';
 import { renderCount, type CountResult } from '../render/count.js';
@@ -58,7 +58,7 @@ export async function countCommand(words: string[], opts: CountOptions, io: Io):
     approximations: [...approximations],
     chat: opts.chat === true,
     tokens: total,
-    cost_usd: cost?.usd ?? null,
+    cost_usd: roundUsd(cost?.usd ?? null),
     priced_as: found ? `${found.provider.id}/${found.model.id}` : null,
     input_price_per_million: cost?.parts.find((p) => p.part === 'input')?.rate ?? null,
     inputs: counted,
