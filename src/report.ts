@@ -174,8 +174,7 @@ function instantOf(v: string, wholeDay: boolean, utc: boolean): string | null {
   const zone = m[8]?.toUpperCase();
   let t: Date;
   if (zone) {
-    const sign = zone === 'Z' ? 0 : zone.startsWith('-') ? -1 : 1;
-    const offsetMin = sign * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)));
+    const offsetMin = zone === 'Z' ? 0 : (zone.startsWith('-') ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)));
     t = new Date(Date.UTC(y, mo - 1, d, h, mi, s, ms) - offsetMin * 60_000);
   } else if (m[4] === undefined && wholeDay) {
     // The day's last millisecond: the next midnight (local days can be 23 or 25 hours) less 1.

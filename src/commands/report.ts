@@ -49,10 +49,21 @@ export async function reportCommand(opts: ReportOptions, io: Io): Promise<void> 
   const { rows, total } = builder.result();
   if (opts.json) io.out(JSON.stringify(rows.map((r) => ({ [opts.by]: r.key, ...r })), null, 2) + '\n');
   else if (opts.csv) io.out(reportCsv(rows, opts.by as GroupBy));
-  else io.out(renderReport(rows, total, opts.by as GroupBy, io.colourOut, opts.chart, utc ? 'UTC' : localZoneName()));
+  else io.out(renderReport(rows, total, opts.by as GroupBy, io.colourOut, opts.chart, utc ? 'UTC' : localZoneName(io.env.TZ)));
 }
 
-/** The local time zone's name for the Day column: TZ's, as Intl resolves it (UTC when unset on most systems). */
-function localZoneName(): string {
+/**
+ * The local time zone's name for the Day column: TZ as the user spelled it when it names a zone
+ * (ICU would say Asia/Calcutta for Asia/Kolkata), else the zone Intl resolved.
+ */
+function localZoneName(tz: string | undefined): string {
+  if (tz) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return tz;
+    } catch {
+      // Not an IANA name (e.g. ":/etc/localtime"): fall through.
+    }
+  }
   return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'local time';
 }
