@@ -303,7 +303,7 @@ export async function chatTokens(messages: readonly ChatMessage[], model: string
       for (const part of content as readonly ChatContentPart[]) {
         if (part.type === 'text' && typeof part.text === 'string') text += part.text;
         else if (part.type === 'refusal' && typeof part.refusal === 'string') text += part.refusal;
-        else approximations.add(`${part.type} parts are not counted (no published formula from the message alone)`);
+        else approximations.add(`${part.type} parts are not counted, as their tokens depend on what the API sees`);
       }
       total += encoder.count(text);
     }
@@ -313,7 +313,7 @@ export async function chatTokens(messages: readonly ChatMessage[], model: string
     const calls = [...(message.tool_calls ?? []).map((c) => c.function), ...(message.function_call ? [message.function_call] : [])];
     for (const call of calls) {
       total += 3 + encoder.count(call?.name ?? '') + encoder.count(call?.arguments ?? '');
-      approximations.add('tool calls are counted as 3 tokens plus their name and arguments (no published formula)');
+      approximations.add('tool calls are counted as 3 tokens plus their name and arguments, as no published formula covers them');
     }
   }
   return { tokens: total, approximations: [...approximations] };
