@@ -89,17 +89,21 @@ export class ReportBuilder {
     addTo(this.total, e);
   }
 
-  /** The day an entry's instant falls on, and that day's range, reused while lines stay in it. */
-  private day = { from: '', to: '', key: '' };
+  /**
+   * The last few days seen, with their ranges as ISO strings: an entry in one of them costs
+   * string comparisons, no Date (ledgers are mostly in time order, merged ones nearly so).
+   */
+  private days: { from: string; to: string; key: string }[] = [];
 
   private dayOf(time: string): string {
-    const d = this.day;
-    if (time >= d.from && time < d.to) return d.key;
+    for (const d of this.days) if (time >= d.from && time < d.to) return d.key;
     const t = new Date(time);
     const [y, m, day] = this.q.utc ? [t.getUTCFullYear(), t.getUTCMonth(), t.getUTCDate()] : [t.getFullYear(), t.getMonth(), t.getDate()];
     const midnight = (n: number) => (this.q.utc ? new Date(Date.UTC(y, m, n)) : new Date(y, m, n)).toISOString();
-    this.day = { from: midnight(day), to: midnight(day + 1), key: `${y}-${String(m + 1).padStart(2, '0')}-${String(day).padStart(2, '0')}` };
-    return this.day.key;
+    const key = `${y}-${String(m + 1).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+    this.days.unshift({ from: midnight(day), to: midnight(day + 1), key });
+    if (this.days.length > 8) this.days.pop();
+    return key;
   }
 
   /** Rows in key order (days ascending), then by cost for the other groupings; and the total. */
