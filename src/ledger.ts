@@ -136,7 +136,7 @@ export class LedgerWriter {
     let prefixed = false;
     let written: number;
     try {
-      if (!endsWithNewline(fd)) {
+      if (this.readable && !endsWithNewline(fd)) {
         data = Buffer.concat([NEWLINE, data]);
         prefixed = true;
       }
@@ -155,7 +155,7 @@ export class LedgerWriter {
     // may have several), cut the rest back off.
     const kept = data.subarray(0, written).lastIndexOf(0x0a) + 1;
     const keptLines = countNewlines(data.subarray(0, kept)) - (prefixed && kept > 0 ? 1 : 0);
-    const cut = cutBack(fd, data.subarray(kept, written));
+    const cut = this.readable && cutBack(fd, data.subarray(kept, written));
     this.lost(lines - keptLines, lines, written, data.length, 'ENOSPC', cut);
   }
 
@@ -170,13 +170,23 @@ export class LedgerWriter {
     this.warned = true;
   }
 
+  /** False for a ledger we may append to but not read: no newline check, no verified cut. */
+  private readable = true;
+
   private open(): number {
     try {
       // a+: appends, and can read the last byte and cut a partial line back off.
       return openSync(this.path, 'a+');
     } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES') {
+        // A write-only ledger still takes lines, as it did before these checks.
+        const fd = openSync(this.path, 'a');
+        this.readable = false;
+        return fd;
+      }
       // Create the directory only when missing.
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (code !== 'ENOENT') throw e;
       mkdirSync(dirname(this.path), { recursive: true });
       return openSync(this.path, 'a+');
     }

@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -95,6 +95,25 @@ describe('ledger entries', () => {
     expect(lines).toHaveLength(2000);
     const ids = new Set(lines.map((l) => JSON.parse(l).run_id));
     expect(ids.size).toBe(2000);
+  });
+
+  it('a ledger that may be appended to but not read still takes lines (the newline check needs reading)', () => {
+    // Root reads any file, so the writer runs as nobody, on a file only writable to it.
+    const sub = mkdtempSync(join(tmpdir(), 'llm-usage-write-only-'));
+    chmodSync(sub, 0o755);
+    const file = join(sub, 'ledger.jsonl');
+    writeFileSync(file, JSON.stringify(entry('2026-11-20T10:00:00Z')) + '\n');
+    chownSync(file, 65534, 65534);
+    chmodSync(file, 0o200);
+    const script = `
+      const { LedgerWriter } = await import(${JSON.stringify(new URL('../dist/ledger.js', import.meta.url).href)});
+      const w = new LedgerWriter(process.argv[1], (m) => { console.error(m); process.exit(3); });
+      w.append({ time: '2026-11-21T10:00:00.000Z', usage: {} });
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, file], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l).time)).toEqual(['2026-11-20T10:00:00.000Z', '2026-11-21T10:00:00.000Z']);
   });
 
   it('a torn last line is skipped and reported, never fatal; a bad middle line too', async () => {
