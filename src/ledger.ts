@@ -156,13 +156,14 @@ export class LedgerWriter {
     const kept = data.subarray(0, written).lastIndexOf(0x0a) + 1;
     const keptLines = countNewlines(data.subarray(0, kept)) - (prefixed && kept > 0 ? 1 : 0);
     const cut = this.readable && cutBack(fd, data.subarray(kept, written));
-    this.lost(lines - keptLines, lines, written, data.length, 'ENOSPC', cut);
+    // write(2) gives no errno for a short write (the next one would): the count says it all.
+    this.lost(lines - keptLines, lines, written, data.length, null, cut);
   }
 
-  private lost(lost: number, of: number, written: number, total: number, code: string, cut: boolean): void {
+  private lost(lost: number, of: number, written: number, total: number, code: string | null, cut: boolean): void {
     const calls = of === 1 ? 'this call was not recorded' : `${lost} of ${of} calls ${lost === 1 ? 'was' : 'were'} not recorded`;
     const bytes = written ? `wrote ${written} of ${total} bytes, ${cut ? 'cut the partial line back off' : 'could not cut the partial line off (the next line starts on a new line)'}` : 'wrote nothing';
-    this.warn(`the ledger ${this.path} is full (${code}): ${calls} (${bytes}); free space there, or use --ledger FILE`);
+    this.warn(`the ledger ${this.path} is full${code ? ` (${code})` : ''}: ${calls} (${bytes}); free space there, or use --ledger FILE`);
   }
 
   private warnOnce(e: unknown): void {
