@@ -171,7 +171,7 @@ function instantOf(v: string, wholeDay: boolean, utc: boolean): string | null {
   if (!m) return null;
   const n = (i: number) => Number(m[i] ?? 0);
   const [y, mo, d, h, mi, s] = [n(1), n(2), n(3), n(4), n(5), n(6)];
-  const ms = m[7] ? Math.floor(Number(`0.${m[7]}`) * 1000) : 0;
+  const ms = m[7] ? Number(`${m[7]}00`.slice(0, 3)) : 0;
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
   // 2026-02-30 would roll over into March: not a date.
   if (new Date(Date.UTC(y, mo - 1, d)).getUTCDate() !== d) return null;

@@ -167,6 +167,16 @@ describe('report aggregation', () => {
     expect(build({ since: '2026-11-20T12:00:00.000Z', until: '2026-11-20T23:59:59.999Z' }).total.requests).toBe(1);
   });
 
+  it('reads a ledger time with an offset as the instant it names; a time that is no time is counted, not grouped', () => {
+    const b = new ReportBuilder({ by: 'day', utc: true, until: '2026-11-19T20:00:00.000Z' });
+    b.add(entry('2026-11-19T10:00:00Z'));
+    b.add({ ...entry('2026-11-19T10:00:00Z'), time: '2026-11-20T01:00:00+05:00' });
+    b.add({ ...entry('2026-11-19T10:00:00Z'), time: '2026-11-20T01:00:01+05:00' }); // after --until
+    b.add({ ...entry('2026-11-19T10:00:00Z'), time: 'yesterday' });
+    expect(b.result().rows.map((r) => [r.key, r.requests])).toEqual([['2026-11-19', 2]]);
+    expect(b.badTimes).toBe(1);
+  });
+
   it('reads --since/--until as dates, times or ages', () => {
     const now = new Date('2026-11-23T12:00:00Z');
     expect(timeBound('7d', now)).toBe('2026-11-16T12:00:00.000Z');
