@@ -1,4 +1,4 @@
-import { costOf } from './pricing/cost.js';
+import { costOf, roundUsd } from './pricing/cost.js';
 import { resolveModel } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
@@ -11,6 +11,10 @@ export interface WorstCase {
   model: string;
   priced_as: string | null;
   prompt_tokens: number;
+  /** The tiktoken encoding the prompt was counted with. */
+  encoding: string;
+  /** Why the prompt count is approximate (the model's own tokenizer is not tiktoken's); null when exact. */
+  approximation: string | null;
   /** Output tokens allowed across all choices; null when nothing bounds them. */
   max_output_tokens: number | null;
   /** What bounds the output: --max-tokens, Anthropic's default max_tokens, or the context window. */
@@ -37,13 +41,13 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
     const key = `${spec.api}\u0000${spec.system ?? ''}\u0000${spec.prompt}`;
     let prompt = promptCounts.get(key);
     if (prompt === undefined) {
-      // Claude's tokenizer is not public: cl100k_base is a close count for a limit check.
       prompt =
         spec.api === 'completions'
-          ? await tokens.countTokens(spec.prompt, spec.model)
-          : await tokens.countChatTokens(messagesOf(spec), anthropic ? 'gpt-4' : spec.model);
+          ? await tokens.countTokens(spec.prompt, tokens.tokenizerFor(spec.model, spec.provider).encoding)
+          : await tokens.countChatTokens(messagesOf(spec), spec.model, spec.provider);
       promptCounts.set(key, prompt);
     }
+    const tokenizer = tokens.tokenizerFor(spec.model, spec.provider);
     const choices = spec.n ?? 1;
     let perChoice: number | null = spec.maxTokens ?? null;
     let bound = '--max-tokens';
@@ -56,6 +60,8 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
       model: spec.model,
       priced_as: worst.pricedAs,
       prompt_tokens: prompt,
+      encoding: tokenizer.encoding,
+      approximation: tokenizer.approximation,
       max_output_tokens: worst.maxOutput,
       output_bound: worst.maxOutput === null ? 'none' : perChoice === null ? worst.bound : bound,
       cost_usd: worst.usd,
@@ -65,7 +71,7 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
   const total = calls.every((c) => c.cost_usd !== null) ? calls.reduce((s, c) => s + (c.cost_usd as number), 0) : null;
   return {
     calls,
-    total_usd: total,
+    total_usd: roundUsd(total),
     max_cost_usd: maxCost ?? null,
     within_limit: maxCost === undefined || total === null ? null : total <= maxCost,
   };
@@ -93,7 +99,7 @@ export function worstCaseUsd(
   if (!found) return { usd: null, maxOutput, bound, pricedAs, unknownBecause: `no price for model "${model}"` };
   if (maxOutput === null) return { usd: null, maxOutput, bound, pricedAs, unknownBecause: `nothing bounds the output of ${model}: set --max-tokens` };
   const c = costOf(makeUsage({ input: prompt, output: maxOutput }), priceAt(found.model));
-  return { usd: c.usd, maxOutput, bound, pricedAs, unknownBecause: c.usd === null ? `${pricedAs} has no ${c.unpriced.join(' or ')} price` : null };
+  return { usd: roundUsd(c.usd), maxOutput, bound, pricedAs, unknownBecause: c.usd === null ? `${pricedAs} has no ${c.unpriced.join(' or ')} price` : null };
 }
 
 /**

@@ -189,7 +189,7 @@ Examples:
     .description(
       'Aggregate the ledger (every call made by run, stream, exec and proxy): requests, tokens and cost per group,\n' +
         'with the share that was estimated or unpriced, a total row, and a bar chart of cost per group.\n' +
-        'Days are UTC days.',
+        'Days are days in your time zone (TZ), as you mean "today"; --utc for UTC days.',
     )
     .option('--since <when>', 'from this date (2026-11-01), time, or age (30m, 24h, 7d, 2w)')
     .option('--until <when>', 'up to this date (inclusive), time, or age')
@@ -200,6 +200,7 @@ Examples:
     .option('--csv', 'print the rows as CSV')
     .option('--no-chart', 'leave out the bar chart')
     .option('--ledger <file>', 'read this ledger (default: LLM_USAGE_LEDGER, else the user data directory)')
+    .option('--utc', 'days, and dates and times without an offset, in UTC rather than your time zone (TZ)')
     .addHelpText(
       'after',
       `
@@ -221,6 +222,7 @@ Examples:
           csv: o.csv === true,
           chart: o.chart !== false,
           ledger: o.ledger as string | undefined,
+          utc: o.utc === true,
         },
         io,
       );

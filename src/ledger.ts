@@ -1,6 +1,7 @@
-import { createReadStream, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import envPaths from 'env-paths';
+import { roundUsd } from './pricing/cost.js';
 import type { CallRecord, Source } from './record.js';
 import type { Usage } from './usage.js';
 
@@ -48,7 +49,7 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
     priced_as: record.priced_as,
     usage: record.usage,
     usage_source: record.usage_source,
-    cost_usd: record.cost_usd,
+    cost_usd: roundUsd(record.cost_usd),
     ok: record.ok,
     error_kind: record.error_kind,
     status: record.status,
@@ -61,11 +62,19 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
   return entry;
 }
 
+/** Errors that mean the file system has no room for what we write: the line is lost, not the command. */
+const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
+
 /**
  * Appends entries as JSON lines. Each line (or, with appendSoon, each turn's lines) is one
  * write(2) to a file opened once with O_APPEND, so several processes appending at once neither
- * lose nor interleave lines, and a long-running proxy pays no open per call. A ledger that cannot be written is a warning,
- * never a reason to lose the command's own output.
+ * lose nor interleave lines, and a long-running proxy pays no open per call. A ledger that
+ * cannot be written is a warning, never a reason to lose the command's own output.
+ *
+ * A full disk can take part of a line (write(2) returns fewer bytes than asked). That fragment
+ * is cut off again (ftruncate to where the line began) and the loss is said in one line; and a
+ * write to a file that does not end in a newline (a fragment we could not cut, or a crash
+ * mid-write) starts a new line first, so a fragment never swallows the good line after it.
  */
 export class LedgerWriter {
   private warned = false;
@@ -76,7 +85,7 @@ export class LedgerWriter {
   ) {}
 
   append(entry: LedgerEntry): void {
-    this.write(JSON.stringify(entry) + '\n');
+    this.write(JSON.stringify(entry) + '\n', 1);
   }
 
   private pending: string[] = [];
@@ -102,30 +111,121 @@ export class LedgerWriter {
   /** Writes what appendSoon holds. */
   readonly flush = (): void => {
     if (this.pending.length === 0) return;
+    const lines = this.pending.length;
     const text = this.pending.join('');
     this.pending = [];
-    this.write(text);
+    this.write(text, lines);
   };
 
-  private write(text: string): void {
-    try {
-      this.fd ??= this.open();
-      writeSync(this.fd, text);
-    } catch (e) {
-      if (!this.warned) this.warn(`cannot write the ledger ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (use --ledger FILE or --no-ledger)`);
-      this.warned = true;
-    }
+  /** Writes what is pending and closes the file (a later append opens it again). */
+  close(): void {
+    this.flush();
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
   }
+
+  private write(text: string, lines: number): void {
+    let fd: number;
+    try {
+      fd = this.fd ??= this.open();
+    } catch (e) {
+      this.warnOnce(e);
+      return;
+    }
+    let data = Buffer.from(text);
+    let prefixed = false;
+    let written: number;
+    try {
+      if (this.readable && !endsWithNewline(fd)) {
+        data = Buffer.concat([NEWLINE, data]);
+        prefixed = true;
+      }
+      written = writeSync(fd, data);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === undefined || !FULL.has(code)) {
+        this.warnOnce(e);
+        return;
+      }
+      this.lost(lines, lines, 0, data.length, code, true);
+      return;
+    }
+    if (written === data.length) return;
+    // A short write: the disk filled up mid-line. Keep the whole lines that made it (a batch
+    // may have several), cut the rest back off.
+    const kept = data.subarray(0, written).lastIndexOf(0x0a) + 1;
+    const keptLines = countNewlines(data.subarray(0, kept)) - (prefixed && kept > 0 ? 1 : 0);
+    const cut = this.readable && cutBack(fd, data.subarray(kept, written));
+    // write(2) gives no errno for a short write (the next one would): the count says it all.
+    this.lost(lines - keptLines, lines, written, data.length, null, cut);
+  }
+
+  private lost(lost: number, of: number, written: number, total: number, code: string | null, cut: boolean): void {
+    const calls = of === 1 ? 'this call was not recorded' : `${lost} of ${of} calls ${lost === 1 ? 'was' : 'were'} not recorded`;
+    const bytes = written ? `wrote ${written} of ${total} bytes, ${cut ? 'cut the partial line back off' : 'could not cut the partial line off (the next line starts on a new line)'}` : 'wrote nothing';
+    this.warn(`the ledger ${this.path} is full${code ? ` (${code})` : ''}: ${calls} (${bytes}); free space there, or use --ledger FILE`);
+  }
+
+  private warnOnce(e: unknown): void {
+    if (!this.warned) this.warn(`cannot write the ledger ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (use --ledger FILE or --no-ledger)`);
+    this.warned = true;
+  }
+
+  /** False for a ledger we may append to but not read: no newline check, no verified cut. */
+  private readable = true;
 
   private open(): number {
     try {
-      return openSync(this.path, 'a');
+      // a+: appends, and can read the last byte and cut a partial line back off.
+      return openSync(this.path, 'a+');
     } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES') {
+        // A write-only ledger still takes lines, as it did before these checks.
+        const fd = openSync(this.path, 'a');
+        this.readable = false;
+        return fd;
+      }
       // Create the directory only when missing.
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      if (code !== 'ENOENT') throw e;
       mkdirSync(dirname(this.path), { recursive: true });
-      return openSync(this.path, 'a');
+      return openSync(this.path, 'a+');
     }
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/** Whether appending to `fd` starts a line: an empty file, or one whose last byte is a newline. Not a regular file (/dev/null, a pipe): yes. */
+function endsWithNewline(fd: number): boolean {
+  const stat = fstatSync(fd);
+  if (!stat.isFile() || stat.size === 0) return true;
+  const last = Buffer.alloc(1);
+  return readSync(fd, last, 0, 1, stat.size - 1) === 1 && last[0] === 0x0a;
+}
+
+function countNewlines(data: Buffer): number {
+  let n = 0;
+  for (let i = data.indexOf(0x0a); i !== -1; i = data.indexOf(0x0a, i + 1)) n++;
+  return n;
+}
+
+/**
+ * Cuts `fragment` off the end of the file, if the file still ends with it: another process
+ * may have appended after it (O_APPEND puts its line after our fragment), and its line must
+ * not be cut. Then the newline check before the next write keeps the lines apart instead.
+ */
+function cutBack(fd: number, fragment: Buffer): boolean {
+  if (fragment.length === 0) return true;
+  try {
+    const size = fstatSync(fd).size;
+    if (size < fragment.length) return false;
+    const tail = Buffer.alloc(fragment.length);
+    if (readSync(fd, tail, 0, tail.length, size - tail.length) !== tail.length || !tail.equals(fragment)) return false;
+    ftruncateSync(fd, size - fragment.length);
+    return true;
+  } catch {
+    return false;
   }
 }
 

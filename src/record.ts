@@ -1,4 +1,4 @@
-import { costOf } from './pricing/cost.js';
+import { costOf, roundUsd } from './pricing/cost.js';
 import { resolveModel } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
@@ -10,7 +10,10 @@ import { makeUsage, type Usage } from './usage.js';
 export interface Estimate {
   encoding: EncodingName;
   parts: ('input' | 'output')[];
-  /** True where tiktoken is not the model's own tokenizer (Claude): a close count, not an exact one. */
+  /**
+   * True where the count is close, not exact: tiktoken is not the model's own tokenizer (every
+   * model but OpenAI's; see tokenizerFor), or the prompt had parts no formula counts exactly.
+   */
   approximation: boolean;
 }
 
@@ -55,6 +58,7 @@ export interface CallRecord {
   usage: Usage;
   usage_source: Source;
   estimate: Estimate | null;
+  /** Rounded to 12 significant digits (roundUsd): what is stored and printed. */
   cost_usd: number | null;
   priced_as: string | null;
   cost_note: string | null;
@@ -98,9 +102,9 @@ async function usageOf(spec: RecordSpec, outcome: CallOutcome, model: string): P
   if (failedBeforeReply) return { usage: makeUsage({}), source: 'none', estimate: null };
 
   const tokens = await import('./tokens.js');
-  // Claude's tokenizer is not public: tiktoken's cl100k_base gives a close count, marked as such.
-  const anthropic = spec.provider === 'anthropic';
-  const encoding: EncodingName = anthropic ? 'cl100k_base' : tokens.encodingForModel(model);
+  const tokenizer = tokens.tokenizerFor(model, spec.provider);
+  const { encoding } = tokenizer;
+  const approximation = !tokenizer.exact;
   const output = await tokens.countTextsTokens(outcome.text, encoding);
   if (outcome.partialUsage) {
     // The stream broke after message_start: its input is reported, only the output is counted.
@@ -112,28 +116,29 @@ async function usageOf(spec: RecordSpec, outcome: CallOutcome, model: string): P
       cacheCreation: p.input_token_details.cache_creation,
       cacheCreation1h: p.input_token_details.cache_creation_1h,
     });
-    return { usage, source: 'estimated', estimate: { encoding, parts: ['output'], approximation: anthropic } };
+    return { usage, source: 'estimated', estimate: { encoding, parts: ['output'], approximation } };
   }
   const input = await sentTokens(spec, model);
   if (spec.api === 'embeddings') {
     // Embeddings bill prompt tokens only.
-    return { usage: makeUsage({ input }), source: 'estimated', estimate: { encoding, parts: ['input'], approximation: anthropic } };
+    return { usage: makeUsage({ input: input.tokens }), source: 'estimated', estimate: { encoding, parts: ['input'], approximation } };
   }
-  return { usage: makeUsage({ input, output }), source: 'estimated', estimate: { encoding, parts: ['input', 'output'], approximation: anthropic } };
+  return { usage: makeUsage({ input: input.tokens, output }), source: 'estimated', estimate: { encoding, parts: ['input', 'output'], approximation: approximation || input.approximation } };
 }
 
 /**
- * The prompt tokens of what a call sends, counted with tiktoken: the chat formula for chat-shaped
- * input, plain counts for legacy prompts and embedding inputs. Claude's tokenizer is not public:
- * cl100k_base gives a close count.
+ * The prompt tokens of what a call sends, counted with tiktoken (tokenizerFor's choice of
+ * encoding): the chat formula for chat-shaped input, plain counts for legacy prompts and
+ * embedding inputs. `approximation`: no published formula or tokenizer makes it exact.
  */
-export async function sentTokens(spec: Pick<RecordSpec, 'api' | 'provider' | 'prompt' | 'system' | 'sent'>, model: string): Promise<number> {
+export async function sentTokens(spec: Pick<RecordSpec, 'api' | 'provider' | 'prompt' | 'system' | 'sent'>, model: string): Promise<{ tokens: number; approximation: boolean }> {
   const tokens = await import('./tokens.js');
-  const anthropic = spec.provider === 'anthropic';
+  const tokenizer = tokens.tokenizerFor(model, spec.provider);
   if (spec.api === 'completions' || spec.api === 'embeddings') {
-    return tokens.countTextsTokens(spec.sent?.texts ?? [spec.prompt], anthropic ? 'cl100k_base' : tokens.encodingForModel(model));
+    return { tokens: await tokens.countTextsTokens(spec.sent?.texts ?? [spec.prompt], tokenizer.encoding), approximation: !tokenizer.exact };
   }
-  return tokens.countChatTokens(spec.sent?.messages ?? messagesOf(spec), anthropic ? 'gpt-4' : model);
+  const chat = await tokens.chatTokens(spec.sent?.messages ?? messagesOf(spec), model, spec.provider);
+  return { tokens: chat.tokens, approximation: !tokenizer.exact || chat.approximations.length > 0 };
 }
 
 /** The messages a chat call sends, for the chat-message token formula. */
@@ -148,7 +153,7 @@ function priceOf(usage: Usage, names: string[], provider: string, table: PriceTa
     const cost = costOf(usage, priceAt(found.model));
     const pricedAs = `${found.provider.id}/${found.model.id}`;
     if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price` };
-    return { cost_usd: cost.usd, priced_as: pricedAs, cost_note: null };
+    return { cost_usd: roundUsd(cost.usd), priced_as: pricedAs, cost_note: null };
   }
   return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };
 }

@@ -1,3 +1,4 @@
+import { roundUsd } from './pricing/cost.js';
 import type { CallRecord } from './record.js';
 
 /** Where a tallied figure came from, across all calls. */
@@ -30,6 +31,8 @@ export interface Tally {
   /** Tokenizers used for estimates, for the footnote. */
   encodings: string[];
   approximate: boolean;
+  /** The models whose estimates are approximate (see Estimate.approximation). */
+  approximated: string[];
   unpriced: string[];
   by_model: ModelTally[];
 }
@@ -60,12 +63,14 @@ export class TallyBuilder {
     sources: { prompt: 'none', completion: 'none' },
     encodings: [],
     approximate: false,
+    approximated: [],
     unpriced: [],
     by_model: [],
   };
   private readonly byModel = new Map<string, ModelTally>();
   private readonly encodings = new Set<string>();
   private readonly unpriced = new Set<string>();
+  private readonly approximated = new Set<string>();
   /** Calls that count toward the sources (usage_source not 'none'), and those estimated per part. */
   private counted = 0;
   private readonly estimated = { input: 0, output: 0 };
@@ -86,7 +91,10 @@ export class TallyBuilder {
     } else t.known_cost_usd += c.cost_usd;
     if (c.estimate) {
       this.encodings.add(c.estimate.encoding);
-      if (c.estimate.approximation) t.approximate = true;
+      if (c.estimate.approximation) {
+        t.approximate = true;
+        this.approximated.add(c.model);
+      }
     }
     if (c.usage_source !== 'none') {
       this.counted++;
@@ -112,6 +120,7 @@ export class TallyBuilder {
       sources: { prompt: this.sourceOf('input'), completion: this.sourceOf('output') },
       encodings: [...this.encodings],
       unpriced: [...this.unpriced],
+      approximated: [...this.approximated],
       by_model: [...this.byModel.values()].map((m) => ({ ...m })),
     };
   }
@@ -124,15 +133,6 @@ export class TallyBuilder {
   }
 }
 
-/**
- * A sum of dollar amounts as printed: 12 significant digits, which keeps every digit a price
- * can produce and drops the float noise of adding thousands of them (0.5459999999999525 is 0.546).
- */
-function sumUsd(usd: number): number;
-function sumUsd(usd: number | null): number | null;
-function sumUsd(usd: number | null): number | null {
-  return usd === null ? null : Number(usd.toPrecision(12));
-}
 
 /** The --json object: every call, then the tally in get_openai_callback's names. */
 export function summaryJson(calls: readonly CallRecord[], t: Tally = tallyOf(calls)): Record<string, unknown> {
@@ -146,10 +146,10 @@ export function summaryJson(calls: readonly CallRecord[], t: Tally = tallyOf(cal
     reasoning_tokens: t.reasoning_tokens,
     successful_requests: t.successful_requests,
     failed_requests: t.failed_requests,
-    total_cost_usd: sumUsd(t.total_cost_usd),
-    known_cost_usd: sumUsd(t.known_cost_usd),
+    total_cost_usd: roundUsd(t.total_cost_usd),
+    known_cost_usd: roundUsd(t.known_cost_usd),
     cost_complete: t.cost_complete,
     sources: t.sources,
-    by_model: t.by_model.map((m) => ({ ...m, cost_usd: sumUsd(m.cost_usd) })),
+    by_model: t.by_model.map((m) => ({ ...m, cost_usd: roundUsd(m.cost_usd) })),
   };
 }

@@ -16,19 +16,59 @@
  * encoding, and only the encoding actually asked for.
  */
 
-export type EncodingName = 'o200k_base' | 'cl100k_base' | 'p50k_base' | 'r50k_base';
+/**
+ * The encodings we count with, by tiktoken's names. o200k_harmony (gpt-oss) is o200k_base's
+ * ranks and split pattern plus the harmony format's special tokens; js-tiktoken 1.0.21 ships no
+ * o200k_harmony ranks, and we count special-token text as ordinary text anyway, so its counts
+ * are o200k_base's, exactly tiktoken's. It keeps its own name so that output says what gpt-oss uses.
+ */
+export type EncodingName = 'o200k_base' | 'o200k_harmony' | 'cl100k_base' | 'p50k_base' | 'r50k_base';
 
-export const ENCODING_NAMES: readonly EncodingName[] = ['o200k_base', 'cl100k_base', 'p50k_base', 'r50k_base'];
+export const ENCODING_NAMES: readonly EncodingName[] = ['o200k_base', 'o200k_harmony', 'cl100k_base', 'p50k_base', 'r50k_base'];
 
+/** The encodings whose rank tables we load: o200k_harmony counts with o200k_base's. */
+type RanksName = Exclude<EncodingName, 'o200k_harmony'>;
+const RANKS_OF: Readonly<Record<EncodingName, RanksName>> = {
+  o200k_base: 'o200k_base',
+  o200k_harmony: 'o200k_base',
+  cl100k_base: 'cl100k_base',
+  p50k_base: 'p50k_base',
+  r50k_base: 'r50k_base',
+};
+
+/**
+ * A chat message as the Chat Completions API takes it: content as a string, as an array of
+ * parts (text, image_url, input_audio, file, refusal), or null beside tool_calls; tool results
+ * name their call. Anything else on a message is ignored.
+ */
 export interface ChatMessage {
   role: string;
-  content: string;
+  content?: string | readonly ChatContentPart[] | null;
   name?: string;
+  tool_calls?: readonly ToolCall[];
+  tool_call_id?: string;
+  /** The legacy function-calling shape (deprecated, still accepted). */
+  function_call?: { name?: string; arguments?: string };
+  refusal?: string | null;
+}
+
+export interface ChatContentPart {
+  type: string;
+  text?: string;
+  refusal?: string;
+  [key: string]: unknown;
+}
+
+export interface ToolCall {
+  id?: string;
+  type?: string;
+  function?: { name?: string; arguments?: string };
+  [key: string]: unknown;
 }
 
 /** A built encoding. `count` is synchronous: await loadEncoder() once, then count freely. */
 export interface Encoder {
-  readonly name: EncodingName;
+  readonly name: RanksName;
   count(text: string): number;
   /** How many distinct pieces the count cache holds now (bounded; for diagnostics). */
   readonly cachedPieces: number;
@@ -123,9 +163,43 @@ export function isEncodingName(value: string): value is EncodingName {
   return (ENCODING_NAMES as readonly string[]).includes(value);
 }
 
-/** An encoding name is taken as is; anything else is a model name. */
+/** Which encoding counts a model's tokens, and whether it is the model's own tokenizer. */
+export interface Tokenizer {
+  encoding: EncodingName;
+  /** True for OpenAI's models, whose tokenizer tiktoken is: the count is the model's own. */
+  exact: boolean;
+  /** Why the count is an approximation, when it is: one clause, for output. */
+  approximation: string | null;
+}
+
+/**
+ * OpenAI's model names, as tiktoken's map and OpenAI's model list spell them: everything whose
+ * count tiktoken gives exactly. (Tested against js-tiktoken's whole model list.)
+ */
+const OPENAI_MODEL =
+  /^(?:gpt-(?!neo|j(?:-|$))|chatgpt-|o\d(?:-|$)|codex-|computer-use-|omni-moderation|text-moderation|text-embedding-|text-(?:davinci|curie|babbage|ada)-|text-(?:similarity|search)-|code-(?:davinci|cushman|search)-|(?:davinci|curie|babbage|ada)(?:-|$)|cushman-codex)/;
+
+/**
+ * The one answer to "which encoding, and is it the model's own?" for a model name (and, where
+ * known, the provider serving it). OpenAI models: tiktoken's encoding, exact; gpt-oss:
+ * o200k_harmony, exact. Claude: cl100k_base, an approximation (Claude's tokenizer is not
+ * public). Every other model (Gemini, Llama, Mistral, DeepSeek, Grok, a name we do not know):
+ * o200k_base, an approximation, since its own tokenizer is not tiktoken's.
+ */
+export function tokenizerFor(model: string, provider?: string): Tokenizer {
+  const name = baseModelName(model);
+  if (provider === 'anthropic' || /claude/.test(name)) {
+    return { encoding: 'cl100k_base', exact: false, approximation: "Claude's tokenizer is not public; cl100k_base stands in for it" };
+  }
+  if (name.startsWith('gpt-oss')) return { encoding: 'o200k_harmony', exact: true, approximation: null };
+  const encoding = encodingForModel(name);
+  if (OPENAI_MODEL.test(name) || ENCODING_BY_MODEL[name] !== undefined) return { encoding, exact: true, approximation: null };
+  return { encoding, exact: false, approximation: `${model} is not an OpenAI model tiktoken knows; ${encoding} stands in for its own tokenizer` };
+}
+
+/** An encoding name is taken as is; anything else is a model name (see tokenizerFor). */
 export function encodingFor(encodingOrModel: string): EncodingName {
-  return isEncodingName(encodingOrModel) ? encodingOrModel : encodingForModel(encodingOrModel);
+  return isEncodingName(encodingOrModel) ? encodingOrModel : tokenizerFor(encodingOrModel).encoding;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -133,18 +207,22 @@ export function encodingFor(encodingOrModel: string): EncodingName {
 // ---------------------------------------------------------------------------------------
 
 // Literal specifiers, one per encoding, so that bundlers and tsc can see each module.
-const RANKS_MODULES: Readonly<Record<EncodingName, () => Promise<{ default: RanksData }>>> = {
+const RANKS_MODULES: Readonly<Record<RanksName, () => Promise<{ default: RanksData }>>> = {
   o200k_base: () => import('js-tiktoken/ranks/o200k_base'),
   cl100k_base: () => import('js-tiktoken/ranks/cl100k_base'),
   p50k_base: () => import('js-tiktoken/ranks/p50k_base'),
   r50k_base: () => import('js-tiktoken/ranks/r50k_base'),
 };
 
-const encoderPromises = new Map<EncodingName, Promise<Encoder>>();
-const builtEncoders = new Map<EncodingName, Encoder>();
+const encoderPromises = new Map<RanksName, Promise<Encoder>>();
+const builtEncoders = new Map<RanksName, Encoder>();
 
-/** The encoder for `name`, built on first call; later and concurrent calls share it. */
-export function loadEncoder(name: EncodingName): Promise<Encoder> {
+/**
+ * The encoder for `encoding`, built on first call; later and concurrent calls share it
+ * (o200k_harmony shares o200k_base's, whose name it then has).
+ */
+export function loadEncoder(encoding: EncodingName): Promise<Encoder> {
+  const name = RANKS_OF[encoding];
   let promise = encoderPromises.get(name);
   if (promise === undefined) {
     promise = RANKS_MODULES[name]().then(
@@ -165,7 +243,7 @@ export function loadEncoder(name: EncodingName): Promise<Encoder> {
 }
 
 /** The encodings built so far in this process, in build order. */
-export function loadedEncodings(): EncodingName[] {
+export function loadedEncodings(): RanksName[] {
   return [...builtEncoders.keys()];
 }
 
@@ -187,24 +265,63 @@ export async function countTextsTokens(texts: readonly string[], encodingOrModel
   return total;
 }
 
+/** A chat prompt's count, and what about it is not exact (empty when the count is the API's). */
+export interface ChatCount {
+  tokens: number;
+  /** Clauses for output, one per reason the count is approximate. */
+  approximations: string[];
+}
+
 /**
- * Prompt tokens of a chat request, by OpenAI's formula (openai-cookbook,
- * "How to count tokens with tiktoken"): each message costs 3 tokens of framing plus the
- * tokens of each field's value, a `name` costs 1 more, and 3 tokens prime the reply.
- * gpt-3.5-turbo-0301 framed messages differently (4 per message, and a name replaced
- * the role: -1), and the cookbook keeps that case.
+ * Prompt tokens of a chat request, by OpenAI's formula (openai-cookbook, "How to count tokens
+ * with tiktoken", `num_tokens_from_messages`): each message costs 3 tokens of framing plus the
+ * tokens of every string field's value (role, content, name, tool_call_id, refusal), a `name`
+ * costs 1 more, and 3 tokens prime the reply. gpt-3.5-turbo-0301 framed messages differently
+ * (4 per message, and a name replaced the role: -1), and the cookbook keeps that case.
+ *
+ * What the formula does not cover is counted as tiktoken-based references (LangChain's
+ * getNumTokensFromMessages) do, and marked approximate: content given as parts counts its text
+ * (text and refusal parts, joined); image, audio and file parts count nothing (their tokens
+ * depend on what the API sees, an image's size for one); each tool call (or legacy
+ * function_call) counts 3 tokens plus its function name and arguments.
  */
-export async function countChatTokens(messages: readonly ChatMessage[], model: string): Promise<number> {
-  const encoder = await loadEncoder(encodingFor(model));
+export async function chatTokens(messages: readonly ChatMessage[], model: string, provider?: string): Promise<ChatCount> {
+  const tokenizer = tokenizerFor(model, provider);
+  const encoder = await loadEncoder(tokenizer.encoding);
   const legacyFraming = /^gpt-3\.?5-turbo-0301$/.test(baseModelName(model));
   const tokensPerMessage = legacyFraming ? 4 : 3;
   const tokensPerName = legacyFraming ? -1 : 1;
+  const approximations = new Set<string>();
+  if (tokenizer.approximation) approximations.add(tokenizer.approximation);
   let total = 3;
   for (const message of messages) {
-    total += tokensPerMessage + encoder.count(message.role) + encoder.count(message.content);
-    if (message.name !== undefined) total += tokensPerName + encoder.count(message.name);
+    total += tokensPerMessage + encoder.count(message.role);
+    const content = message.content;
+    if (typeof content === 'string') total += encoder.count(content);
+    else if (Array.isArray(content)) {
+      let text = '';
+      for (const part of content as readonly ChatContentPart[]) {
+        if (part.type === 'text' && typeof part.text === 'string') text += part.text;
+        else if (part.type === 'refusal' && typeof part.refusal === 'string') text += part.refusal;
+        else approximations.add(`${part.type} parts are not counted, as their tokens depend on what the API sees`);
+      }
+      total += encoder.count(text);
+    }
+    if (typeof message.name === 'string') total += tokensPerName + encoder.count(message.name);
+    if (typeof message.tool_call_id === 'string') total += encoder.count(message.tool_call_id);
+    if (typeof message.refusal === 'string') total += encoder.count(message.refusal);
+    const calls = [...(message.tool_calls ?? []).map((c) => c.function), ...(message.function_call ? [message.function_call] : [])];
+    for (const call of calls) {
+      total += 3 + encoder.count(call?.name ?? '') + encoder.count(call?.arguments ?? '');
+      approximations.add('tool calls are counted as 3 tokens plus their name and arguments, as no published formula covers them');
+    }
   }
-  return total;
+  return { tokens: total, approximations: [...approximations] };
+}
+
+/** chatTokens' count alone. */
+export async function countChatTokens(messages: readonly ChatMessage[], model: string, provider?: string): Promise<number> {
+  return (await chatTokens(messages, model, provider)).tokens;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -230,7 +347,7 @@ class PieceCachingEncoder implements Encoder {
   private readonly pieceCounts = new Map<string, number>();
 
   constructor(
-    readonly name: EncodingName,
+    readonly name: RanksName,
     data: RanksData,
   ) {
     // The same pattern and flags js-tiktoken uses, so that the pieces are the same.

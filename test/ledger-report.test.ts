@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -87,10 +87,33 @@ describe('ledger entries', () => {
       ),
     );
     expect(codes).toEqual([0, 0, 0, 0]);
-    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    // A writer that looks at the file's last byte while another's long write is still landing
+    // starts a new line to be safe: an empty line, which the report skips. Never a torn one.
+    const all = readFileSync(file, 'utf8').split('\n');
+    expect(all.at(-1)).toBe('');
+    const lines = all.filter((l) => l !== '');
     expect(lines).toHaveLength(2000);
     const ids = new Set(lines.map((l) => JSON.parse(l).run_id));
     expect(ids.size).toBe(2000);
+  });
+
+  it('a ledger that may be appended to but not read still takes lines (the newline check needs reading)', () => {
+    // Root reads any file, so the writer runs as nobody, on a file only writable to it.
+    const sub = mkdtempSync(join(tmpdir(), 'llm-usage-write-only-'));
+    chmodSync(sub, 0o755);
+    const file = join(sub, 'ledger.jsonl');
+    writeFileSync(file, JSON.stringify(entry('2026-11-20T10:00:00Z')) + '\n');
+    chownSync(file, 65534, 65534);
+    chmodSync(file, 0o200);
+    const script = `
+      const { LedgerWriter } = await import(${JSON.stringify(new URL('../dist/ledger.js', import.meta.url).href)});
+      const w = new LedgerWriter(process.argv[1], (m) => { console.error(m); process.exit(3); });
+      w.append({ time: '2026-11-21T10:00:00.000Z', usage: {} });
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, file], { uid: 65534, gid: 65534, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l).time)).toEqual(['2026-11-20T10:00:00.000Z', '2026-11-21T10:00:00.000Z']);
   });
 
   it('a torn last line is skipped and reported, never fatal; a bad middle line too', async () => {
@@ -139,7 +162,19 @@ describe('report aggregation', () => {
     expect(build({ by: 'command' }).rows.map((r) => r.key).sort()).toEqual(['run', 'stream']);
     expect(build({ model: 'GPT-4O' }).total.requests).toBe(1);
     expect(build({ provider: 'anthropic' }).total.requests).toBe(1);
-    expect(build({ since: '2026-11-20T12:00:00.000Z', until: '2026-11-21T00:00:00.000Z' }).total.requests).toBe(1);
+    // Both bounds are inclusive: the entry at exactly --until counts.
+    expect(build({ since: '2026-11-20T12:00:00.000Z', until: '2026-11-21T00:00:00.000Z' }).total.requests).toBe(2);
+    expect(build({ since: '2026-11-20T12:00:00.000Z', until: '2026-11-20T23:59:59.999Z' }).total.requests).toBe(1);
+  });
+
+  it('reads a ledger time with an offset as the instant it names; a time that is no time is counted, not grouped', () => {
+    const b = new ReportBuilder({ by: 'day', utc: true, until: '2026-11-19T20:00:00.000Z' });
+    b.add(entry('2026-11-19T10:00:00Z'));
+    b.add({ ...entry('2026-11-19T10:00:00Z'), time: '2026-11-20T01:00:00+05:00' });
+    b.add({ ...entry('2026-11-19T10:00:00Z'), time: '2026-11-20T01:00:01+05:00' }); // after --until
+    b.add({ ...entry('2026-11-19T10:00:00Z'), time: 'yesterday' });
+    expect(b.result().rows.map((r) => [r.key, r.requests])).toEqual([['2026-11-19', 2]]);
+    expect(b.badTimes).toBe(1);
   });
 
   it('reads --since/--until as dates, times or ages', () => {
@@ -147,11 +182,16 @@ describe('report aggregation', () => {
     expect(timeBound('7d', now)).toBe('2026-11-16T12:00:00.000Z');
     expect(timeBound('24h', now)).toBe('2026-11-22T12:00:00.000Z');
     expect(timeBound('30m', now)).toBe('2026-11-23T11:30:00.000Z');
-    expect(timeBound('2026-11-01')).toBe('2026-11-01T00:00:00.000Z');
-    expect(timeBound('2026-11-01', now, true)).toBe('2026-11-02T00:00:00.000Z');
+    expect(timeBound('2026-11-01', now, false, true)).toBe('2026-11-01T00:00:00.000Z');
+    // --until DATE includes the whole day: up to its last millisecond.
+    expect(timeBound('2026-11-01', now, true, true)).toBe('2026-11-01T23:59:59.999Z');
     expect(timeBound('2026-11-01T08:00:00+02:00')).toBe('2026-11-01T06:00:00.000Z');
+    expect(timeBound('2026-11-01T08:00-0530', now, true)).toBe('2026-11-01T13:30:00.000Z');
+    expect(timeBound('2026-11-01 08:00:00.25', now, true, true)).toBe('2026-11-01T08:00:00.250Z');
     expect(timeBound('last tuesday')).toBeNull();
     expect(timeBound('2026-13-45')).toBeNull();
+    expect(timeBound('2026-02-30')).toBeNull();
+    expect(timeBound('2026-11-01T24:00')).toBeNull();
   });
 
   it('renders CSV with quoting and a bar chart scaled to the largest cost', () => {

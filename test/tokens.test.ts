@@ -11,15 +11,25 @@ import {
   countChatTokens,
   countTextsTokens,
   countTokens,
+  chatTokens,
   encodingForModel,
+  tokenizerFor,
   loadEncoder,
   type EncodingName,
 } from '../src/tokens.js';
 
 // The reference: js-tiktoken with special tokens counted as text, i.e. tiktoken's
 // encode(text, disallowed_special=()).
+// tiktoken's o200k_harmony (tiktoken_ext/openai_public.py) is o200k_base's ranks and pattern
+// with the harmony format's special tokens; js-tiktoken ships no such table, so the reference
+// builds it the same way.
+const HARMONY_SPECIAL: Record<string, number> = {
+  '<|startoftext|>': 199998, '<|endoftext|>': 199999, '<|return|>': 200002, '<|constrain|>': 200003,
+  '<|channel|>': 200005, '<|start|>': 200006, '<|end|>': 200007, '<|message|>': 200008, '<|call|>': 200012,
+};
 const reference: Record<EncodingName, Tiktoken> = {
   o200k_base: new Tiktoken(o200kRanks),
+  o200k_harmony: new Tiktoken({ ...o200kRanks, special_tokens: HARMONY_SPECIAL }),
   cl100k_base: new Tiktoken(cl100kRanks),
   p50k_base: new Tiktoken(p50kRanks),
   r50k_base: new Tiktoken(r50kRanks),
@@ -333,7 +343,7 @@ describe.each(ENCODING_NAMES)('%s counts equal js-tiktoken encode(text, [], []).
   });
 
   it('counts special-token text as ordinary text and never throws', async () => {
-    const text = 'a <|endoftext|> b';
+    const text = `a <|endoftext|> b${encoding === 'o200k_harmony' ? ' <|start|>assistant<|channel|>final<|message|>hi<|end|>' : ''}`;
     expect(() => reference[encoding].encode(text)).toThrow(); // js-tiktoken's default would
     const ours = await countTokens(text, encoding);
     expect(ours).toBe(referenceCount(text, encoding));
@@ -368,5 +378,82 @@ describe('piece cache', () => {
     expect(new Set(words).size).toBeGreaterThan(120_000);
     expect(encoder.cachedPieces).toBeLessThan(40_000);
     expect(encoder.count(text)).toBe(expected);
+  });
+});
+
+describe('tokenizerFor: which encoding, and is it the model\'s own', () => {
+  it.each([
+    ['gpt-4o-mini', undefined, 'o200k_base'],
+    ['gpt-3.5-turbo-0125', 'openai', 'cl100k_base'],
+    ['ft:gpt-4o-mini-2024-07-18:org::id', undefined, 'o200k_base'],
+    ['o3-mini', undefined, 'o200k_base'],
+    ['text-embedding-3-small', undefined, 'cl100k_base'],
+    ['davinci-002', undefined, 'cl100k_base'],
+    ['gpt-oss-120b', undefined, 'o200k_harmony'],
+    ['openai/gpt-oss-20b', 'openai', 'o200k_harmony'],
+  ])('%s is OpenAI\'s: %s, exact', (model, provider, encoding) => {
+    expect(tokenizerFor(model, provider)).toEqual({ encoding, exact: true, approximation: null });
+  });
+
+  it.each([
+    ['claude-3-5-sonnet-20241022', undefined, 'cl100k_base'],
+    ['us.anthropic.claude-3-haiku-20240307-v1:0', undefined, 'cl100k_base'],
+    ['my-deployment', 'anthropic', 'cl100k_base'],
+    ['gemini-1.5-pro', undefined, 'o200k_base'],
+    ['llama-3.1-70b-instruct', 'openai', 'o200k_base'],
+    ['meta-llama/Llama-3.3-70B-Instruct', undefined, 'o200k_base'],
+    ['mistral-large-latest', undefined, 'o200k_base'],
+    ['deepseek-chat', undefined, 'o200k_base'],
+    ['grok-2', undefined, 'o200k_base'],
+    ['gpt-neox-20b', undefined, 'o200k_base'],
+    ['some-future-model', undefined, 'o200k_base'],
+  ])('%s is not: %s, an approximation that names it', (model, provider, encoding) => {
+    const t = tokenizerFor(model, provider);
+    expect(t).toMatchObject({ encoding, exact: false });
+    expect(t.approximation).toContain(encoding);
+  });
+
+  it("every model in js-tiktoken's own list is exact", () => {
+    const models = ['gpt-4o', 'gpt-4-turbo', 'gpt-35-turbo', 'text-davinci-003', 'code-search-ada-code-001', 'text-similarity-curie-001', 'o1-pro', 'chatgpt-4o-latest', 'gpt-5-chat-latest', 'cushman-codex', 'gpt2'];
+    expect(models.filter((m) => !tokenizerFor(m).exact)).toEqual([]);
+  });
+});
+
+describe('chatTokens: every Chat Completions message shape, against the cookbook formula', () => {
+  // num_tokens_from_messages, computed here with js-tiktoken alone: 3 per message, every
+  // string field's tokens, +1 per name, +3 to prime the reply.
+  const enc = reference.o200k_base;
+  const n = (text: string) => enc.encode(text, [], []).length;
+
+  it('tool messages count their tool_call_id, as the cookbook counts every field', async () => {
+    const messages = [
+      { role: 'user', content: 'What is the weather in Paris?' },
+      { role: 'tool', tool_call_id: 'call_Zk3bq7D9eXfL2mN8pQ1rS4tU', content: '{"temp_c": 18}' },
+    ];
+    const expected = 3 + (3 + n('user') + n('What is the weather in Paris?')) + (3 + n('tool') + n('call_Zk3bq7D9eXfL2mN8pQ1rS4tU') + n('{"temp_c": 18}'));
+    expect(await chatTokens(messages, 'gpt-4o')).toEqual({ tokens: expected, approximations: [] });
+  });
+
+  it('content as an array of text parts counts their text; an image part is said not to be counted', async () => {
+    const parts = [{ type: 'text', text: 'Describe ' }, { type: 'text', text: 'this picture.' }];
+    const expected = 3 + 3 + n('user') + n('Describe this picture.');
+    expect(await chatTokens([{ role: 'user', content: parts }], 'gpt-4o')).toEqual({ tokens: expected, approximations: [] });
+    const withImage = await chatTokens([{ role: 'user', content: [...parts, { type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }], 'gpt-4o');
+    expect(withImage.tokens).toBe(expected);
+    expect(withImage.approximations).toEqual([expect.stringMatching(/^image_url parts are not counted/)]);
+  });
+
+  it('content null beside tool_calls counts each call as 3 plus its name and arguments, and says it is approximate', async () => {
+    const args = '{"city":"Paris","unit":"celsius"}';
+    const messages = [{ role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: args } }] }];
+    const counted = await chatTokens(messages, 'gpt-4o');
+    expect(counted.tokens).toBe(3 + 3 + n('assistant') + 3 + n('get_weather') + n(args));
+    expect(counted.approximations).toEqual([expect.stringMatching(/^tool calls are counted as 3 tokens plus/)]);
+  });
+
+  it('a name costs one more, and a non-OpenAI model says which encoding stood in', async () => {
+    const counted = await chatTokens([{ role: 'user', name: 'bob', content: 'hi' }], 'gemini-1.5-pro');
+    expect(counted.tokens).toBe(3 + 3 + n('user') + 1 + n('bob') + n('hi'));
+    expect(counted.approximations).toEqual([expect.stringContaining('o200k_base stands in')]);
   });
 });

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { Io } from '../io.js';
+import { roundUsd } from '../pricing/cost.js';
 import { hasTokenCounts, quoteFor, usageFromCounts, type Quote, type TokenCounts } from '../pricing/quote.js';
 import { requireModel, requireProvider } from '../pricing/resolve.js';
 import { loadPriceTable } from '../pricing/table.js';
@@ -50,6 +51,14 @@ export function priceCommand(search: string | undefined, opts: PriceOptions, io:
 
 function toJson(q: Quote): Record<string, unknown> {
   const { cost, usage, ...rest } = q;
-  if (!cost) return rest;
-  return { ...rest, usage, cost_usd: cost.usd, cost_known_usd: cost.knownUsd, cost_unpriced_parts: cost.unpriced, cost_parts: cost.parts };
+  if (!cost) return { ...rest, per_request: roundUsd(rest.per_request) };
+  return {
+    ...rest,
+    per_request: roundUsd(rest.per_request),
+    usage,
+    cost_usd: roundUsd(cost.usd),
+    cost_known_usd: roundUsd(cost.knownUsd),
+    cost_unpriced_parts: cost.unpriced,
+    cost_parts: cost.parts.map((p) => ({ ...p, usd: roundUsd(p.usd) })),
+  };
 }

@@ -15,6 +15,8 @@ export interface ReportOptions {
   csv?: boolean;
   chart: boolean;
   ledger?: string;
+  /** Days and dates in UTC rather than the local time zone (TZ). */
+  utc?: boolean;
 }
 
 const GROUPS: GroupBy[] = ['day', 'model', 'provider', 'command'];
@@ -23,13 +25,14 @@ const GROUPS: GroupBy[] = ['day', 'model', 'provider', 'command'];
 export async function reportCommand(opts: ReportOptions, io: Io): Promise<void> {
   if (!GROUPS.includes(opts.by as GroupBy)) throw new UsageError(`--by must be one of ${GROUPS.join(', ')}, not "${opts.by}"`);
   if (opts.json && opts.csv) throw new UsageError('choose one of --json and --csv');
-  const since = opts.since === undefined ? undefined : timeBound(opts.since);
-  const until = opts.until === undefined ? undefined : timeBound(opts.until, new Date(), true);
+  const utc = opts.utc === true;
+  const since = opts.since === undefined ? undefined : timeBound(opts.since, new Date(), false, utc);
+  const until = opts.until === undefined ? undefined : timeBound(opts.until, new Date(), true, utc);
   if (since === null) throw new UsageError(`--since "${opts.since}" is not a date (2026-11-01), a time, or an age (30m, 24h, 7d, 2w)`);
   if (until === null) throw new UsageError(`--until "${opts.until}" is not a date (2026-11-01), a time, or an age (30m, 24h, 7d, 2w)`);
 
   const path = ledgerPath({ ledger: opts.ledger }, io.env) as string;
-  const builder = new ReportBuilder({ since, until, by: opts.by as GroupBy, model: opts.model, provider: opts.provider });
+  const builder = new ReportBuilder({ since, until, by: opts.by as GroupBy, model: opts.model, provider: opts.provider, utc });
   if (existsSync(path)) {
     let skipped = 0;
     let tornAt = 0;
@@ -38,6 +41,7 @@ export async function reportCommand(opts: ReportOptions, io: Io): Promise<void> 
       if (torn) tornAt = line;
     });
     if (tornAt) io.err(`llm-usage: warning: skipped a torn last line (${tornAt}) in ${path}, likely a crash mid-write\n`);
+    if (builder.badTimes) io.err(`llm-usage: warning: skipped ${builder.badTimes} line(s) whose time is not a time in ${path}\n`);
     if (skipped > (tornAt ? 1 : 0)) io.err(`llm-usage: warning: skipped ${skipped - (tornAt ? 1 : 0)} unreadable line(s) in ${path}\n`);
   } else if (!opts.json && !opts.csv) {
     io.err(`llm-usage: no ledger yet at ${path}: run, stream, exec and proxy record calls there\n`);
@@ -45,5 +49,21 @@ export async function reportCommand(opts: ReportOptions, io: Io): Promise<void> 
   const { rows, total } = builder.result();
   if (opts.json) io.out(JSON.stringify(rows.map((r) => ({ [opts.by]: r.key, ...r })), null, 2) + '\n');
   else if (opts.csv) io.out(reportCsv(rows, opts.by as GroupBy));
-  else io.out(renderReport(rows, total, opts.by as GroupBy, io.colourOut, opts.chart));
+  else io.out(renderReport(rows, total, opts.by as GroupBy, io.colourOut, opts.chart, utc ? 'UTC' : localZoneName(io.env.TZ)));
+}
+
+/**
+ * The local time zone's name for the Day column: TZ as the user spelled it when it names a zone
+ * (ICU would say Asia/Calcutta for Asia/Kolkata), else the zone Intl resolved.
+ */
+function localZoneName(tz: string | undefined): string {
+  if (tz) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return tz;
+    } catch {
+      // Not an IANA name (e.g. ":/etc/localtime"): fall through.
+    }
+  }
+  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'local time';
 }

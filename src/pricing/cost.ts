@@ -85,6 +85,18 @@ export function costOf(usage: Usage, prices: ModelPrice, requests = 1): Cost {
   return { parts, usd: unpriced.length ? null : knownUsd, knownUsd, unpriced };
 }
 
+/**
+ * A dollar amount as it leaves the core (a record, a ledger line, JSON): 12 significant digits,
+ * which keep every digit a price can produce and drop float noise (0.045597500000000006 is
+ * 0.0455975, 0.000011999999999999999 is 0.000012). The arithmetic above keeps full precision;
+ * this is applied once, where a cost is stored or printed.
+ */
+export function roundUsd(usd: number): number;
+export function roundUsd(usd: number | null): number | null;
+export function roundUsd(usd: number | null): number | null {
+  return usd === null ? null : Number(usd.toPrecision(12));
+}
+
 /** The rate of a possibly tiered price for a request with `inputTokens` input tokens. */
 export function rateFor(price: number | Tiered, inputTokens: number): number {
   if (typeof price === 'number') return price;

@@ -57,7 +57,7 @@ export async function requestFacts(raw: Uint8Array, api: RecordApi, provider: Pr
   const body = jsonOf(raw);
   const { model, stream } = requestHead(body);
   const injected = (api === 'chat' || api === 'completions') && isObject(body) ? withIncludeUsage(bufferOf(raw), body) : null;
-  const promptTokens = countPrompt ? await sentTokens({ api, provider, prompt: '', sent: sentText(api, body) }, model) : null;
+  const promptTokens = countPrompt ? (await sentTokens({ api, provider, prompt: '', sent: sentText(api, body) }, model)).tokens : null;
   return { model, stream, maxOutput: maxOutputOf(api, body), injected, promptTokens };
 }
 

@@ -5,6 +5,8 @@ export interface CountResult {
   model: string;
   encoding: string;
   approximate: boolean;
+  /** Why the count is approximate: one clause each. */
+  approximations: string[];
   chat: boolean;
   tokens: number;
   cost_usd: number | null;
@@ -16,7 +18,7 @@ export interface CountResult {
 export function renderCount(r: CountResult, colour: boolean): string {
   const rows = r.inputs.map((i) => [i.source, formatCount(i.characters), formatCount(i.tokens)]);
   if (r.inputs.length > 1) rows.push(['Total', formatCount(r.inputs.reduce((n, i) => n + i.characters, 0)), formatCount(r.tokens)]);
-  const how = `${r.chat ? 'chat-message formula, ' : ''}tiktoken ${r.encoding}${r.approximate ? ' (an approximation: Claude\'s tokenizer is not public)' : ''}`;
+  const how = `${r.chat ? 'chat-message formula, ' : ''}tiktoken ${r.encoding}${r.approximate ? ` (an approximation: ${r.approximations.join('; ')})` : ''}`;
   const price =
     r.cost_usd === null
       ? `Input cost: unknown (${r.priced_as ? `${r.priced_as} has no input price` : `no price for model "${r.model}"`})`

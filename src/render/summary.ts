@@ -34,7 +34,7 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string):
     out.push(table(['Model', 'Requests', 'Prompt', 'Completion', 'Cost'], models, colour, ['left', 'right', 'right', 'right', 'right']));
   }
   if (t.encodings.length) {
-    const approx = t.approximate ? '; for Claude models an approximation, as Claude\'s tokenizer is not public' : '';
+    const approx = t.approximate ? `; an approximation for ${t.approximated.join(', ')} (its own tokenizer is not tiktoken's, or the prompt had parts no published formula counts)` : '';
     out.push(`* estimated with tiktoken ${t.encodings.join(', ')}: the provider reported no usage${estimateHint ? ` (${estimateHint})` : ''}${approx}`);
   }
   for (const note of t.unpriced) out.push(`cost unknown: ${note}`);
