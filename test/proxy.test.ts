@@ -392,7 +392,17 @@ describe('meters', () => {
   it('reads what a request sends, text only, for an estimate', () => {
     expect(requestHead({ model: 'gpt-4o', stream: true })).toEqual({ model: 'gpt-4o', stream: true });
     expect(requestHead(undefined)).toEqual({ model: '', stream: false });
-    expect(sentText('chat', { messages: [{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'image_url' }, { type: 'text', text: 'b' }] }] })).toEqual({ messages: [{ role: 'user', content: 'ab' }] });
+    const parts = [{ type: 'text', text: 'a' }, { type: 'image_url', image_url: { url: 'x' } }, { type: 'text', text: 'b' }];
+    expect(sentText('chat', { messages: [{ role: 'user', content: parts }] })).toEqual({ messages: [{ role: 'user', content: parts }] });
+    // Tool calls and tool results are kept for the chat formula; what is malformed is left out.
+    const call = { id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } };
+    expect(sentText('chat', { messages: [{ role: 'assistant', content: null, tool_calls: [call, 7] }, { role: 'tool', tool_call_id: 'c1', content: 'r' }, { role: 7, content: 5, tool_calls: 'x' }] })).toEqual({
+      messages: [
+        { role: 'assistant', content: null, tool_calls: [call] },
+        { role: 'tool', tool_call_id: 'c1', content: 'r' },
+        { role: 'user', content: null },
+      ],
+    });
     expect(sentText('messages', { system: [{ type: 'text', text: 'S' }], messages: [{ role: 'user', content: 'Q' }] }).messages).toEqual([{ role: 'system', content: 'S' }, { role: 'user', content: 'Q' }]);
     expect(sentText('responses', { instructions: 'I', input: 'Q' }).messages).toEqual([{ role: 'system', content: 'I' }, { role: 'user', content: 'Q' }]);
     expect(sentText('embeddings', { input: ['x', 'y'] }).texts).toEqual(['x', 'y']);

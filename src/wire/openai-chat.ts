@@ -1,7 +1,7 @@
 /** OpenAI chat completions on the wire: `data: {chunk}` streams ending in `data: [DONE]`, and JSON bodies. */
 import { openAIChatUsage } from '../normalise.js';
 import type { CallOutcome } from '../providers/types.js';
-import { arrayOf, classify, Deferred, DONE, ERROR_KEY, errorFailure, Gathered, IS_DONE, messageText, object, parseBytes, USAGE_OBJECT, whole, type BodyEnd, type Json, type StreamMeter, type WireFormat } from './read.js';
+import { arrayOf, chatMessage, classify, Deferred, DONE, ERROR_KEY, errorFailure, Gathered, IS_DONE, object, parseBytes, USAGE_OBJECT, whole, type BodyEnd, type Json, type StreamMeter, type WireFormat } from './read.js';
 
 /** OpenAI chat completions and legacy completions streams (`data: {chunk}` … `data: [DONE]`). */
 export class OpenAIStreamMeter implements StreamMeter {
@@ -96,6 +96,7 @@ export const openAIChatWire: WireFormat = {
       for (const call of arrayOf(message?.['tool_calls'])) got.add(i, object(object(call)?.['function'])?.['arguments']);
     }
   },
-  sentText: (json) => ({ messages: arrayOf(json['messages']).map((m) => messageText(m)) }),
+  // Every message shape the chat formula counts: tool calls and tool results included.
+  sentText: (json) => ({ messages: arrayOf(json['messages']).map(chatMessage) }),
   maxOutput: (json) => choicesTimes(whole(json['max_completion_tokens']) ?? whole(json['max_tokens']), json),
 };

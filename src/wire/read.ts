@@ -230,6 +230,22 @@ export function messageText(m: unknown, content: unknown = object(m)?.['content'
   return { role: text(object(m)?.['role']) || 'user', content: contentText(content) };
 }
 
+/**
+ * A Chat Completions message as the API takes it, every shape kept that the chat formula counts
+ * (content parts, tool calls, tool results, names, refusals); anything malformed left out.
+ */
+export function chatMessage(m: unknown): ChatMessage {
+  const json = object(m) ?? {};
+  const content = json['content'];
+  const message: ChatMessage = { role: text(json['role']) || 'user', content: typeof content === 'string' || Array.isArray(content) ? (content as ChatMessage['content']) : null };
+  if (typeof json['name'] === 'string') message.name = json['name'];
+  if (Array.isArray(json['tool_calls'])) message.tool_calls = json['tool_calls'].filter((c) => object(c) !== null) as ChatMessage['tool_calls'];
+  if (typeof json['tool_call_id'] === 'string') message.tool_call_id = json['tool_call_id'];
+  if (object(json['function_call'])) message.function_call = json['function_call'] as ChatMessage['function_call'];
+  if (typeof json['refusal'] === 'string') message.refusal = json['refusal'];
+  return message;
+}
+
 /** What a request sent, text only, for an estimate: chat-shaped messages, or plain texts. */
 export interface SentText {
   messages?: ChatMessage[];
