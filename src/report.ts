@@ -115,9 +115,18 @@ const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000
  */
 export function timeBound(value: string, now: Date = new Date(), wholeDay = false): string | null {
   const age = /^(\d+)([mhdw])$/.exec(value.trim());
-  if (age) return new Date(now.getTime() - Number(age[1]) * (UNIT_MS[age[2] as string] as number)).toISOString();
-  if (!/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())) return null;
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value.trim());
+  if (age) {
+    // An age so large it reaches before the years a Date can hold is no time at all.
+    const t = new Date(now.getTime() - Number(age[1]) * (UNIT_MS[age[2] as string] as number));
+    return Number.isNaN(t.getTime()) ? null : t.toISOString();
+  }
+  const parts = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(value.trim());
+  if (!parts) return null;
+  // Date rolls 2026-02-30 over to March 2 and takes 24:00; a bound must be a real day and time.
+  const [y, mo, d, h, mi, sec] = parts.slice(1).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  if (day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) return null;
+  const dateOnly = parts[4] === undefined;
   const t = new Date(dateOnly ? `${value.trim()}T00:00:00Z` : value.trim());
   if (Number.isNaN(t.getTime())) return null;
   // --until 2026-11-20 means up to the end of that day.

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { fsProblem, UsageError } from '../errors.js';
 import { readStdinIfPiped, type Io } from '../io.js';
 import { costOf } from '../pricing/cost.js';
-import { resolveModel } from '../pricing/resolve.js';
+import { requireModel, resolveModel } from '../pricing/resolve.js';
 import { loadPriceTable, priceAt } from '../pricing/table.js';
 import { renderCount, type CountResult } from '../render/count.js';
 import { makeUsage } from '../usage.js';
@@ -23,7 +23,7 @@ export async function countCommand(words: string[], opts: CountOptions, io: Io):
     try {
       inputs.push({ source: file, text: readFileSync(file, 'utf8') });
     } catch (e) {
-      throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`--file ${file}: ${fsProblem(e)}: check the path`);
     }
   }
   if (inputs.length === 0) {
@@ -35,6 +35,8 @@ export async function countCommand(words: string[], opts: CountOptions, io: Io):
   const tokens = await import('../tokens.js');
   const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
   const found = resolveModel(table, opts.model);
+  // Neither priced nor known to tiktoken: counting it with a default encoding would be a guess.
+  if (!found && !tokens.hasKnownEncoding(opts.model)) requireModel(table, opts.model);
   // Claude's tokenizer is not public: tiktoken gives a close count there, and says so.
   const approximate = found?.provider.id === 'anthropic' || /^claude/i.test(opts.model);
   const encoding = approximate ? 'cl100k_base' : tokens.encodingForModel(opts.model);

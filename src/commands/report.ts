@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { existsSync, statSync } from 'node:fs';
+import { fsProblem, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { ledgerPath, scanLedger } from '../ledger.js';
 import { renderReport, reportCsv } from '../render/report.js';
@@ -17,26 +17,43 @@ export interface ReportOptions {
   ledger?: string;
 }
 
+/** A --since/--until value as an ISO time, or a UsageError saying what is wrong with it. */
+function bound(flag: string, value: string, now: Date, wholeDay: boolean): string {
+  const t = timeBound(value, now, wholeDay);
+  if (t !== null) return t;
+  if (/^\d+[mhdw]$/.test(value.trim())) throw new UsageError(`${flag} ${value.trim()} reaches back before any date: give a smaller age, such as 7d or 2w`);
+  if (/^\d{4}-\d{2}-\d{2}/.test(value.trim())) throw new UsageError(`${flag} "${value}" is not a real date or time: give one such as 2026-11-01 or 2026-11-01T08:00:00Z`);
+  throw new UsageError(`${flag} "${value}" is not a date (2026-11-01), a time, or an age (30m, 24h, 7d, 2w)`);
+}
+
 const GROUPS: GroupBy[] = ['day', 'model', 'provider', 'command'];
 
 /** `llm-usage report`: what the ledger says was spent, grouped and filtered. */
 export async function reportCommand(opts: ReportOptions, io: Io): Promise<void> {
   if (!GROUPS.includes(opts.by as GroupBy)) throw new UsageError(`--by must be one of ${GROUPS.join(', ')}, not "${opts.by}"`);
   if (opts.json && opts.csv) throw new UsageError('choose one of --json and --csv');
-  const since = opts.since === undefined ? undefined : timeBound(opts.since);
-  const until = opts.until === undefined ? undefined : timeBound(opts.until, new Date(), true);
-  if (since === null) throw new UsageError(`--since "${opts.since}" is not a date (2026-11-01), a time, or an age (30m, 24h, 7d, 2w)`);
-  if (until === null) throw new UsageError(`--until "${opts.until}" is not a date (2026-11-01), a time, or an age (30m, 24h, 7d, 2w)`);
+  const now = new Date();
+  const since = opts.since === undefined ? undefined : bound('--since', opts.since, now, false);
+  const until = opts.until === undefined ? undefined : bound('--until', opts.until, now, true);
+  if (since !== undefined && until !== undefined && since >= until) {
+    throw new UsageError(`--since ${opts.since} is not before --until ${opts.until}, so no call could match: swap them, or widen the range`);
+  }
 
   const path = ledgerPath({ ledger: opts.ledger }, io.env) as string;
+  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`the ledger ${path} is a directory: give the ledger file with --ledger FILE or LLM_USAGE_LEDGER`);
   const builder = new ReportBuilder({ since, until, by: opts.by as GroupBy, model: opts.model, provider: opts.provider });
   if (existsSync(path)) {
     let skipped = 0;
     let tornAt = 0;
-    await scanLedger(path, (e) => builder.add(e), (line, torn) => {
-      skipped++;
-      if (torn) tornAt = line;
-    });
+    try {
+      await scanLedger(path, (e) => builder.add(e), (line, torn) => {
+        skipped++;
+        if (torn) tornAt = line;
+      });
+    } catch (e) {
+      if (!(e as NodeJS.ErrnoException).code) throw e;
+      throw new UsageError(`cannot read the ledger ${path}: ${fsProblem(e)}: check the path given to --ledger or LLM_USAGE_LEDGER`);
+    }
     if (tornAt) io.err(`llm-usage: warning: skipped a torn last line (${tornAt}) in ${path}, likely a crash mid-write\n`);
     if (skipped > (tornAt ? 1 : 0)) io.err(`llm-usage: warning: skipped ${skipped - (tornAt ? 1 : 0)} unreadable line(s) in ${path}\n`);
   } else if (!opts.json && !opts.csv) {
