@@ -80,7 +80,13 @@ export function modelList(value: string, previous: string[] = []): string[] {
 /** A file to read or write: a non-empty path that is not a directory. */
 export function file(value: string): string {
   const path = text(value);
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`${path} is a directory: give a file`);
+  let directory = false;
+  try {
+    directory = statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    // Unreadable or not a path at all: the command that opens it says why.
+  }
+  if (directory) throw new InvalidArgumentError(`${path} is a directory: give a file`);
   return path;
 }
 

@@ -71,7 +71,8 @@ function checkedBaseUrl(value: string, source: string, provider: ProviderName): 
   try {
     url = new URL(value.trim());
   } catch {
-    throw new UsageError(`${source} "${value}" is not a URL: give one such as ${example}`);
+    // Never echo a password that was meant for the URL's user:password@ part.
+    throw new UsageError(`${source} "${value.replace(/\/\/[^/]*@/, '//***@')}" is not a URL: give one such as ${example}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UsageError(`${source}: ${url.protocol}// is not supported: give an http:// or https:// URL such as ${example}`);
