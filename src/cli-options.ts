@@ -68,13 +68,24 @@ export function name(value: string): string {
   return text(value).trim();
 }
 
+// Longer than any provider's model id (Bedrock ARNs are about 100); also keeps "close:" suggestions quick.
+const MAX_MODEL_NAME = 256;
+
 /** --model a,b or --model repeated: every name non-empty. */
 export function modelList(value: string, previous: string[] = []): string[] {
   const names = value.split(',').map((m) => m.trim());
   if (names.some((m) => m === '')) {
     throw new InvalidArgumentError(value.trim() === '' ? 'expected a model name, got an empty one' : `"${value}" has an empty model name: separate names with single commas`);
   }
+  names.forEach(model);
   return [...previous, ...names];
+}
+
+/** One model name: non-empty and of a plausible length. */
+export function model(value: string): string {
+  const n = name(value);
+  if (n.length > MAX_MODEL_NAME) throw new InvalidArgumentError(`a model name of ${n.length} characters: model names are at most ${MAX_MODEL_NAME}`);
+  return n;
 }
 
 /** A file to read or write: a non-empty path that is not a directory. */

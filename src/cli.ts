@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { addLedgerOptions, choices, collectFiles, count, dollars, file, modelList, name, positive, pricingOption, repeatCount, temperature, text } from './cli-options.js';
+import { addLedgerOptions, choices, collectFiles, count, dollars, file, model, modelList, name, positive, pricingOption, repeatCount, temperature, text } from './cli-options.js';
 import { registerProxyCommands } from './cli-proxy.js';
 import { describeFailure, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
@@ -31,7 +31,9 @@ Exit codes: 0 ok, 1 a call failed, 2 bad usage or input, 130 interrupted.`,
       writeOut: (s) => io.out(s),
       writeErr: (s) => io.err(s),
       // Commander's parse errors become our one line: what is wrong and where to look.
-      outputError: (s, write) => write(`llm-usage: ${s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see llm-usage --help)\n`),
+      // A long value (a pasted file) is cut, so the line stays readable.
+      outputError: (s, write) =>
+        write(`llm-usage: ${s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ').replace(/argument '([^]{60})[^]{20,}?' is invalid/, "argument '$1...' is invalid")} (see llm-usage --help)\n`),
     });
 
   program
@@ -91,7 +93,7 @@ Examples:
 
   const callOptions = (cmd: Command) =>
     cmd
-      .option('-m, --model <name>', 'the model to call', name, 'gpt-4o-mini')
+      .option('-m, --model <name>', 'the model to call', model, 'gpt-4o-mini')
       .option('-p, --provider <name>', 'openai or anthropic (default: anthropic for claude-*, else openai)', name)
       .option('--api <api>', 'chat, completions or responses (default: completions for legacy completion models, else chat)', name)
       .option('--system <text>', 'a system prompt', text)
@@ -235,7 +237,7 @@ Examples:
     )
     .argument('[text...]', 'the text to count')
     .option('-f, --file <file>', 'count this file (repeat for several)', collectFiles)
-    .option('-m, --model <name>', 'the model whose encoding and price to use', name, 'gpt-4o-mini')
+    .option('-m, --model <name>', 'the model whose encoding and price to use', model, 'gpt-4o-mini')
     .option('--chat', 'the input is a JSON array of chat messages')
     .option('--json', 'print JSON only')
     .addOption(pricingOption())

@@ -212,8 +212,12 @@ function pricesProblem(prices: unknown, at: string, user?: UserRules): string | 
   return null;
 }
 
-function matchProblem(m: unknown, at: string, user?: UserRules): string | null {
+// Deeper and/or nesting than any real rule needs; it also bounds the recursion here and in matches().
+const MAX_RULE_DEPTH = 16;
+
+function matchProblem(m: unknown, at: string, user?: UserRules, depth = 0): string | null {
   if (!isObject(m)) return `${at} must be a match rule such as {"equals": "my-model"}`;
+  if (depth > MAX_RULE_DEPTH) return `${at} nests "or"/"and" rules more than ${MAX_RULE_DEPTH} deep: flatten them`;
   const keys = Object.keys(m);
   if (keys.length !== 1) return `${at} must have exactly one of equals, starts_with, ends_with, contains, regex, or, and`;
   const key = keys[0] as string;
@@ -221,7 +225,7 @@ function matchProblem(m: unknown, at: string, user?: UserRules): string | null {
   if (key === 'or' || key === 'and') {
     if (!Array.isArray(value) || value.length === 0) return `${at}.${key} must be a non-empty list of rules`;
     for (const [i, sub] of value.entries()) {
-      const problem = matchProblem(sub, `${at}.${key}[${i}]`, user);
+      const problem = matchProblem(sub, `${at}.${key}[${i}]`, user, depth + 1);
       if (problem) return problem;
     }
     return null;

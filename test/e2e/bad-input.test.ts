@@ -64,6 +64,9 @@ for (const [name, { data }] of Object.entries(PRICE_FILES)) {
 // A catastrophic pattern for a backtracking engine: it must neither hang nor be taken silently.
 const catastrophic = join(dir, 'catastrophic.json');
 writeFileSync(catastrophic, JSON.stringify({ providers: [provider([model({ match: { regex: '(a+)+$' } })])] }));
+// Nesting deep enough to overflow a recursive check: it must be named, not an internal error.
+const deep = join(dir, 'deep.json');
+writeFileSync(deep, `{"providers": [{"id": "mycorp", "models": [{"id": "house", "match": ${'{"or": ['.repeat(5000)}{"equals": "house"}${']}'.repeat(5000)}, "prices": {}}]}]}`);
 const ledgerFile = join(dir, 'ledger.jsonl');
 writeFileSync(ledgerFile, '');
 
@@ -89,6 +92,7 @@ add(['price', '-m', 'gpt-4o', '--pricing', missing], /cannot read pricing file .
 add(['price', '-m', 'gpt-4o', '--pricing', aDir], /--pricing .*a-directory is a directory: give a file/);
 add(['price', '-m', 'gpt-4o', '--pricing', ''], /--pricing .* argument '' is invalid/);
 add(['price', '-m', 'a'.repeat(36) + '!', '--pricing', catastrophic], /unknown model "a{36}!"/);
+add(['price', '-m', 'gpt-4o', '--pricing', deep], /nests "or"\/"and" rules more than 16 deep: flatten them/);
 add(['count', '-m', 'gpt-4o', '--pricing', priceFile['duplicate-model'] as string, 'hi'], /repeats models\[0\]/);
 add(['run', '--dry-run', '--pricing', priceFile['empty-array'] as string, 'hi'], /has no providers/);
 add(['stream', '--dry-run', '--pricing', priceFile['price-out-of-range'] as string, 'hi'], /out of range/);
@@ -97,6 +101,8 @@ add(['stream', '--dry-run', '--pricing', priceFile['price-out-of-range'] as stri
 add(['price', '-m', ''], /--model .* argument '' is invalid. expected a model name/);
 add(['price', '-m', ',,'], /",," has an empty model name/);
 add(['price', '-m', 'gpt-4o,'], /"gpt-4o," has an empty model name/);
+add(['price', '-m', 'a'.repeat(20_000)], /a model name of 20000 characters: model names are at most 256/);
+add(['count', '-m', `gpt-4o-${'x'.repeat(300)}`, 'hi'], /model names are at most 256/);
 add(['price', '-m', 'gpt-4o', '-m', ''], /--model .* argument '' is invalid/);
 add(['price', '-p', '', '-m', 'gpt-4o'], /--provider .* argument '' is invalid/);
 add(['price', '-p', 'nope', '-m', 'gpt-4o'], /unknown provider "nope"/);
