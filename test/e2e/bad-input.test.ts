@@ -82,7 +82,7 @@ const cases: Case[] = [];
 const addCase = (args: string[], says: RegExp, extra: Omit<Case, 'args' | 'says'> = {}) => void cases.push({ args, says, ...extra });
 const add = addCase;
 // The stream cases: its own prompt handling, and a sample of each class of option.
-const STREAM_TOO = /^stream (""|   |-m  hi|--base-url (""|not a url|::::)|--repeat 10001|--max-cost (abc|1e309)|--temperature 3|-n 129|.*--max-cost 0\.001|.*does not serve|--dry-run -p anthropic|--ledger .* --no-ledger|--log-content|hi)( |$)/;
+const STREAM_TOO = /^stream (""|   |--base-url (not a url|::::)|--repeat 10001|--max-cost 1e309|.*--max-cost 0\.001|--dry-run -p anthropic|--ledger .* --no-ledger|hi)( |$)/;
 
 // ---- the price files, through price (flag and variable) and every command that reads them
 for (const [name, { says }] of Object.entries(PRICE_FILES)) add(['price', '-m', 'gpt-4o', '--pricing', priceFile[name] as string], says);
@@ -131,7 +131,7 @@ add(['price', '-m'], /option '-m, --model <names>' argument missing/);
 // ---- run and stream: prompts, models, providers, numbers, URLs, limits, ledger
 // stream shares run's options and planning; it gets the cases of its own path (prompt, planning, limits).
 const call = (cmd: 'run' | 'stream', full: boolean) => {
-  const add = full ? addCase : (args: string[], says: RegExp, extra: Omit<Case, 'args' | 'says'> = {}) => (STREAM_TOO.test(args.join(' ')) ? addCase(args, says, extra) : undefined);
+  const add = full ? addCase : (args: string[], says: RegExp, extra: Omit<Case, 'args' | 'says'> = {}) => (STREAM_TOO.test(args.map((x) => x || '""').join(' ')) ? addCase(args, says, extra) : undefined);
   add([cmd, ''], /the prompt is empty/);
   add([cmd, '   '], /the prompt is empty/);
   add([cmd, '-m', '', 'hi'], /--model .* argument '' is invalid/);
@@ -141,12 +141,12 @@ const call = (cmd: 'run' | 'stream', full: boolean) => {
   add([cmd, '--api', 'embeddings', 'hi'], /--api must be chat, completions or responses, not "embeddings"/);
   add([cmd, '-m', 'claude-3-5-haiku-latest', '--api', 'responses', 'hi'], /--api responses is an OpenAI API; Anthropic models use messages/);
   add([cmd, '--system', '', 'hi'], /--system .* argument '' is invalid/);
-  for (const value of ['0', 'abc', '', '9007199254740993']) add([cmd, '--max-tokens', value, 'hi'], /--max-tokens .*is invalid. expected/);
-  for (const value of ['3', '-1', '', '0x1', 'Infinity', '2.0001']) add([cmd, '--temperature', value, 'hi'], /--temperature .*is invalid. expected a number from 0 to 2/);
-  for (const value of ['0', '129', 'two']) add([cmd, '-n', value, 'hi'], /option '-n <n>' argument .* is invalid/);
+  for (const value of ['0', '9007199254740993']) add([cmd, '--max-tokens', value, 'hi'], /--max-tokens .*is invalid. expected/);
+  for (const value of ['3', '', '0x1', '2.0001']) add([cmd, '--temperature', value, 'hi'], /--temperature .*is invalid. expected a number from 0 to 2/);
+  for (const value of ['0', '129']) add([cmd, '-n', value, 'hi'], /option '-n <n>' argument .* is invalid/);
   add([cmd, '-n', '2', '--api', 'responses', 'hi'], /-n 2: several choices per call are only for the chat and completions APIs/);
-  for (const value of ['0', '10001', '1000001', '']) add([cmd, '--repeat', value, 'hi'], /--repeat .*is invalid. expected/);
-  for (const value of ['abc', '-1', '', '0x10', '1e309']) add([cmd, '--max-cost', value, 'hi'], /--max-cost .*is invalid. expected dollars, such as 0.50/);
+  for (const value of ['0', '10001', '1000001']) add([cmd, '--repeat', value, 'hi'], /--repeat .*is invalid. expected/);
+  for (const value of ['abc', '', '0x10', '1e309']) add([cmd, '--max-cost', value, 'hi'], /--max-cost .*is invalid. expected dollars, such as 0.50/);
   add([cmd, '-m', 'my-model', '--max-cost', '1', 'hi'], /--max-cost \$1\.00: cannot bound the cost \(no price for model "my-model"\); nothing was sent/);
   add([cmd, '-m', 'gpt-4o', '--max-tokens', '1000', '--max-cost', '0.001', 'hi'], /exceeds --max-cost \$0\.001; nothing was sent/);
   add([cmd, '--base-url', '', 'hi'], /--base-url .* argument '' is invalid/);
@@ -193,7 +193,7 @@ add(['count', '--bogus', 'hi'], /unknown option '--bogus'/);
 
 // ---- report
 for (const flag of ['--since', '--until']) {
-  const add = flag === '--since' ? addCase : (args: string[], says: RegExp) => (/""|2026-02-30|99999999999d|24:00/.test(args.join(' ') + (args.includes('') ? '""' : '')) ? addCase(args, says) : undefined);
+  const add = flag === '--since' ? addCase : (args: string[], says: RegExp) => (/""|2026-02-30|99999999999d|24:00/.test(args.map((x) => x || '""').join(' ')) ? addCase(args, says) : undefined);
   add(['report', flag, ''], new RegExp(`${flag} .* argument '' is invalid`));
   add(['report', flag, 'yesterday'], new RegExp(`${flag} "yesterday" is not a date \\(2026-11-01\\), a time, or an age`));
   add(['report', flag, '2026-02-30'], new RegExp(`${flag} "2026-02-30" is not a real date or time`));
@@ -222,8 +222,8 @@ for (const cmd of ['exec', 'proxy'] as const) {
   const tail = cmd === 'exec' ? ['--', process.execPath, '-e', '0'] : [];
   // Both share cli-proxy.ts's options; proxy gets a sample (a case that got past would serve until the timeout).
   const run = (args: string[], says: RegExp, extra: Omit<Case, 'args' | 'says'> = {}) =>
-    cmd === 'exec' || /""|not a url|--report|--ledger|1e309/.test(args.map((a) => a || '""').join(' ')) ? addCase([cmd, ...args, ...tail], says, extra) : undefined;
-  for (const value of ['abc', '-1', '', '0x10', '1e309']) run(['--max-cost', value], /--max-cost .*is invalid. expected dollars/);
+    cmd === 'exec' || /""|not a url|--report \/|--ledger \/|1e309/.test(args.map((a) => a || '""').join(' ')) ? addCase([cmd, ...args, ...tail], says, extra) : undefined;
+  for (const value of ['abc', '', '1e309']) run(['--max-cost', value], /--max-cost .*is invalid. expected dollars/);
   for (const flag of ['--openai-upstream', '--anthropic-upstream']) {
     run([flag, ''], new RegExp(`${flag} .* argument '' is invalid`));
     run([flag, 'not a url'], new RegExp(`${flag}: "not a url" is not a URL`));
@@ -245,7 +245,7 @@ for (const cmd of ['exec', 'proxy'] as const) {
   run([], /HTTPS_PROXY: only http:\/\/ proxies are supported/, { env: { HTTPS_PROXY: 'socks5://127.0.0.1:9', OPENAI_BASE_URL: undefined, ANTHROPIC_BASE_URL: undefined } });
 }
 add(['proxy', '--log-content'], /unknown option '--log-content'/);
-for (const value of ['abc', '-1', '65536', '', '80.5']) add(['proxy', '--port', value], /--port .*is invalid. expected a port number from 0 to 65535/);
+for (const value of ['abc', '65536', '']) add(['proxy', '--port', value], /--port .*is invalid. expected a port number from 0 to 65535/);
 add(['proxy', '--host', ''], /--host .* argument '' is invalid/);
 add(['proxy', 'extra'], /too many arguments for 'proxy'/);
 add(['exec'], /no command to run/);
