@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { fsProblem, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { ledgerPath, scanLedger } from '../ledger.js';
@@ -40,9 +40,16 @@ export async function reportCommand(opts: ReportOptions, io: Io): Promise<void> 
   }
 
   const path = ledgerPath({ ledger: opts.ledger }, io.env) as string;
-  if (statSync(path, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`the ledger ${path} is a directory: give the ledger file with --ledger FILE or LLM_USAGE_LEDGER`);
+  const unreadable = (e: unknown) => new UsageError(`cannot read the ledger ${path}: ${fsProblem(e)}: check the path given to --ledger or LLM_USAGE_LEDGER`);
+  let found;
+  try {
+    found = statSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    throw unreadable(e);
+  }
+  if (found?.isDirectory()) throw new UsageError(`the ledger ${path} is a directory: give the ledger file with --ledger FILE or LLM_USAGE_LEDGER`);
   const builder = new ReportBuilder({ since, until, by: opts.by as GroupBy, model: opts.model, provider: opts.provider });
-  if (existsSync(path)) {
+  if (found) {
     let skipped = 0;
     let tornAt = 0;
     try {
@@ -52,7 +59,7 @@ export async function reportCommand(opts: ReportOptions, io: Io): Promise<void> 
       });
     } catch (e) {
       if (!(e as NodeJS.ErrnoException).code) throw e;
-      throw new UsageError(`cannot read the ledger ${path}: ${fsProblem(e)}: check the path given to --ledger or LLM_USAGE_LEDGER`);
+      throw unreadable(e);
     }
     if (tornAt) io.err(`llm-usage: warning: skipped a torn last line (${tornAt}) in ${path}, likely a crash mid-write\n`);
     if (skipped > (tornAt ? 1 : 0)) io.err(`llm-usage: warning: skipped ${skipped - (tornAt ? 1 : 0)} unreadable line(s) in ${path}\n`);

@@ -214,6 +214,7 @@ add(['report', '-p', ''], /--provider .* argument '' is invalid/);
 add(['report', '--ledger', ''], /--ledger .* argument '' is invalid/);
 add(['report', '--ledger', aDir], /a-directory is a directory: give a file/);
 add(['report'], /the ledger .*a-directory is a directory: give the ledger file with --ledger FILE or LLM_USAGE_LEDGER/, { env: { LLM_USAGE_LEDGER: aDir } });
+add(['report', '--ledger', 'x'.repeat(5000)], /cannot read the ledger x+: the name is too long \(ENAMETOOLONG\): check the path/);
 add(['report', '--json', '--csv'], /choose one of --json and --csv/);
 add(['report', 'this-week'], /too many arguments for 'report'/);
 
