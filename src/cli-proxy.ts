@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { MeteringOptions } from './commands/exec.js';
-import { dollars, ledgerOptions, pricingOption } from './cli-options.js';
+import { addLedgerOptions, dollars, file, pricingOption, text } from './cli-options.js';
 import { UsageError } from './errors.js';
 import type { Io } from './io.js';
 
@@ -17,14 +17,13 @@ const meteringOptions = (cmd: Command) => {
   cmd
     .option('--max-cost <usd>', 'refuse further calls (HTTP 429, in the provider\'s format) once the calls so far cost this many dollars', dollars)
     // Checked with the variables they stand for, in one place (proxy/routes.ts).
-    .option('--openai-upstream <url>', 'where OpenAI calls go (default: OPENAI_BASE_URL, else https://api.openai.com/v1)')
-    .option('--anthropic-upstream <url>', 'where Anthropic calls go (default: ANTHROPIC_BASE_URL, else https://api.anthropic.com)')
+    .option('--openai-upstream <url>', 'where OpenAI calls go (default: OPENAI_BASE_URL, else https://api.openai.com/v1)', text)
+    .option('--anthropic-upstream <url>', 'where Anthropic calls go (default: ANTHROPIC_BASE_URL, else https://api.anthropic.com)', text)
     .option('--json', 'print the summary as one JSON object (the same as run --json) on stderr')
-    .option('--report <file>', 'also write the JSON summary to FILE')
+    .option('--report <file>', 'also write the JSON summary to FILE', file)
     .addOption(pricingOption());
   // The proxy keeps no prompts or replies, so there is no --log-content.
-  for (const o of ledgerOptions()) if (o.long !== '--log-content') cmd.addOption(o);
-  return cmd;
+  return addLedgerOptions(cmd, false);
 };
 
 // Options of exec that take a value, to tell them from CMD when reading the raw arguments.
@@ -101,7 +100,7 @@ Examples:
           'request or response bodies, and never stores or prints keys.',
       )
       .option('--port <n>', 'the port to listen on (0: any free port)', port, DEFAULT_PROXY_PORT)
-      .option('--host <address>', 'the address to listen on; anything but loopback lets other machines send calls through it')
+      .option('--host <address>', 'the address to listen on; anything but loopback lets other machines send calls through it', text)
       .option('--quiet', 'no line per call; only the summary at the end'),
   )
     .addHelpText(

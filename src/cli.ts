@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { collect, count, dollars, ledgerOptions, positive, pricingOption, temperature } from './cli-options.js';
+import { addLedgerOptions, choices, collectFiles, count, dollars, file, model, modelList, name, positive, pricingOption, repeatCount, temperature, text } from './cli-options.js';
 import { registerProxyCommands } from './cli-proxy.js';
-import { describeFailure } from './errors.js';
+import { describeFailure, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -31,7 +31,9 @@ Exit codes: 0 ok, 1 a call failed, 2 bad usage or input, 130 interrupted.`,
       writeOut: (s) => io.out(s),
       writeErr: (s) => io.err(s),
       // Commander's parse errors become our one line: what is wrong and where to look.
-      outputError: (s, write) => write(`llm-usage: ${s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ')} (see llm-usage --help)\n`),
+      // A long value (a pasted file) is cut, so the line stays readable.
+      outputError: (s, write) =>
+        write(`llm-usage: ${s.replace(/^error: /, '').trim().replace(/\s*\n\s*/g, ' ').replace(/argument '([^]{60})[^]{20,}?' is invalid/, "argument '$1...' is invalid")} (see llm-usage --help)\n`),
     });
 
   program
@@ -44,8 +46,8 @@ Exit codes: 0 ok, 1 a call failed, 2 bad usage or input, 130 interrupted.`,
         'Without --model, list the known models (filtered by --provider and an optional search word).',
     )
     .argument('[search]', 'without --model: list only models whose name contains this word')
-    .option('-m, --model <names>', 'model name(s): repeat or separate with commas to compare side by side', collect)
-    .option('-p, --provider <id>', 'look the model up at this provider only (openai, anthropic, azure, aws, google, ...)')
+    .option('-m, --model <names>', 'model name(s): repeat or separate with commas to compare side by side', modelList)
+    .option('-p, --provider <id>', 'look the model up at this provider only (openai, anthropic, azure, aws, google, ...)', name)
     .option('-i, --input-tokens <n>', 'prompt tokens of the call, cached ones included', count)
     .option('--prompt-tokens <n>', 'same as --input-tokens', count)
     .option('-o, --output-tokens <n>', 'completion tokens of the call, reasoning ones included', count)
@@ -69,6 +71,8 @@ Examples:
     )
     .action(async (search: string | undefined, o: Record<string, unknown>) => {
       const { priceCommand } = await import('./commands/price.js');
+      onlyOne(o, ['inputTokens', '--input-tokens'], ['promptTokens', '--prompt-tokens']);
+      onlyOne(o, ['outputTokens', '--output-tokens'], ['completionTokens', '--completion-tokens']);
       priceCommand(
         search,
         {
@@ -89,24 +93,21 @@ Examples:
 
   const callOptions = (cmd: Command) =>
     cmd
-      .option('-m, --model <name>', 'the model to call', 'gpt-4o-mini')
-      .option('-p, --provider <name>', 'openai or anthropic (default: anthropic for claude-*, else openai)')
-      .option('--api <api>', 'chat, completions or responses (default: completions for legacy completion models, else chat)')
-      .option('--system <text>', 'a system prompt')
+      .option('-m, --model <name>', 'the model to call', model, 'gpt-4o-mini')
+      .option('-p, --provider <name>', 'openai or anthropic (default: anthropic for claude-*, else openai)', name)
+      .option('--api <api>', 'chat, completions or responses (default: completions for legacy completion models, else chat)', name)
+      .option('--system <text>', 'a system prompt', text)
       .option('--max-tokens <n>', 'the most output tokens per call', positive)
       .option('--temperature <t>', 'sampling temperature, 0 to 2', temperature)
-      .option('-n <n>', 'choices per call (chat and completions)', positive)
-      .option('--repeat <n>', 'make each call this many times', positive, 1)
-      .option('--base-url <url>', 'the API base URL (default: OPENAI_BASE_URL with /v1, ANTHROPIC_BASE_URL without)')
+      .option('-n <n>', 'choices per call (chat and completions), at most 128', choices)
+      .option('--repeat <n>', 'make each call this many times (at most 10,000 calls in all)', repeatCount, 1)
+      .option('--base-url <url>', 'the API base URL (default: OPENAI_BASE_URL with /v1, ANTHROPIC_BASE_URL without)', text)
       .option('--json', 'print only one JSON object on stdout: every call and the tally')
       .option('--verbose', 'show each HTTP attempt (retries included) and its request id on stderr')
       .option('--max-cost <usd>', 'refuse to send, exit 2, when the worst case (prompt + --max-tokens, or the context window, at the output price) exceeds this', dollars)
       .option('--dry-run', 'print the worst-case cost of the calls and send nothing')
       .addOption(pricingOption());
-  const withLedger = (cmd: Command) => {
-    for (const o of ledgerOptions()) cmd.addOption(o);
-    return cmd;
-  };
+  const withLedger = (cmd: Command) => addLedgerOptions(cmd, true);
 
   const callOpts = (o: Record<string, unknown>) => ({
     model: o.model as string,
@@ -191,15 +192,15 @@ Examples:
         'with the share that was estimated or unpriced, a total row, and a bar chart of cost per group.\n' +
         'Days are days in your time zone (TZ), as you mean "today"; --utc for UTC days.',
     )
-    .option('--since <when>', 'from this date (2026-11-01), time, or age (30m, 24h, 7d, 2w)')
-    .option('--until <when>', 'up to this date (inclusive), time, or age')
-    .option('--by <group>', 'day, model, provider or command', 'day')
-    .option('-m, --model <name>', 'only this model')
-    .option('-p, --provider <name>', 'only this provider')
+    .option('--since <when>', 'from this date (2026-11-01), time, or age (30m, 24h, 7d, 2w)', text)
+    .option('--until <when>', 'up to this date (inclusive), time, or age', text)
+    .option('--by <group>', 'day, model, provider or command', name, 'day')
+    .option('-m, --model <name>', 'only this model', name)
+    .option('-p, --provider <name>', 'only this provider', name)
     .option('--json', 'print the rows as a JSON array')
     .option('--csv', 'print the rows as CSV')
     .option('--no-chart', 'leave out the bar chart')
-    .option('--ledger <file>', 'read this ledger (default: LLM_USAGE_LEDGER, else the user data directory)')
+    .option('--ledger <file>', 'read this ledger (default: LLM_USAGE_LEDGER, else the user data directory)', file)
     .option('--utc', 'days, and dates and times without an offset, in UTC rather than your time zone (TZ)')
     .addHelpText(
       'after',
@@ -237,8 +238,8 @@ Examples:
         'the chat-message formula (3 tokens per message, +1 per name, +3 to prime the reply).',
     )
     .argument('[text...]', 'the text to count')
-    .option('-f, --file <file>', 'count this file (repeat for several)', collect)
-    .option('-m, --model <name>', 'the model whose encoding and price to use', 'gpt-4o-mini')
+    .option('-f, --file <file>', 'count this file (repeat for several)', collectFiles)
+    .option('-m, --model <name>', 'the model whose encoding and price to use', model, 'gpt-4o-mini')
     .option('--chat', 'the input is a JSON array of chat messages')
     .option('--json', 'print JSON only')
     .addOption(pricingOption())
@@ -261,6 +262,11 @@ Examples:
     });
 
   return program;
+}
+
+/** Two spellings of one option: giving both would keep one and silently drop the other. */
+function onlyOne(o: Record<string, unknown>, [a, aFlag]: [string, string], [b, bFlag]: [string, string]): void {
+  if (o[a] !== undefined && o[b] !== undefined) throw new UsageError(`${bFlag} is another name for ${aFlag}: give only one of them`);
 }
 
 /** The entry point: the single catch that turns any failure into one stderr line and an exit code. */

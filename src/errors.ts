@@ -55,3 +55,21 @@ export function describeFailure(err: unknown): { exitCode: number; message: stri
   const message = err instanceof Error ? err.message : String(err);
   return { exitCode: 1, message: redactKeys(`internal error: ${message}`) };
 }
+
+const FS_PROBLEMS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a directory, not a file',
+  ENOTDIR: 'a part of the path is not a directory',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  EMFILE: 'too many open files',
+};
+
+/** What a failed file read means, in words: "no such file (ENOENT)". */
+export function fsProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code && FS_PROBLEMS[code]) return `${FS_PROBLEMS[code]} (${code})`;
+  return code ?? (err instanceof Error ? err.message : String(err));
+}

@@ -269,8 +269,25 @@ export async function scanLedger(
 function parseLine(line: string): LedgerEntry | null {
   try {
     const entry = JSON.parse(line) as LedgerEntry;
-    return entry && typeof entry === 'object' && typeof entry.time === 'string' && entry.usage ? entry : null;
+    return isEntry(entry) ? entry : null;
   } catch {
     return null;
   }
+}
+
+/** A line that report can add up: anything else (hand-edited, another tool's) is skipped, not a crash. */
+function isEntry(e: LedgerEntry | null): boolean {
+  if (!e || typeof e !== 'object') return false;
+  const u = e.usage as Partial<Usage> | null;
+  const count = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  return (
+    typeof e.time === 'string' &&
+    typeof e.model === 'string' &&
+    typeof e.provider === 'string' &&
+    typeof e.command === 'string' &&
+    (e.priced_as === null || e.priced_as === undefined || typeof e.priced_as === 'string') &&
+    (e.cost_usd === null || count(e.cost_usd)) &&
+    typeof u === 'object' && u !== null &&
+    count(u.input_tokens) && count(u.output_tokens) && count(u.total_tokens)
+  );
 }

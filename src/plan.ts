@@ -1,4 +1,6 @@
 import { UsageError } from './errors.js';
+import { resolveModel } from './pricing/resolve.js';
+import type { PriceTable } from './pricing/types.js';
 import type { Api, CallSpec, ProviderName } from './providers/types.js';
 
 /** What run and stream accept, before it becomes one CallSpec per call. */
@@ -14,6 +16,9 @@ export interface CallOptions {
   stream: boolean;
   streamUsage: boolean;
 }
+
+/** Most calls one run or stream makes: each is a row of the summary and, with --dry-run, of its table. */
+export const MAX_CALLS = 10_000;
 
 const KEY_VAR: Record<ProviderName, string> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' };
 
@@ -47,8 +52,34 @@ export function apiOf(opts: Pick<CallOptions, 'api' | 'model'>, provider: Provid
  * (which does not, the Anthropic SDK's convention), else the SDK's own default.
  */
 export function baseUrlOf(provider: ProviderName, flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  const url = flag ?? (provider === 'openai' ? env.OPENAI_BASE_URL : env.ANTHROPIC_BASE_URL);
-  return url ? url.replace(/\/+$/, '') : undefined;
+  if (flag !== undefined) return checkedBaseUrl(flag, '--base-url', provider);
+  const name = provider === 'openai' ? 'OPENAI_BASE_URL' : 'ANTHROPIC_BASE_URL';
+  // An empty variable is an unset one, as the SDKs read it.
+  const value = env[name];
+  return value?.trim() ? checkedBaseUrl(value, name, provider) : undefined;
+}
+
+const EXAMPLE_BASE_URL: Record<ProviderName, string> = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com' };
+
+/**
+ * A base URL the SDKs can call: http or https, with a host. Anything else is bad input (exit 2)
+ * before anything is sent, not a failed call. Credentials in it are never echoed.
+ */
+function checkedBaseUrl(value: string, source: string, provider: ProviderName): string {
+  const example = EXAMPLE_BASE_URL[provider];
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    // Never echo a password that was meant for the URL's user:password@ part.
+    throw new UsageError(`${source} "${value.replace(/\/\/[^/]*@/, '//***@')}" is not a URL: give one such as ${example}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`${source}: ${url.protocol}// is not supported: give an http:// or https:// URL such as ${example}`);
+  }
+  if (!url.hostname) throw new UsageError(`${source} has no host: give one such as ${example}`);
+  if (url.hash) throw new UsageError(`${source} must not have a #fragment: give one such as ${example}`);
+  return value.trim().replace(/\/+$/, '');
 }
 
 /**
@@ -80,4 +111,19 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
     apiKey,
     ...(baseURL ? { baseURL } : {}),
   }));
+}
+
+/**
+ * `--provider anthropic -m gpt-4o` sends an OpenAI model to Anthropic's own API, and would record
+ * OpenAI's price for it: a contradiction, refused before anything is sent. With a base URL (a
+ * gateway that may well serve it) the call is the user's to make.
+ */
+export function checkProviderServes(spec: Pick<CallSpec, 'provider' | 'model' | 'baseURL'>, explicit: boolean, table: PriceTable): void {
+  if (!explicit || spec.baseURL !== undefined) return;
+  const other: ProviderName = spec.provider === 'openai' ? 'anthropic' : 'openai';
+  const found = resolveModel(table, spec.model);
+  if (found?.provider.id !== other || resolveModel(table, spec.model, spec.provider)) return;
+  throw new UsageError(
+    `--provider ${spec.provider} does not serve ${spec.model} (an ${other} model): drop --provider, or give --base-url for a server that serves it`,
+  );
 }

@@ -162,7 +162,11 @@ const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000
 export function timeBound(value: string, now: Date = new Date(), wholeDay = false, utc = false): string | null {
   const v = value.trim();
   const age = /^(\d+)([mhdw])$/.exec(v);
-  if (age) return new Date(now.getTime() - Number(age[1]) * (UNIT_MS[age[2] as string] as number)).toISOString();
+  if (age) {
+    // An age so large it reaches before the years a Date can hold is no time at all.
+    const t = new Date(now.getTime() - Number(age[1]) * (UNIT_MS[age[2] as string] as number));
+    return Number.isNaN(t.getTime()) ? null : t.toISOString();
+  }
   return instantOf(v, wholeDay, utc);
 }
 

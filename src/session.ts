@@ -3,7 +3,7 @@ import { worstCaseOf } from './budget.js';
 import { CallFailed, Interrupted, UsageError, redactKeys } from './errors.js';
 import type { Io } from './io.js';
 import { entryOf, ledgerPath, LedgerWriter } from './ledger.js';
-import { planCalls, type CallOptions } from './plan.js';
+import { checkProviderServes, planCalls, type CallOptions } from './plan.js';
 import { loadPriceTable } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
 import { providerFor } from './providers/index.js';
@@ -80,6 +80,7 @@ export interface SessionOptions {
 export async function executePlan(command: string, prompts: string[], opts: CallOptions & SessionOptions, io: Io): Promise<void> {
   const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
   const specs = planCalls(prompts, opts, io.env, !opts.dryRun);
+  if (specs[0]) checkProviderServes(specs[0], opts.provider !== undefined, table);
   if (opts.dryRun || opts.maxCost !== undefined) {
     const budget = await worstCaseOf(specs, table, opts.maxCost);
     if (opts.dryRun) {

@@ -159,6 +159,12 @@ export function encodingForModel(model: string): EncodingName {
   return 'o200k_base';
 }
 
+/** True when the model's encoding is tiktoken's own mapping, not the default for unknown names. */
+export function hasKnownEncoding(model: string): boolean {
+  const name = baseModelName(model);
+  return ENCODING_BY_MODEL[name] !== undefined || ENCODING_BY_MODEL_PATTERN.some(([pattern]) => pattern.test(name));
+}
+
 export function isEncodingName(value: string): value is EncodingName {
   return (ENCODING_NAMES as readonly string[]).includes(value);
 }

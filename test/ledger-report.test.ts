@@ -194,6 +194,38 @@ describe('report aggregation', () => {
     expect(timeBound('2026-11-01T24:00')).toBeNull();
   });
 
+  it('refuses bounds that Date would bend: rolled-over days, hour 24, ages before any date', () => {
+    const now = new Date('2026-11-23T12:00:00Z');
+    expect(timeBound('2026-02-28', now, true)).toBe('2026-03-01T00:00:00.000Z');
+    expect(timeBound('2028-02-29')).toBe('2028-02-29T00:00:00.000Z');
+    expect(timeBound('2026-02-29')).toBeNull();
+    expect(timeBound('2026-02-30')).toBeNull();
+    expect(timeBound('2026-04-31T10:00:00Z')).toBeNull();
+    expect(timeBound('2026-01-01T24:00')).toBeNull();
+    expect(timeBound('2026-01-01T23:59:60Z')).toBeNull();
+    expect(timeBound('2026-01-01T1')).toBeNull();
+    expect(timeBound('2026-01-01T23:59:59Z')).toBe('2026-01-01T23:59:59.000Z');
+    expect(timeBound('99999999999d', now)).toBeNull();
+    expect(timeBound('100000w', now)).toBe(new Date(now.getTime() - 100000 * 604_800_000).toISOString());
+  });
+
+  it('skips ledger lines that are JSON but not entries, rather than failing on them', async () => {
+    const file = join(dir, 'odd.jsonl');
+    const good = JSON.stringify(entryOf(record(), { command: 'run', runId: 'r', time: new Date('2026-11-20T00:00:00Z') }));
+    writeFileSync(
+      file,
+      [good, '{"time": "2026-11-20T01:00:00Z", "usage": {}}', '{"time": "2026-11-20T02:00:00Z", "model": 5, "provider": "openai", "command": "run", "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}, "cost_usd": null}', '[1, 2]', 'null', good].join('\n') + '\n',
+    );
+    const seen: LedgerEntry[] = [];
+    const skipped: number[] = [];
+    await scanLedger(file, (e) => seen.push(e), (line) => skipped.push(line));
+    expect(seen).toHaveLength(2);
+    expect(skipped).toEqual([2, 3, 4, 5]);
+    const builder = new ReportBuilder({ by: 'model', model: 'gpt-4o' });
+    for (const e of seen) builder.add(e);
+    expect(builder.result().total.requests).toBe(seen.filter((e) => e.model === 'gpt-4o').length);
+  });
+
   it('renders CSV with quoting and a bar chart scaled to the largest cost', () => {
     const { rows } = build({ by: 'model' });
     const csv = reportCsv([{ ...rows[0]!, key: 'a,"b"' }], 'model').split('\n');

@@ -238,6 +238,28 @@ describe('user pricing files', () => {
     expect(mergeTables(table, [], 'x').providers.length).toBe(table.providers.length);
   });
 
+  it('matches a user regex in linear time: a catastrophic pattern neither hangs nor stops matching', () => {
+    const file = write('catastrophic.json', { providers: [{ id: 'mycorp', models: [{ id: 'as', match: { regex: '(a+)+$' }, prices: { input_mtok: 1 } }] }] });
+    const merged = loadPriceTable(file);
+    const started = performance.now();
+    // 2^36 steps for a backtracking engine.
+    expect(resolveModel(merged, `${'a'.repeat(36)}!`)).toBeNull();
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(resolveModel(merged, 'aaaa')?.model.id).toBe('as');
+    expect(resolveModel(merged, 'xAAA')?.model.id).toBe('as');
+  });
+
+  it.each([
+    ['an empty list', [], /has no providers/],
+    ['a duplicate model id', { providers: [{ id: 'x', models: [{ id: 'm', match: { equals: 'm' }, prices: {} }, { id: 'm', match: { equals: 'n' }, prices: {} }] }] }, /providers\[0\] \("x"\)\.models\[1\] \("m"\) repeats models\[0\]/],
+    ['an unknown price key', { providers: [{ id: 'x', models: [{ id: 'm', match: { equals: 'm' }, prices: { bogus_mtok: 1 } }] }] }, /providers\[0\] \("x"\)\.models\[0\] \("m"\)\.prices has unknown price "bogus_mtok"; known: input_mtok, output_mtok/],
+    ['a price out of range', '{"providers": [{"id": "x", "models": [{"id": "m", "match": {"equals": "m"}, "prices": {"output_mtok": 1e309}}]}]}', /prices\.output_mtok must be a non-negative number \(the value given is out of range\)/],
+    ['a lookahead', { providers: [{ id: 'x', models: [{ id: 'm', match: { regex: '^(?!foo)' }, prices: {} }] }] }, /match\.regex is not a valid regular expression: .*\(RE2 syntax: no lookarounds or backreferences\)/],
+  ])('rejects %s', (_name, data, message) => {
+    const file = write(`bad-${_name.replace(/\W/g, '')}.json`, data);
+    expect(() => readUserPricing(file)).toThrow(message);
+  });
+
   it.each([
     ['not JSON', '{oops', /is not valid JSON/],
     ['no providers', { models: [] }, /expected \{"providers"/],

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { fsProblem, UsageError } from '../errors.js';
 import { readStdinIfPiped, type Io } from '../io.js';
 import { costOf, roundUsd } from '../pricing/cost.js';
-import { resolveModel } from '../pricing/resolve.js';
+import { requireModel, resolveModel } from '../pricing/resolve.js';
 import { loadPriceTable, priceAt } from '../pricing/table.js';
 import { renderCount, type CountResult } from '../render/count.js';
 import type { ChatMessage } from '../tokens.js';
@@ -24,7 +24,7 @@ export async function countCommand(words: string[], opts: CountOptions, io: Io):
     try {
       inputs.push({ source: file, text: readFileSync(file, 'utf8') });
     } catch (e) {
-      throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`--file ${file}: ${fsProblem(e)}: check the path`);
     }
   }
   if (inputs.length === 0) {
@@ -36,6 +36,8 @@ export async function countCommand(words: string[], opts: CountOptions, io: Io):
   const tokens = await import('../tokens.js');
   const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
   const found = resolveModel(table, opts.model);
+  // Neither priced nor known to tiktoken: counting it with a default encoding would be a guess.
+  if (!found && !tokens.hasKnownEncoding(opts.model)) requireModel(table, opts.model);
   const tokenizer = tokens.tokenizerFor(opts.model, found?.provider.id);
   const approximations = new Set(tokenizer.approximation ? [tokenizer.approximation] : []);
 

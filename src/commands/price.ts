@@ -18,6 +18,7 @@ export interface PriceOptions extends TokenCounts {
 export function priceCommand(search: string | undefined, opts: PriceOptions, io: Io): void {
   const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
   const models = (opts.model ?? []).flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean);
+  if (search !== undefined && search.trim() === '') throw new UsageError('the search word is empty: give a word, or leave it out to list every model');
 
   if (models.length === 0) {
     if (hasTokenCounts(opts)) throw new UsageError('token counts need a model: add --model NAME');

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { statSync } from 'node:fs';
+import { fsProblem, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { ledgerPath, scanLedger } from '../ledger.js';
 import { renderReport, reportCsv } from '../render/report.js';
@@ -19,6 +19,15 @@ export interface ReportOptions {
   utc?: boolean;
 }
 
+/** A --since/--until value as an ISO time, or a UsageError saying what is wrong with it. */
+function bound(flag: string, value: string, now: Date, wholeDay: boolean, utc: boolean): string {
+  const t = timeBound(value, now, wholeDay, utc);
+  if (t !== null) return t;
+  if (/^\d+[mhdw]$/.test(value.trim())) throw new UsageError(`${flag} ${value.trim()} reaches back before any date: give a smaller age, such as 7d or 2w`);
+  if (/^\d{4}-\d{2}-\d{2}/.test(value.trim())) throw new UsageError(`${flag} "${value}" is not a real date or time: give one such as 2026-11-01 or 2026-11-01T08:00:00Z`);
+  throw new UsageError(`${flag} "${value}" is not a date (2026-11-01), a time, or an age (30m, 24h, 7d, 2w)`);
+}
+
 const GROUPS: GroupBy[] = ['day', 'model', 'provider', 'command'];
 
 /** `llm-usage report`: what the ledger says was spent, grouped and filtered. */
@@ -26,20 +35,36 @@ export async function reportCommand(opts: ReportOptions, io: Io): Promise<void> 
   if (!GROUPS.includes(opts.by as GroupBy)) throw new UsageError(`--by must be one of ${GROUPS.join(', ')}, not "${opts.by}"`);
   if (opts.json && opts.csv) throw new UsageError('choose one of --json and --csv');
   const utc = opts.utc === true;
-  const since = opts.since === undefined ? undefined : timeBound(opts.since, new Date(), false, utc);
-  const until = opts.until === undefined ? undefined : timeBound(opts.until, new Date(), true, utc);
-  if (since === null) throw new UsageError(`--since "${opts.since}" is not a date (2026-11-01), a time, or an age (30m, 24h, 7d, 2w)`);
-  if (until === null) throw new UsageError(`--until "${opts.until}" is not a date (2026-11-01), a time, or an age (30m, 24h, 7d, 2w)`);
+  const now = new Date();
+  const since = opts.since === undefined ? undefined : bound('--since', opts.since, now, false, utc);
+  const until = opts.until === undefined ? undefined : bound('--until', opts.until, now, true, utc);
+  // Both bounds are inclusive: equal bounds still match a call at that instant.
+  if (since !== undefined && until !== undefined && since > until) {
+    throw new UsageError(`--since ${opts.since} is after --until ${opts.until}, so no call could match: swap them, or widen the range`);
+  }
 
   const path = ledgerPath({ ledger: opts.ledger }, io.env) as string;
+  const unreadable = (e: unknown) => new UsageError(`cannot read the ledger ${path}: ${fsProblem(e)}: check the path given to --ledger or LLM_USAGE_LEDGER`);
+  let found;
+  try {
+    found = statSync(path, { throwIfNoEntry: false });
+  } catch (e) {
+    throw unreadable(e);
+  }
+  if (found?.isDirectory()) throw new UsageError(`the ledger ${path} is a directory: give the ledger file with --ledger FILE or LLM_USAGE_LEDGER`);
   const builder = new ReportBuilder({ since, until, by: opts.by as GroupBy, model: opts.model, provider: opts.provider, utc });
-  if (existsSync(path)) {
+  if (found) {
     let skipped = 0;
     let tornAt = 0;
-    await scanLedger(path, (e) => builder.add(e), (line, torn) => {
-      skipped++;
-      if (torn) tornAt = line;
-    });
+    try {
+      await scanLedger(path, (e) => builder.add(e), (line, torn) => {
+        skipped++;
+        if (torn) tornAt = line;
+      });
+    } catch (e) {
+      if (!(e as NodeJS.ErrnoException).code) throw e;
+      throw unreadable(e);
+    }
     if (tornAt) io.err(`llm-usage: warning: skipped a torn last line (${tornAt}) in ${path}, likely a crash mid-write\n`);
     if (builder.badTimes) io.err(`llm-usage: warning: skipped ${builder.badTimes} line(s) whose time is not a time in ${path}\n`);
     if (skipped > (tornAt ? 1 : 0)) io.err(`llm-usage: warning: skipped ${skipped - (tornAt ? 1 : 0)} unreadable line(s) in ${path}\n`);

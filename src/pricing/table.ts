@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { UsageError } from '../errors.js';
+import { createRequire } from 'node:module';
+import { fsProblem, UsageError } from '../errors.js';
 import type { ConditionalPrice, MatchLogic, ModelInfo, ModelPrice, PriceTable, ProviderInfo } from './types.js';
 
 const BUILT_IN = new URL('../../pricing.json', import.meta.url);
@@ -35,11 +36,12 @@ export function mergeTables(base: PriceTable, userProviders: ProviderInfo[], fil
 
 /** Reads and validates a user's pricing file; any fault is one UsageError naming the file and entry. */
 export function readUserPricing(file: string): ProviderInfo[] {
+  const fix = 'check the path given to --pricing or LLM_USAGE_PRICING';
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read pricing file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new UsageError(`cannot read pricing file ${file}: ${fsProblem(e)}: ${fix}`);
   }
   let data: unknown;
   try {
@@ -51,58 +53,154 @@ export function readUserPricing(file: string): ProviderInfo[] {
   if (!Array.isArray(providers)) {
     throw new UsageError(`pricing file ${file}: expected {"providers": [...]} or an array of providers, as in pricing.json`);
   }
-  const problem = providers.map((p, i) => providerProblem(p, `providers[${i}]`)).find((x) => x !== null);
+  if (providers.length === 0) throw new UsageError(`pricing file ${file} has no providers: add one with its models, as in the README, or leave the file out`);
+  const rules: UserRules = { regexes: new Map(), priceKeys: builtInPriceKeys() };
+  const problem = providers.map((p, i) => providerProblem(p, `providers[${i}]`, rules)).find((x) => x !== null) ?? duplicateProblem(providers as ProviderInfo[]);
   if (problem) throw new UsageError(`pricing file ${file}: ${problem}`);
+  // Only now, with the whole file valid: its regex rules match in linear time from here on.
+  for (const [rule, compiled] of rules.regexes) safeRegexes.set(rule, compiled);
   return (providers as ProviderInfo[]).map((p) => ({ ...p, name: p.name ?? p.id }));
 }
 
-/** Returns a description of the first fault in a provider entry, or null if it is well formed. */
-export function providerProblem(p: unknown, at: string): string | null {
+/**
+ * What a user's file is held to beyond the built-in table: its regexes must compile with RE2
+ * (linear-time matching, so no pattern can hang the tool), and its price keys must be ones the
+ * built-in table uses (a typo such as "inptu_mtok" would otherwise be a price silently ignored).
+ */
+interface UserRules {
+  regexes: Map<object, Linear>;
+  priceKeys: Set<string>;
+}
+
+interface Linear {
+  matcher(input: string): { find(): boolean };
+}
+
+/** User regex rules, compiled with RE2JS when their file was read. Built-in rules use RegExp. */
+const safeRegexes = new WeakMap<object, Linear>();
+
+let re2: { compile(pattern: string): Linear } | undefined;
+
+/** re2js, loaded only when a user's file has a regex rule. */
+function compileLinear(pattern: string): Linear {
+  re2 ??= (createRequire(import.meta.url)('re2js') as { RE2JS: { compile(pattern: string): Linear } }).RE2JS;
+  return re2.compile(pattern);
+}
+
+let priceKeys: Set<string> | undefined;
+
+/** Every price key the built-in table uses: the keys upstream's schema prices. */
+function builtInPriceKeys(): Set<string> {
+  if (priceKeys) return priceKeys;
+  const keys = new Set<string>();
+  for (const provider of (JSON.parse(readFileSync(BUILT_IN, 'utf8')) as PriceTable).providers) {
+    for (const model of provider.models) {
+      for (const prices of Array.isArray(model.prices) ? model.prices.map((c) => c.prices) : [model.prices]) {
+        for (const key of Object.keys(prices)) keys.add(key);
+      }
+    }
+  }
+  priceKeys = keys;
+  return keys;
+}
+
+const PROVIDER_KEYS = new Set(['id', 'name', 'api_pattern', 'pricing_urls', 'model_match', 'provider_match', 'fallback_model_providers', 'price_comments', 'description', 'models', 'extractors']);
+const MODEL_KEYS = new Set(['id', 'name', 'description', 'match', 'context_window', 'deprecated', 'price_comments', 'prices']);
+
+/** A provider id given twice, or a model id given twice in one provider: which one would count? */
+function duplicateProblem(providers: ProviderInfo[]): string | null {
+  const providerAt = new Map<string, number>();
+  for (const [i, p] of providers.entries()) {
+    const before = providerAt.get(p.id.toLowerCase());
+    if (before !== undefined) return `providers[${i}] ("${p.id}") repeats providers[${before}]: give each provider once, with all its models`;
+    providerAt.set(p.id.toLowerCase(), i);
+    const modelAt = new Map<string, number>();
+    for (const [j, m] of p.models.entries()) {
+      const earlier = modelAt.get(m.id);
+      if (earlier !== undefined) return `providers[${i}] ("${p.id}").models[${j}] ("${m.id}") repeats models[${earlier}]: give each model id once`;
+      modelAt.set(m.id, j);
+    }
+  }
+  return null;
+}
+
+/**
+ * Returns a description of the first fault in a provider entry, or null if it is well formed.
+ * With `user` rules (a user's file), also its keys and regexes; the built-in table is checked
+ * without them (its regexes use lookaheads, which RegExp runs and RE2 does not).
+ */
+export function providerProblem(p: unknown, at: string, user?: UserRules): string | null {
   if (!isObject(p)) return `${at} must be an object`;
-  if (typeof p.id !== 'string' || !p.id) return `${at}.id must be a non-empty string`;
+  if (typeof p.id !== 'string' || !p.id.trim()) return `${at}.id must be a non-empty string`;
   const where = `${at} ("${p.id}")`;
+  if (user) {
+    const unknown = unknownKey(p, PROVIDER_KEYS);
+    if (unknown) return `${where} has unknown key "${unknown}"; known: ${[...PROVIDER_KEYS].join(', ')}`;
+  }
+  for (const key of ['name', 'description', 'price_comments', 'api_pattern'] as const) {
+    if (p[key] !== undefined && typeof p[key] !== 'string') return `${where}.${key} must be a string`;
+  }
+  for (const key of ['fallback_model_providers', 'pricing_urls'] as const) {
+    if (p[key] !== undefined && !(Array.isArray(p[key]) && p[key].every((x) => typeof x === 'string'))) return `${where}.${key} must be a list of strings`;
+  }
+  for (const key of ['model_match', 'provider_match'] as const) {
+    if (p[key] !== undefined) {
+      const problem = matchProblem(p[key], `${where}.${key}`, user);
+      if (problem) return problem;
+    }
+  }
   if (!Array.isArray(p.models)) return `${where}.models must be an array`;
+  if (user && p.models.length === 0) return `${where}.models is empty: give each model with its prices, or leave the provider out`;
   for (const [i, m] of p.models.entries()) {
-    const problem = modelProblem(m, `${where}.models[${i}]`);
+    const problem = modelProblem(m, `${where}.models[${i}]`, user);
     if (problem) return problem;
   }
   return null;
 }
 
-function modelProblem(m: unknown, at: string): string | null {
+function modelProblem(m: unknown, at: string, user?: UserRules): string | null {
   if (!isObject(m)) return `${at} must be an object`;
-  if (typeof m.id !== 'string' || !m.id) return `${at}.id must be a non-empty string`;
+  if (typeof m.id !== 'string' || !m.id.trim()) return `${at}.id must be a non-empty string`;
   const where = `${at} ("${m.id}")`;
-  const match = matchProblem(m.match, `${where}.match`);
+  if (user) {
+    const unknown = unknownKey(m, MODEL_KEYS);
+    if (unknown) return `${where} has unknown key "${unknown}"; known: ${[...MODEL_KEYS].join(', ')}`;
+  }
+  for (const key of ['name', 'description', 'price_comments'] as const) {
+    if (m[key] !== undefined && typeof m[key] !== 'string') return `${where}.${key} must be a string`;
+  }
+  if (m.deprecated !== undefined && typeof m.deprecated !== 'boolean') return `${where}.deprecated must be true or false`;
+  const match = matchProblem(m.match, `${where}.match`, user);
   if (match) return match;
-  if (m.context_window !== undefined && !isCount(m.context_window)) return `${where}.context_window must be a whole number`;
+  if (m.context_window !== undefined && !isCount(m.context_window)) return `${where}.context_window must be a whole number${tooLarge(m.context_window)}`;
   if (Array.isArray(m.prices)) {
     if (m.prices.length === 0) return `${where}.prices must not be an empty list`;
     for (const [i, c] of (m.prices as unknown[]).entries()) {
       if (!isObject(c)) return `${where}.prices[${i}] must be {"constraint": ..., "prices": {...}}`;
       const constraint = c.constraint;
-      if (constraint !== undefined && !(isObject(constraint) && (isDate(constraint.start_date) || (typeof constraint.start_time === 'string' && typeof constraint.end_time === 'string')))) {
-        return `${where}.prices[${i}].constraint must have a start_date (YYYY-MM-DD) or start_time and end_time`;
+      if (constraint !== undefined && !(isObject(constraint) && (isDate(constraint.start_date) || (isTimeOfDay(constraint.start_time) && isTimeOfDay(constraint.end_time))))) {
+        return `${where}.prices[${i}].constraint must have a start_date (YYYY-MM-DD) or start_time and end_time (HH:MM:SSZ)`;
       }
-      const problem = pricesProblem(c.prices, `${where}.prices[${i}].prices`);
+      const problem = pricesProblem(c.prices, `${where}.prices[${i}].prices`, user);
       if (problem) return problem;
     }
     return null;
   }
-  return pricesProblem(m.prices, `${where}.prices`);
+  return pricesProblem(m.prices, `${where}.prices`, user);
 }
 
-function pricesProblem(prices: unknown, at: string): string | null {
+function pricesProblem(prices: unknown, at: string, user?: UserRules): string | null {
   if (!isObject(prices)) return `${at} must be an object of prices such as {"input_mtok": 2.5, "output_mtok": 10}`;
   for (const [key, value] of Object.entries(prices)) {
     if (value === undefined) continue;
+    if (user && !user.priceKeys.has(key)) return `${at} has unknown price "${key}"; known: ${[...user.priceKeys].join(', ')}`;
     if (typeof value === 'number') {
-      if (!(Number.isFinite(value) && value >= 0)) return `${at}.${key} must be a non-negative number, got ${JSON.stringify(value)}`;
+      if (!(Number.isFinite(value) && value >= 0)) return `${at}.${key} must be a non-negative number${tooLarge(value)}, got ${JSON.stringify(value)}`;
       continue;
     }
     if (isObject(value) && typeof value.base === 'number' && Array.isArray(value.tiers)) {
-      const bad = (value.tiers as unknown[]).findIndex((t) => !(isObject(t) && isCount(t.start) && typeof t.price === 'number' && t.price >= 0));
-      if (value.base < 0 || bad >= 0) return `${at}.${key} tiers must be [{"start": tokens, "price": per-1M}] with non-negative numbers`;
+      const bad = (value.tiers as unknown[]).findIndex((t) => !(isObject(t) && isCount(t.start) && isPrice(t.price)));
+      if (!isPrice(value.base) || bad >= 0) return `${at}.${key} tiers must be [{"start": tokens, "price": per-1M}] with non-negative, finite numbers`;
       continue;
     }
     return `${at}.${key} must be a non-negative number or {"base": n, "tiers": [...]}, got ${JSON.stringify(value)}`;
@@ -114,8 +212,12 @@ function pricesProblem(prices: unknown, at: string): string | null {
   return null;
 }
 
-function matchProblem(m: unknown, at: string): string | null {
+// Deeper and/or nesting than any real rule needs; it also bounds the recursion here and in matches().
+const MAX_RULE_DEPTH = 16;
+
+function matchProblem(m: unknown, at: string, user?: UserRules, depth = 0): string | null {
   if (!isObject(m)) return `${at} must be a match rule such as {"equals": "my-model"}`;
+  if (depth > MAX_RULE_DEPTH) return `${at} nests "or"/"and" rules more than ${MAX_RULE_DEPTH} deep: flatten them`;
   const keys = Object.keys(m);
   if (keys.length !== 1) return `${at} must have exactly one of equals, starts_with, ends_with, contains, regex, or, and`;
   const key = keys[0] as string;
@@ -123,21 +225,34 @@ function matchProblem(m: unknown, at: string): string | null {
   if (key === 'or' || key === 'and') {
     if (!Array.isArray(value) || value.length === 0) return `${at}.${key} must be a non-empty list of rules`;
     for (const [i, sub] of value.entries()) {
-      const problem = matchProblem(sub, `${at}.${key}[${i}]`);
+      const problem = matchProblem(sub, `${at}.${key}[${i}]`, user, depth + 1);
       if (problem) return problem;
     }
     return null;
   }
   if (!['equals', 'starts_with', 'ends_with', 'contains', 'regex'].includes(key)) return `${at} has unknown rule "${key}"`;
   if (typeof value !== 'string') return `${at}.${key} must be a string`;
+  if (user && value === '') return `${at}.${key} is empty, which would match every model: give the name or part of it`;
   if (key === 'regex') {
     try {
-      new RegExp(value);
-    } catch {
-      return `${at}.regex is not a valid regular expression`;
+      if (user) user.regexes.set(m, compileLinear(value));
+      else new RegExp(value);
+    } catch (e) {
+      // RE2 refuses what cannot match in linear time: backreferences and lookarounds.
+      const why = user ? `: ${(e as Error).message.replace(/^error parsing regexp: /, '')} (RE2 syntax: no lookarounds or backreferences)` : '';
+      return `${at}.regex is not a valid regular expression${why}`;
     }
   }
   return null;
+}
+
+function unknownKey(o: Record<string, unknown>, known: Set<string>): string | undefined {
+  return Object.keys(o).find((k) => !known.has(k));
+}
+
+/** JSON numbers such as 1e309 parse to Infinity: name that, rather than print it as null. */
+function tooLarge(x: unknown): string {
+  return typeof x === 'number' && !Number.isFinite(x) ? ' (the value given is out of range)' : '';
 }
 
 /** The price in force at `when`: the last dated price that has started, as upstream chooses. */
@@ -188,7 +303,10 @@ export function matches(rule: MatchLogic, id: string): boolean {
   if ('ends_with' in rule) return s.endsWith(rule.ends_with.toLowerCase());
   if ('contains' in rule) return s.includes(rule.contains.toLowerCase());
   // Upstream lower-cases the id before every rule, regex included.
-  if ('regex' in rule) return new RegExp(rule.regex).test(s);
+  if ('regex' in rule) {
+    const linear = safeRegexes.get(rule);
+    return linear ? linear.matcher(s).find() : new RegExp(rule.regex).test(s);
+  }
   return false;
 }
 
@@ -198,6 +316,13 @@ function isObject(x: unknown): x is Record<string, unknown> {
 function isCount(x: unknown): boolean {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
+function isPrice(x: unknown): boolean {
+  return typeof x === 'number' && Number.isFinite(x) && x >= 0;
+}
+function isTimeOfDay(x: unknown): boolean {
+  return typeof x === 'string' && /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/.test(x);
+}
 function isDate(x: unknown): boolean {
-  return typeof x === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(x) && !Number.isNaN(new Date(x).getTime());
+  // Date would roll 2026-02-30 over to March 2: the day must come back as written.
+  return typeof x === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(x) && !Number.isNaN(new Date(x).getTime()) && new Date(x).toISOString().slice(0, 10) === x;
 }

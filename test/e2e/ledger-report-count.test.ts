@@ -169,8 +169,14 @@ describe('llm-usage count', () => {
     expect(piped).toMatchObject({ tokens: 2, inputs: [{ source: 'stdin' }] });
     const claude = await runCli(['count', '-m', 'claude-3-5-sonnet-20241022', 'hello world']);
     expect(claude.stdout).toMatch(/an approximation/);
-    const unknown = JSON.parse((await runCli(['count', '-m', 'my-model', '--json', 'hi'])).stdout);
-    expect(unknown.cost_usd).toBeNull();
+    // Neither priced nor known to tiktoken: a count with a default encoding would be a guess.
+    const unknown = await runCli(['count', '-m', 'my-model', '--json', 'hi']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toMatch(/^llm-usage: unknown model "my-model"/);
+    // Known to tiktoken but not priced: counted, with no cost.
+    const unpriced = JSON.parse((await runCli(['count', '-m', 'gpt2', '--json', 'hi'])).stdout);
+    expect(unpriced).toMatchObject({ encoding: 'r50k_base', cost_usd: null });
     for (const [args, input] of [[['count', '--chat', 'not json'], undefined], [['count', '-f', join(dir, 'missing.txt')], undefined], [['count', '--chat', '[{"role": 1}]'], undefined]] as const) {
       const r = await runCli([...args], { input });
       expect(r.code, args.join(' ')).toBe(2);
