@@ -196,8 +196,9 @@ describe('report aggregation', () => {
 
   it('refuses bounds that Date would bend: rolled-over days, hour 24, ages before any date', () => {
     const now = new Date('2026-11-23T12:00:00Z');
-    expect(timeBound('2026-02-28', now, true)).toBe('2026-03-01T00:00:00.000Z');
-    expect(timeBound('2028-02-29')).toBe('2028-02-29T00:00:00.000Z');
+    // --until a date runs to its last millisecond (bounds are inclusive).
+    expect(timeBound('2026-02-28', now, true, true)).toBe('2026-02-28T23:59:59.999Z');
+    expect(timeBound('2028-02-29', now, false, true)).toBe('2028-02-29T00:00:00.000Z');
     expect(timeBound('2026-02-29')).toBeNull();
     expect(timeBound('2026-02-30')).toBeNull();
     expect(timeBound('2026-04-31T10:00:00Z')).toBeNull();

@@ -185,7 +185,7 @@ add(['count', '-f', ''], /--file .* argument '' is invalid/);
 add(['count', '-f', aDir], /a-directory is a directory: give a file/);
 add(['count', '-f', missing], /--file .*missing\.json: no such file \(ENOENT\): check the path/);
 add(['count', '--chat', 'not json'], /--chat: text is not JSON/);
-add(['count', '--chat', '[{"role": 1}]'], /--chat: text must be a JSON array of messages/);
+add(['count', '--chat', '[{"role": 1}]'], /--chat: message 1 in text has no "role" string; it must be a JSON array of messages/);
 add(['count', '--chat', '{"role": "user", "content": "hi"}'], /--chat: text must be a JSON array of messages/);
 add(['count', '--chat'], /--chat: stdin is not JSON/, { input: 'hello' });
 add(['count', '--pricing', '', 'hi'], /--pricing .* argument '' is invalid/);
@@ -204,9 +204,9 @@ for (const flag of ['--since', '--until']) {
   add(['report', flag, '7y'], /is not a date \(2026-11-01\), a time, or an age/);
   add(['report', flag, '-7d'], /is not a date \(2026-11-01\), a time, or an age/);
 }
-add(['report', '--since', '2026-03-01', '--until', '2026-02-01'], /--since 2026-03-01 is not before --until 2026-02-01, so no call could match/);
-add(['report', '--since', '1d', '--until', '7d'], /--since 1d is not before --until 7d/);
-add(['report', '--since', '2026-03-01T00:00:00Z', '--until', '2026-02-28'], /is not before --until/);
+add(['report', '--since', '2026-03-01', '--until', '2026-02-01'], /--since 2026-03-01 is after --until 2026-02-01, so no call could match/);
+add(['report', '--since', '1d', '--until', '7d'], /--since 1d is after --until 7d/);
+add(['report', '--since', '2026-03-01T00:00:00Z', '--until', '2026-02-28', '--utc'], /is after --until/);
 add(['report', '--by', ''], /--by .* argument '' is invalid/);
 add(['report', '--by', 'week'], /--by must be one of day, model, provider, command, not "week"/);
 add(['report', '-m', ''], /--model .* argument '' is invalid/);
@@ -243,7 +243,7 @@ for (const cmd of ['exec', 'proxy'] as const) {
   run(['--ledger', ''], /--ledger .* argument '' is invalid/);
   run(['--ledger', ledgerFile, '--no-ledger'], /--ledger and --no-ledger contradict each other/);
   // The public upstreams are https, so they would go through HTTPS_PROXY.
-  run([], /HTTPS_PROXY: only http:\/\/ proxies are supported/, { env: { HTTPS_PROXY: 'socks5://127.0.0.1:9', OPENAI_BASE_URL: undefined, ANTHROPIC_BASE_URL: undefined } });
+  run([], /HTTPS_PROXY: socks5:\/\/ proxies are not supported, only http:\/\/ and https:\/\//, { env: { HTTPS_PROXY: 'socks5://127.0.0.1:9', OPENAI_BASE_URL: undefined, ANTHROPIC_BASE_URL: undefined } });
 }
 add(['proxy', '--log-content'], /unknown option '--log-content'/);
 for (const value of ['abc', '65536', '']) add(['proxy', '--port', value], /--port .*is invalid. expected a port number from 0 to 65535/);
