@@ -15,6 +15,8 @@ export function buildProgram(io: Io): Command {
   const program = new Command('llm-usage')
     .description('Count and cost LLM calls: tokens used, prompt, completion and cost, saying where every number came from.')
     .version(pkg.version, '-v, --version')
+    // --version after a command is that command's (exec node --version is node's, not ours).
+    .enablePositionalOptions()
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',

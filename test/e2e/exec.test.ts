@@ -325,6 +325,8 @@ describe('llm-usage exec: exit codes, budget and failures', () => {
       [['exec', '--openai-upstream', 'ftp://x', '--', 'true'], /^llm-usage: --openai-upstream: "ftp:\/\/x" is not an http:\/\/ or https:\/\/ URL \(expected e\.g\. https:\/\/api\.openai\.com\/v1\)\n$/],
       [['exec', '--bogus', '--', 'true'], /^llm-usage: exec: unknown option '--bogus'/],
       [['exec', 'node', '-e', '1'], /^llm-usage: exec: put -- before the command, so its options stay its own: llm-usage exec \[options\] -- node -e 1\n$/],
+      // Not llm-usage's own --version: the command's.
+      [['exec', 'node', '--version'], /^llm-usage: exec: put -- before the command, so its options stay its own: llm-usage exec \[options\] -- node --version\n$/],
       [['exec', '--report', '/no/such/dir/r.json', '--', 'true'], /^llm-usage: --report \/no\/such\/dir\/r\.json: cannot write there \(no such directory\)\n$/],
     ];
     for (const [args, message] of cases) {
