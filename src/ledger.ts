@@ -175,6 +175,14 @@ export class LedgerWriter {
   private readable = true;
 
   private open(): number {
+    const fd = this.openFile();
+    // Only a regular file can hold a partial line (not /dev/null, a pipe): the check before
+    // each write is for those alone.
+    if (this.readable && !fstatSync(fd).isFile()) this.readable = false;
+    return fd;
+  }
+
+  private openFile(): number {
     try {
       // a+: appends, and can read the last byte and cut a partial line back off.
       return openSync(this.path, 'a+');

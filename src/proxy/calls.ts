@@ -78,8 +78,11 @@ export async function recordCall(call: EndedCall, table: PriceTable): Promise<Ca
     // The request's text matters only for an estimate: read it only then.
     ...(outcome.usage ? {} : { sent: sentText(call.api, jsonOf(call.request)) }),
   };
-  const { choices: _texts, ...record } = await recordOf(spec, outcome, call.durationMs, table);
-  return { ...record, text: '' };
+  const record = await recordOf(spec, outcome, call.durationMs, table);
+  // No text leaves the proxy (and no copies of a record are made: a proxy under load makes many).
+  delete record.choices;
+  record.text = '';
+  return record;
 }
 
 /** Requests and calls smaller than this are handled inline: a worker's round trip costs more. */

@@ -254,7 +254,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request'>, error?: string) => {
       const r = await offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs: performance.now() - started, request: body, ...ended });
       const line = error !== undefined ? `${route.provider} ${call.model || 'unknown'}: ${error}` : r.error;
-      emit(call, { ...r, error: line === null ? null : redactCallKey(line, call.key) });
+      r.error = line === null ? null : redactCallKey(line, call.key);
+      emit(call, r);
     };
     const failed = (failure: ProviderFailure, error?: string) => record({ response: { outcome: { text: [], model: null, usage: null, failure } } }, error);
 
@@ -341,8 +342,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
    */
   class Relay {
     private readonly meter;
-    private readonly splitter = new LineSplitter();
-    private readonly reader;
+    private readonly splitter: LineSplitter | null;
+    private readonly reader: SseReader | null;
     private readonly stripper: UsageStripper | null;
     private readonly decoder: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | null;
     private readonly unreadable: boolean;
@@ -373,8 +374,10 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       this.unreadable = encoding !== '' && this.decoder === null;
       this.editing = stream && rewrite && !this.unreadable;
       this.meter = stream ? streamMeter(call.route.api) : null;
-      this.reader = new SseReader(this.meter?.wants);
       this.stripper = this.editing && this.meter ? new UsageStripper(this.meter) : null;
+      // A stream the stripper does not read is read here, event by event.
+      this.splitter = this.meter && !this.stripper ? new LineSplitter() : null;
+      this.reader = this.meter && !this.stripper ? new SseReader(this.meter.wants) : null;
       // An edited stream changes length; one that came encoded anyway is forwarded decoded.
       const drop = this.editing ? ['content-length', ...(encoding ? ['content-encoding'] : [])] : [];
       // The head leaves with the first bytes of the body: one write, not two.
@@ -430,9 +433,10 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       if (stripper) {
         const out = stripper.push(bytes);
         if (out.length && this.controller) write(this.res, out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out), this.controller);
-      } else if (meter) {
+      } else if (meter && this.splitter && this.reader) {
+        const reader = this.reader;
         this.splitter.scan(bytes, (buf, start, end) => {
-          const event = this.reader.lineAt(buf, start, end);
+          const event = reader.lineAt(buf, start, end);
           if (event) meter.raw(event.event, event.data);
         });
       } else this.bodyParts.push(bytes);
