@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fsProblem, UsageError } from '../errors.js';
 import type { ConditionalPrice, MatchLogic, ModelInfo, ModelPrice, PriceTable, ProviderInfo } from './types.js';
@@ -34,13 +34,20 @@ export function mergeTables(base: PriceTable, userProviders: ProviderInfo[], fil
   };
 }
 
+const MAX_PRICING_BYTES = 64 * 1024 * 1024;
+
 /** Reads and validates a user's pricing file; any fault is one UsageError naming the file and entry. */
 export function readUserPricing(file: string): ProviderInfo[] {
   const fix = 'check the path given to --pricing or LLM_USAGE_PRICING';
   let text: string;
   try {
+    // A device (/dev/zero) would be read forever: only files and pipes, and no file too large to be prices.
+    const stat = statSync(file);
+    if (stat.isCharacterDevice() || stat.isBlockDevice()) throw new UsageError(`pricing file ${file} is a device, not a file: ${fix}`);
+    if (stat.size > MAX_PRICING_BYTES) throw new UsageError(`pricing file ${file} is ${stat.size} bytes, more than ${MAX_PRICING_BYTES} (a price file is a few KB): ${fix}`);
     text = readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot read pricing file ${file}: ${fsProblem(e)}: ${fix}`);
   }
   let data: unknown;

@@ -185,6 +185,7 @@ add(['count', '-f', ''], /--file .* argument '' is invalid/);
 add(['count', '-f', aDir], /a-directory is a directory: give a file/);
 add(['count', '-f', missing], /--file .*missing\.json: no such file \(ENOENT\): check the path/);
 add(['count', '--chat', 'not json'], /--chat: text is not JSON/);
+add(['price', '-m', 'gpt-4o', '--pricing', '/dev/zero'], /pricing file \/dev\/zero is a device, not a file: check the path given to --pricing or LLM_USAGE_PRICING/);
 add(['count', '--chat', '[{"role": 1}]'], /--chat: message 1 in text has no "role" string; it must be a JSON array of messages/);
 add(['count', '--chat', '{"role": "user", "content": "hi"}'], /--chat: text must be a JSON array of messages/);
 add(['count', '--chat'], /--chat: stdin is not JSON/, { input: 'hello' });
