@@ -235,9 +235,11 @@ Examples:
     .command('count')
     .summary('count tokens offline with the model\'s tiktoken encoding, and the input cost')
     .description(
-      'Count tokens offline with the model\'s tiktoken encoding (exactly tiktoken\'s counts), and price them as input.\n' +
-        'Text comes from the arguments, --file, or stdin. --chat reads a JSON array of messages and applies\n' +
-        'the chat-message formula (3 tokens per message, +1 per name, +3 to prime the reply).',
+      'Count tokens offline with tiktoken, and price them as input. OpenAI models are counted exactly, with their ' +
+        'own encoding; any other model (Claude, Gemini, Llama, ...) is counted with a stand-in encoding, and the ' +
+        'count says it is approximate. Text comes from the arguments, --file, or stdin.\n\n--chat reads a JSON array ' +
+        'of Chat Completions messages and applies the cookbook formula (3 tokens per message, +1 per name, +3 to ' +
+        'prime the reply); tool calls and images make it approximate, and it says so.',
     )
     .argument('[text...]', 'the text to count')
     .option('-f, --file <file>', 'count this file (repeat for several)', collectFiles)
