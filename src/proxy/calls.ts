@@ -10,6 +10,7 @@ import type { PriceTable } from '../pricing/types.js';
 import type { CallOutcome, ProviderName } from '../providers/types.js';
 import { recordOf, sentTokens, type CallRecord, type RecordApi } from '../record.js';
 import { bodyOutcome, maxOutputOf, requestHead, sentText, type BodyEnd } from '../wire/index.js';
+import { object } from '../wire/read.js';
 import { withIncludeUsage } from './rewrite.js';
 
 /** What the proxy needs of a request before sending it. */
@@ -37,7 +38,8 @@ export interface EndedCall {
   response: { outcome: CallOutcome } | { status: number; body: Uint8Array; end: BodyEnd; requestId?: string };
 }
 
-function bufferOf(bytes: Uint8Array): Buffer {
+/** A Buffer over the same memory (a Uint8Array back from the worker thread is no Buffer). */
+export function bufferOf(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -49,14 +51,11 @@ function jsonOf(bytes: Uint8Array): unknown {
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 export async function requestFacts(raw: Uint8Array, api: RecordApi, provider: ProviderName, countPrompt: boolean): Promise<RequestFacts> {
   const body = jsonOf(raw);
   const { model, stream } = requestHead(body);
-  const injected = (api === 'chat' || api === 'completions') && isObject(body) ? withIncludeUsage(bufferOf(raw), body) : null;
+  const json = object(body);
+  const injected = (api === 'chat' || api === 'completions') && json ? withIncludeUsage(bufferOf(raw), json) : null;
   const promptTokens = countPrompt ? (await sentTokens({ api, provider, prompt: '', sent: sentText(api, body) }, model)).tokens : null;
   return { model, stream, maxOutput: maxOutputOf(api, body), injected, promptTokens };
 }

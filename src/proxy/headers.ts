@@ -49,9 +49,9 @@ export function decodableAcceptEncoding(value: string | undefined): string | und
   return kept.length ? kept.join(', ') : 'identity';
 }
 
-/** The response's content coding, lower-cased; '' for none. */
+/** The response's content coding, lower-cased; '' for none. (A repeated header arrives as a list.) */
 export function contentEncoding(headers: IncomingHttpHeaders): string {
-  const value = headers['content-encoding']?.trim().toLowerCase() ?? '';
+  const value = String(headers['content-encoding'] ?? '').trim().toLowerCase();
   return value === 'identity' ? '' : value;
 }
 

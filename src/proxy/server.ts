@@ -21,8 +21,8 @@ import type { PriceTable } from '../pricing/types.js';
 import type { CallOutcome, ProviderFailure, ProviderName } from '../providers/types.js';
 import type { CallRecord, RecordApi } from '../record.js';
 import { formatUsd } from '../render/format.js';
-import { INLINE_BYTES, Offload, type EndedCall } from './calls.js';
-import { decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
+import { bufferOf, INLINE_BYTES, Offload, type EndedCall } from './calls.js';
+import { contentEncoding, decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
 import type { ProxyLimits } from './limits.js';
 import { bodyOutcome, streamMeter, type BodyEnd } from '../wire/index.js';
 import { errorReply, REFUSED, type ProxyRefusal } from './provider-errors.js';
@@ -276,7 +276,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     }
 
     const encodings = decodableAcceptEncoding(req.headers['accept-encoding']);
-    const injected = facts.injected ? Buffer.from(facts.injected.buffer, facts.injected.byteOffset, facts.injected.byteLength) : null;
+    const injected = facts.injected ? bufferOf(facts.injected) : null;
     return new Promise<void>((resolve) => {
       const done = (p: Promise<void>) => void p.then(resolve, resolve);
       let abandon: (reason: Error) => void = () => undefined;
@@ -367,8 +367,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       const requestId = headers['x-request-id'] ?? headers['request-id'];
       this.requestId = Array.isArray(requestId) ? requestId[0] : requestId;
       const stream = status >= 200 && status < 300 && /^text\/event-stream/i.test(String(headers['content-type'] ?? ''));
-      const coding = String(headers['content-encoding'] ?? '').trim().toLowerCase();
-      const encoding = coding === 'identity' ? '' : coding;
+      const encoding = contentEncoding(headers);
       this.decoder = encoding ? decoderFor(encoding) : null;
       // A coding we cannot decode (asked for none of them, but sent anyway): relayed, not read.
       this.unreadable = encoding !== '' && this.decoder === null;
