@@ -1,4 +1,4 @@
-// Types for ./fake-provider.mjs: a local fake of the OpenAI and Anthropic HTTP APIs.
+// Types for ./fake-provider.mjs: a local fake of the OpenAI, Azure OpenAI and Anthropic HTTP APIs.
 
 /** The token counts the fake provider REPORTS, mapped onto each wire format. */
 export interface FakeUsage {
@@ -85,6 +85,11 @@ export interface FakeProviderOptions {
   port?: number;
   /** The initial default reply (otherwise the built-in defaults). */
   defaultReply?: FakeReply;
+  /**
+   * Azure OpenAI (paths under /openai/, see fake-azure.mjs): the api-key and the Entra ID token
+   * it accepts; unset, any non-empty one.
+   */
+  azureKeys?: { apiKey?: string; adToken?: string };
 }
 
 export const DEFAULT_TEXT: string;

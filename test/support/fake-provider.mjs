@@ -7,7 +7,8 @@
 // Types: ./fake-provider.d.mts. Command line: ./fake-provider-cli.mjs.
 
 import { createServer } from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { azureErrorFor, azureRoute, choiceFilterResults, promptFilterChunk, promptFilterResults } from './fake-azure.mjs';
 
 export const DEFAULT_TEXT = "Why don't scientists trust atoms?\n\nBecause they make up everything!";
 export const DEFAULT_USAGE = Object.freeze({ input: 11, output: 16 });
@@ -21,6 +22,9 @@ const BATCH_CHARS = 64 * 1024;
 /** Marker an event generator yields to make the writer drop the connection (`cutAfter`). */
 const CUT = Symbol('cut');
 
+/** The OpenAI route whose handler serves each Azure API. */
+const AZURE_PATHS = { chat: 'chat/completions', completions: 'completions', embeddings: 'embeddings', responses: 'responses' };
+
 const ROUTES = {
   '/v1/chat/completions': { family: 'openai', handle: chatCompletions, model: 'gpt-3.5-turbo-0125' },
   '/v1/completions': { family: 'openai', handle: legacyCompletions, model: 'gpt-3.5-turbo-instruct' },
@@ -31,7 +35,7 @@ const ROUTES = {
 
 /**
  * Starts the fake provider.
- * @param {{ port?: number, defaultReply?: object }} [options]
+ * @param {{ port?: number, defaultReply?: object, azureKeys?: { apiKey?: string, adToken?: string } }} [options]
  */
 export async function startFakeProvider(options = {}) {
   const initialDefault = options.defaultReply ?? {};
@@ -62,7 +66,17 @@ export async function startFakeProvider(options = {}) {
     // Node already lower-cases incoming header names.
     requests.push({ method: req.method, path: url.pathname, url: req.url, headers: { ...req.headers }, body, raw });
 
-    const route = req.method === 'POST' ? ROUTES[url.pathname] : undefined;
+    // Azure OpenAI: its own paths, checks and errors (fake-azure.mjs); then OpenAI's handlers.
+    const azure = url.pathname.startsWith('/openai/') ? azureRoute(req.method, url, req.headers, options.azureKeys) : null;
+    if (azure?.reject) {
+      sendJson(res, azure.reject.status, azure.reject.body, azure.reject.headers);
+      return;
+    }
+    const route = azure ? { family: 'azure', handle: ROUTES[`/v1/${AZURE_PATHS[azure.kind]}`].handle, model: azure.model } : req.method === 'POST' ? ROUTES[url.pathname] : undefined;
+    if (!route && url.pathname.startsWith('/openai/')) {
+      sendJson(res, 404, { error: { code: '404', message: 'Resource not found' } }, { 'apim-request-id': randomUUID() });
+      return;
+    }
     if (!route) {
       // The real OpenAI answer for an unknown path. Unknown routes do not consume a queued reply.
       sendJson(res, 404, openAiErrorBody(`Invalid URL (${req.method} ${url.pathname})`, 'invalid_request_error', null), {
@@ -76,6 +90,7 @@ export async function startFakeProvider(options = {}) {
 
     const headers = {
       [route.family === 'anthropic' ? 'request-id' : 'x-request-id']: requestId(),
+      ...(route.family === 'azure' ? { 'apim-request-id': randomUUID() } : {}),
       ...reply.headers,
     };
     const ctx = {
@@ -84,7 +99,9 @@ export async function startFakeProvider(options = {}) {
       body: body ?? {},
       reply,
       headers,
-      model: reply.model ?? body?.model ?? route.model,
+      // Azure names the model behind the deployment, whatever the body's model says.
+      model: reply.model ?? (azure ? route.model : body?.model) ?? route.model,
+      azure: azure !== null,
     };
     if (reply.status && reply.status >= 400) {
       sendError(ctx, route.family);
@@ -225,7 +242,9 @@ async function chatCompletions(ctx) {
         finish_reason: 'stop',
       });
     }
+    if (ctx.azure) for (const choice of choices) choice.content_filter_results = choiceFilterResults();
     const out = { id, object: 'chat.completion', created, model, choices };
+    if (ctx.azure) out.prompt_filter_results = promptFilterResults();
     if (reply.usage) out.usage = openAiChatUsage(reply.usage);
     out.service_tier = 'default';
     out.system_fingerprint = fingerprint;
@@ -244,6 +263,7 @@ async function chatCompletions(ctx) {
   );
 
   function* events() {
+    if (ctx.azure) yield promptFilterChunk();
     for (let i = 0; i < n; i++) {
       yield chunk([{ index: i, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }]);
     }
@@ -295,6 +315,7 @@ async function legacyCompletions(ctx) {
     const choices = [];
     for (let i = 0; i < n; i++) choices.push({ text: choiceText(reply, i), index: i, logprobs: null, finish_reason: 'stop' });
     const out = { id, object: 'text_completion', created, model, choices };
+    if (ctx.azure) out.prompt_filter_results = promptFilterResults();
     if (reply.usage) out.usage = openAiLegacyUsage(reply.usage);
     sendJson(ctx.res, 200, out, ctx.headers);
     return;
@@ -309,6 +330,7 @@ async function legacyCompletions(ctx) {
   );
 
   function* events() {
+    if (ctx.azure) yield promptFilterChunk();
     // Peek one piece ahead so the last content chunk of each choice can carry finish_reason "stop".
     const iters = Array.from({ length: n }, (_, i) => pieces(reply, i));
     const ahead = iters.map((it) => it.next());
@@ -589,6 +611,10 @@ function openAiErrorBody(message, type, code) {
 function sendError(ctx, family) {
   const { reply } = ctx;
   const status = reply.status;
+  if (family === 'azure') {
+    sendJson(ctx.res, status, azureErrorFor(status, reply), ctx.headers);
+    return;
+  }
   if (family === 'anthropic') {
     const [type, message] = ANTHROPIC_ERRORS[status] ?? (status >= 500 ? ANTHROPIC_ERRORS[500] : ANTHROPIC_ERRORS[400]);
     // The API also echoes the request id in the error body.
