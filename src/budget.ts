@@ -1,5 +1,5 @@
 import { costOf, roundUsd } from './pricing/cost.js';
-import { resolveModel } from './pricing/resolve.js';
+import { resolveForCall } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, type CallSpec } from './providers/types.js';
@@ -89,7 +89,7 @@ export function worstCaseUsd(
   prompt: number,
   maxOutput: number | null,
 ): { usd: number | null; maxOutput: number | null; bound: string; pricedAs: string | null; unknownBecause: string | null } {
-  const found = resolveModel(table, model, undefined, provider);
+  const found = resolveForCall(table, model, provider);
   const pricedAs = found ? `${found.provider.id}/${found.model.id}` : null;
   let bound = 'the request';
   if (maxOutput === null && found?.model.context_window) {

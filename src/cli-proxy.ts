@@ -19,6 +19,7 @@ const meteringOptions = (cmd: Command) => {
     // Checked with the variables they stand for, in one place (proxy/routes.ts).
     .option('--openai-upstream <url>', 'where OpenAI calls go (default: OPENAI_BASE_URL, else https://api.openai.com/v1)', text)
     .option('--anthropic-upstream <url>', 'where Anthropic calls go (default: ANTHROPIC_BASE_URL, else https://api.anthropic.com)', text)
+    .option('--azure-upstream <url>', 'where Azure OpenAI calls go: the resource endpoint (default: AZURE_OPENAI_ENDPOINT, else they are refused)', text)
     .option('--json', 'print the summary as one JSON object (the same as run --json) on stderr')
     .option('--report <file>', 'also write the JSON summary to FILE', file)
     .addOption(pricingOption());
@@ -27,7 +28,7 @@ const meteringOptions = (cmd: Command) => {
 };
 
 // Options of exec that take a value, to tell them from CMD when reading the raw arguments.
-const EXEC_VALUED = new Set(['--max-cost', '--openai-upstream', '--anthropic-upstream', '--report', '--pricing', '--ledger']);
+const EXEC_VALUED = new Set(['--max-cost', '--openai-upstream', '--anthropic-upstream', '--azure-upstream', '--providers', '--report', '--pricing', '--ledger']);
 
 /**
  * True when CMD has option-like arguments and no `--` came before it: some of them could have
@@ -55,13 +56,14 @@ export function registerProxyCommands(program: Command, io: Io): void {
       .summary('run a program and meter every LLM call it makes, in any language; then the usage summary')
       .description(
         'Run CMD with its LLM clients pointed at a metering proxy on 127.0.0.1 (OPENAI_BASE_URL, OPENAI_API_BASE, ' +
-          'ANTHROPIC_BASE_URL), which forwards every call where it would have gone (your own base URLs, else the ' +
+          'ANTHROPIC_BASE_URL, AZURE_OPENAI_ENDPOINT), which forwards every call where it would have gone (your own base URLs, else the ' +
           "providers') and reads its usage. When CMD exits, the summary goes to stderr (stdout is CMD's) and " +
           "llm-usage exits with CMD's exit code.\n\n" +
           'Keys pass through untouched and are never stored or printed. Ctrl-C and SIGTERM go to CMD.\n' +
           "Exit codes: CMD's own; 127 when CMD is not found, 126 when it cannot be executed; 2 for bad options.",
       )
       .argument('[CMD...]', 'the program to run and its arguments, after --')
+      .option('--providers <list>', "set only these providers' variables for CMD: openai, anthropic, azure (default: all)", text)
       // Unknown options reach the action, which names them or asks for the --.
       .allowUnknownOption(),
   )
@@ -72,7 +74,8 @@ Examples:
   $ llm-usage exec -- python agent.py
   $ llm-usage exec --json -- node app.mjs --verbose
   $ llm-usage exec --max-cost 0.50 --report usage.json -- python -m my_agent
-  $ llm-usage exec --openai-upstream http://localhost:11434/v1 -- python chat.py`,
+  $ llm-usage exec --openai-upstream http://localhost:11434/v1 -- python chat.py
+  $ llm-usage exec --providers azure -- python azure_app.py     # AzureOpenAI(endpoint=...) and OPENAI_BASE_URL clash`,
     )
     .action(async (command: string[], o: Record<string, unknown>, cmd: Command) => {
       const raw = (cmd.parent as unknown as { rawArgs?: string[] } | null)?.rawArgs ?? [];
@@ -82,11 +85,7 @@ Examples:
         throw new UsageError(`exec: put -- before the command, so its options stay its own: llm-usage exec [options] -- ${command.join(' ')}`);
       }
       const { execCommand } = await import('./commands/exec.js');
-      await execCommand(
-        command,
-        meteringOpts(o),
-        io,
-      );
+      await execCommand(command, { ...meteringOpts(o), providers: o.providers as string | undefined }, io);
     });
 
   meteringOptions(
@@ -128,6 +127,7 @@ function meteringOpts(o: Record<string, unknown>): MeteringOptions {
     maxCost: o.maxCost as number | undefined,
     openaiUpstream: o.openaiUpstream as string | undefined,
     anthropicUpstream: o.anthropicUpstream as string | undefined,
+    azureUpstream: o.azureUpstream as string | undefined,
     pricing: o.pricing as string | undefined,
     ledger: o.ledger as string | false | undefined,
   };

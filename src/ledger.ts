@@ -14,6 +14,8 @@ export interface LedgerEntry {
   api: string;
   model: string;
   priced_as: string | null;
+  /** Azure: whether the reply's model or the deployment's name priced the call (CallRecord.priced_by). */
+  priced_by?: 'model' | 'deployment';
   usage: Usage;
   usage_source: Source;
   cost_usd: number | null;
@@ -47,6 +49,7 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
     api: record.api,
     model: record.model,
     priced_as: record.priced_as,
+    ...(record.priced_by ? { priced_by: record.priced_by } : {}),
     usage: record.usage,
     usage_source: record.usage_source,
     cost_usd: roundUsd(record.cost_usd),

@@ -1,6 +1,7 @@
 import { UsageError } from './errors.js';
 import { resolveModel } from './pricing/resolve.js';
 import type { PriceTable } from './pricing/types.js';
+import { AZURE_KEY_VAR, azureConnection, azureDeploymentOf } from './providers/azure.js';
 import type { Api, CallSpec, ProviderName } from './providers/types.js';
 
 /** What run and stream accept, before it becomes one CallSpec per call. */
@@ -20,7 +21,7 @@ export interface CallOptions {
 /** Most calls one run or stream makes: each is a row of the summary and, with --dry-run, of its table. */
 export const MAX_CALLS = 10_000;
 
-const KEY_VAR: Record<ProviderName, string> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' };
+const KEY_VAR: Record<ProviderName, string> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', azure: AZURE_KEY_VAR };
 
 // Models served only by the legacy completions endpoint.
 const LEGACY_COMPLETION = /^(gpt-3\.5-turbo-instruct|davinci-002|babbage-002|text-(davinci|curie|babbage|ada)-\d{3}|davinci|curie|babbage|ada)(\b|$)/;
@@ -29,15 +30,18 @@ export function isLegacyCompletionModel(model: string): boolean {
   return LEGACY_COMPLETION.test(model.replace(/^ft:/, ''));
 }
 
-/** The provider a call goes to: --provider, else claude-* is anthropic, else openai. */
+/** The provider a call goes to: --provider, else azure/DEPLOYMENT is azure, claude-* anthropic, the rest openai. */
 export function providerOf(opts: Pick<CallOptions, 'provider' | 'model'>): ProviderName {
-  if (opts.provider === undefined) return /^claude-/i.test(opts.model) ? 'anthropic' : 'openai';
-  if (opts.provider === 'openai' || opts.provider === 'anthropic') return opts.provider;
-  throw new UsageError(`--provider must be openai or anthropic, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
+  const deployment = azureDeploymentOf(opts.model) !== null;
+  if (opts.provider === undefined) return deployment ? 'azure' : /^claude-/i.test(opts.model) ? 'anthropic' : 'openai';
+  if (deployment && opts.provider !== 'azure') throw new UsageError(`--model ${opts.model} is an Azure deployment: drop --provider ${opts.provider}, or the azure/ prefix`);
+  if (opts.provider === 'openai' || opts.provider === 'anthropic' || opts.provider === 'azure') return opts.provider;
+  throw new UsageError(`--provider must be openai, anthropic or azure, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
 }
 
 /** The API flavour: --api, else legacy completion models use completions, Anthropic messages, the rest chat. */
 export function apiOf(opts: Pick<CallOptions, 'api' | 'model'>, provider: ProviderName): Api {
+  if (provider === 'azure' && opts.api === 'messages') throw new UsageError('--api messages is Anthropic\'s; Azure OpenAI deployments use chat, completions or responses');
   if (provider === 'anthropic') {
     if (opts.api !== undefined && opts.api !== 'messages') throw new UsageError(`--api ${opts.api} is an OpenAI API; Anthropic models use messages`);
     return 'messages';
@@ -59,7 +63,7 @@ export function baseUrlOf(provider: ProviderName, flag: string | undefined, env:
   return value?.trim() ? checkedBaseUrl(value, name, provider) : undefined;
 }
 
-const EXAMPLE_BASE_URL: Record<ProviderName, string> = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com' };
+const EXAMPLE_BASE_URL: Record<ProviderName, string> = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com', azure: 'https://RESOURCE.openai.azure.com' };
 
 /**
  * A base URL the SDKs can call: http or https, with a host. Anything else is bad input (exit 2)
@@ -92,14 +96,17 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
   if ((opts.n ?? 1) > 1 && (api === 'messages' || api === 'responses')) {
     throw new UsageError(`-n ${opts.n}: several choices per call are only for the chat and completions APIs`);
   }
+  // Azure: --model names the deployment; its endpoint, key and API version are its own (providers/azure.ts).
+  const azure = provider === 'azure' ? azureConnection(opts.baseUrl, env, requireKey) : null;
   const keyVar = KEY_VAR[provider];
-  const apiKey = env[keyVar] ?? '';
+  const apiKey = azure ? azure.apiKey : (env[keyVar] ?? '');
   if (!apiKey && requireKey) throw new UsageError(`no API key: set the ${keyVar} environment variable`);
-  const baseURL = baseUrlOf(provider, opts.baseUrl, env);
+  const baseURL = azure ? azure.endpoint : baseUrlOf(provider, opts.baseUrl, env);
+  const model = azure ? (azureDeploymentOf(opts.model) ?? opts.model) : opts.model;
   return prompts.map((prompt) => ({
     provider,
     api,
-    model: opts.model,
+    model,
     prompt,
     system: opts.system,
     maxTokens: opts.maxTokens,
@@ -110,6 +117,7 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
     streamUsage: opts.streamUsage,
     apiKey,
     ...(baseURL ? { baseURL } : {}),
+    ...(azure ? { azure: { apiVersion: azure.apiVersion, adToken: azure.adToken } } : {}),
   }));
 }
 
@@ -119,7 +127,8 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
  * gateway that may well serve it) the call is the user's to make.
  */
 export function checkProviderServes(spec: Pick<CallSpec, 'provider' | 'model' | 'baseURL'>, explicit: boolean, table: PriceTable): void {
-  if (!explicit || spec.baseURL !== undefined) return;
+  // An Azure deployment's name says nothing of the model behind it.
+  if (!explicit || spec.baseURL !== undefined || spec.provider === 'azure') return;
   const other: ProviderName = spec.provider === 'openai' ? 'anthropic' : 'openai';
   const found = resolveModel(table, spec.model);
   if (found?.provider.id !== other || resolveModel(table, spec.model, spec.provider)) return;

@@ -1,5 +1,5 @@
 import { costOf, roundUsd } from './pricing/cost.js';
-import { resolveModel } from './pricing/resolve.js';
+import { resolveForCall } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
 import type { Api, CallOutcome, CallSpec, FailureKind, ProviderName } from './providers/types.js';
@@ -61,6 +61,11 @@ export interface CallRecord {
   /** Rounded to 12 significant digits (roundUsd): what is stored and printed. */
   cost_usd: number | null;
   priced_as: string | null;
+  /**
+   * Azure only: which name priced the call, the model its reply named (`model`) or, when that
+   * is unknown to the table or absent, the deployment's (`requested_model`).
+   */
+  priced_by?: 'model' | 'deployment';
   cost_note: string | null;
   request_id: string | null;
   duration_ms: number;
@@ -71,6 +76,9 @@ export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationM
   const model = outcome.model ?? spec.model;
   const { usage, source, estimate } = await usageOf(spec, outcome, model);
   const priced = priceOf(usage, [model, spec.model], spec.provider, table);
+  if (spec.provider === 'azure' && priced.priced_as !== null) {
+    priced.priced_by = outcome.model !== null && resolveForCall(table, outcome.model, 'azure') ? 'model' : 'deployment';
+  }
   // Nothing was processed, so nothing is billed; the model still groups with its priced calls.
   if (source === 'none') Object.assign(priced, { cost_usd: 0, cost_note: 'the call failed before the provider processed it' });
   const f = outcome.failure;
@@ -146,19 +154,23 @@ export function messagesOf(spec: Pick<CallSpec, 'system' | 'prompt'>): { role: s
   return [...(spec.system ? [{ role: 'system', content: spec.system }] : []), { role: 'user', content: spec.prompt }];
 }
 
-function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'cost_note'> {
+function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note'> {
   for (const name of names) {
-    const found = resolveModel(table, name, undefined, provider);
+    const found = resolveForCall(table, name, provider);
     if (!found) continue;
     const cost = costOf(usage, priceAt(found.model));
     const pricedAs = `${found.provider.id}/${found.model.id}`;
     if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price` };
     return { cost_usd: roundUsd(cost.usd), priced_as: pricedAs, cost_note: null };
   }
+  if (provider === 'azure') {
+    const named = names[0] !== names[1] ? `its reply named "${names[0]}"` : 'its reply named no model';
+    return { cost_usd: null, priced_as: null, cost_note: `no azure price for deployment "${names[1]}" (${named}; add the model with --pricing FILE)` };
+  }
   return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };
 }
 
-const KEY_VAR = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' } as const;
+const KEY_VAR = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', azure: 'AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN' } as const;
 
 /** One line for a failed call: status, the provider's message, and what to do. */
 export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
@@ -166,14 +178,15 @@ export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseU
   return `${spec.provider} ${spec.model}: ${what}: ${f.message.replace(/\s+/g, ' ').trim()}${adviceFor(spec, f)}`;
 }
 
-const UPSTREAM_SETTING = { openai: '--openai-upstream or OPENAI_BASE_URL', anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL' } as const;
+/** Where each provider's upstream is set, for exec's and proxy's messages. */
+export const UPSTREAM_SETTING = { openai: '--openai-upstream or OPENAI_BASE_URL', anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL', azure: '--azure-upstream or AZURE_OPENAI_ENDPOINT' } as const;
 
 function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
   // `run` retries through its SDK; the proxy relays what the program's own client got.
   const retried = spec.proxied ? '' : ': retried';
-  const baseUrl = spec.proxied ? UPSTREAM_SETTING[spec.provider] : '--base-url';
+  const baseUrl = spec.proxied ? UPSTREAM_SETTING[spec.provider] : spec.provider === 'azure' ? '--base-url or AZURE_OPENAI_ENDPOINT' : '--base-url';
   if (f.status === 401 || f.status === 403) return ` (check ${KEY_VAR[spec.provider]})`;
-  if (f.status === 404) return ` (check the model name and ${baseUrl})`;
+  if (f.status === 404) return ` (check the ${spec.provider === 'azure' ? 'deployment' : 'model'} name and ${baseUrl})`;
   if (f.status === 429) return ` (rate limited or out of quota${retried}; wait, or check your plan)`;
   if (f.status !== undefined && f.status >= 500) return ` (the provider failed${retried}; try again later)`;
   if (f.kind === 'connection') return ` (check the network and ${baseUrl}${spec.baseURL ? ` ${spec.baseURL}` : ''})`;

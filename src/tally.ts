@@ -13,6 +13,15 @@ export interface ModelTally {
   cost_usd: number | null;
 }
 
+/** An Azure deployment's calls, and the name their price was found by (see CallRecord.priced_by). */
+export interface DeploymentPricing {
+  deployment: string;
+  /** The model the replies named, or null when they named none. */
+  model: string | null;
+  priced_as: string;
+  priced_by: 'model' | 'deployment';
+}
+
 /** The get_openai_callback summary across the calls of one command. Pure. */
 export interface Tally {
   total_tokens: number;
@@ -35,6 +44,8 @@ export interface Tally {
   approximated: string[];
   unpriced: string[];
   by_model: ModelTally[];
+  /** Azure: how each deployment's calls were priced, by the reply's model or the deployment's name. */
+  deployments: DeploymentPricing[];
 }
 
 export function tallyOf(calls: readonly CallRecord[]): Tally {
@@ -66,7 +77,9 @@ export class TallyBuilder {
     approximated: [],
     unpriced: [],
     by_model: [],
+    deployments: [],
   };
+  private readonly deployments = new Map<string, DeploymentPricing>();
   private readonly byModel = new Map<string, ModelTally>();
   private readonly encodings = new Set<string>();
   private readonly unpriced = new Set<string>();
@@ -102,6 +115,11 @@ export class TallyBuilder {
       if (c.estimate?.parts.includes('output')) this.estimated.output++;
     }
 
+    if (c.priced_by && c.priced_as) {
+      const d: DeploymentPricing = { deployment: c.requested_model, model: c.model === c.requested_model ? null : c.model, priced_as: c.priced_as, priced_by: c.priced_by };
+      this.deployments.set(JSON.stringify(d), d);
+    }
+
     const key = c.priced_as ?? c.model;
     const m = this.byModel.get(key) ?? { model: c.model, priced_as: c.priced_as, requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
     m.requests++;
@@ -122,6 +140,7 @@ export class TallyBuilder {
       unpriced: [...this.unpriced],
       approximated: [...this.approximated],
       by_model: [...this.byModel.values()].map((m) => ({ ...m })),
+      deployments: [...this.deployments.values()].map((d) => ({ ...d })),
     };
   }
 

@@ -2,7 +2,7 @@ import { CliError, UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { runChild } from '../proxy/process.js';
 import { openSession, reportSession } from '../proxy/report.js';
-import { clientEnv } from '../proxy/routes.js';
+import { clientEnv, clientProvidersOf } from '../proxy/routes.js';
 import { startProxy } from '../proxy/server.js';
 
 /** What exec and proxy share: how calls are metered, forwarded, limited and reported. */
@@ -12,12 +12,16 @@ export interface MeteringOptions {
   maxCost?: number;
   openaiUpstream?: string;
   anthropicUpstream?: string;
+  azureUpstream?: string;
   pricing?: string;
   /** --ledger FILE, or false for --no-ledger. */
   ledger?: string | false;
 }
 
-export type ExecOptions = MeteringOptions;
+export interface ExecOptions extends MeteringOptions {
+  /** --providers a,b: set only these providers' variables for CMD (default: all). */
+  providers?: string;
+}
 
 /**
  * `llm-usage exec -- CMD [ARGS...]`: CMD runs with its clients' base URLs pointing at a metering
@@ -26,11 +30,12 @@ export type ExecOptions = MeteringOptions;
 export async function execCommand(command: string[], opts: ExecOptions, io: Io): Promise<void> {
   const [program, ...args] = command;
   if (!program) throw new UsageError('no command to run: llm-usage exec [options] -- CMD [ARGS...]');
+  const providers = opts.providers === undefined ? undefined : clientProvidersOf(opts.providers);
   const session = openSession('exec', opts, io);
   const proxy = await startProxy({ ...session.proxy, host: '127.0.0.1', port: 0, onRecord: session.record });
   let exitCode: number;
   try {
-    exitCode = await runChild(program, args, clientEnv(io.env, proxy.origin), (signal) => proxy.stopping(`the program was stopped (llm-usage exec got ${signal}) before the response ended`));
+    exitCode = await runChild(program, args, clientEnv(io.env, proxy.origin, providers), (signal) => proxy.stopping(`the program was stopped (llm-usage exec got ${signal}) before the response ended`));
   } finally {
     // CMD is gone, and its connections with it; a straggler (a detached grandchild) gets a moment.
     await proxy.close(1000);

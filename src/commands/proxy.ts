@@ -24,7 +24,7 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
   const { upstreams } = session.proxy;
   const loop = async (port: number) => {
     const name = await loopingUpstream(upstreams, host, port);
-    return name ? new UsageError(`the ${name} upstream ${displayUrl(upstreams[name])} is this proxy itself: set --${name}-upstream, or pick another --port`) : null;
+    return name ? new UsageError(`the ${name} upstream ${displayUrl(upstreams[name] as URL)} is this proxy itself: set --${name}-upstream, or pick another --port`) : null;
   };
   if (opts.port !== 0) {
     const looping = await loop(opts.port);
@@ -58,6 +58,7 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
         origin: proxy.origin,
         openai: displayUrl(upstreams.openai),
         anthropic: displayUrl(upstreams.anthropic),
+        azure: upstreams.azure ? displayUrl(upstreams.azure) : null,
         via: { http: httpProxy && displayUrl(httpProxy), https: httpsProxy && displayUrl(httpsProxy) },
         loopbackOnly,
         maxCostUsd: opts.maxCost,

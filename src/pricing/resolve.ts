@@ -55,6 +55,19 @@ function lookUp(table: PriceTable, asked: string, providerId?: string, prefer?: 
   return null;
 }
 
+// Providers whose calls are priced under their own entry of the table (and the providers it
+// falls back to), never another provider's: Azure bills its own prices for what it serves.
+const OWN_PRICES = new Set(['azure']);
+
+/**
+ * The price entry for a model a call to `provider` named: under that provider only when its
+ * prices are its own (azure), else preferring it. A table without that provider prices nothing.
+ */
+export function resolveForCall(table: PriceTable, asked: string, provider: string): Resolved | null {
+  if (!OWN_PRICES.has(provider)) return resolveModel(table, asked, undefined, provider);
+  return findProvider(table, provider) ? resolveModel(table, asked, provider) : null;
+}
+
 /** Like resolveModel, but an unknown model is a UsageError naming up to three close names. */
 export function requireModel(table: PriceTable, asked: string, providerId?: string): Resolved {
   const found = resolveModel(table, asked, providerId);

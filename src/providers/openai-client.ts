@@ -1,10 +1,12 @@
 import OpenAI from 'openai';
 import { openAIChatUsage } from '../normalise.js';
+import { azureOpenAIClient } from './azure-openai.js';
 import type { CallEvents, CallOutcome, CallSpec, Provider } from './types.js';
 import { attemptLoggingFetch, failureFrom, OutcomeBuilder, unfinishedStream, type SdkErrorClasses } from './transport.js';
 
 /** One client per call: it carries this call's key, base URL, retries and attempt log. */
 export function openAIClient(spec: CallSpec, events?: CallEvents): OpenAI {
+  if (spec.azure) return azureOpenAIClient({ ...spec, azure: spec.azure }, events);
   const onLog = events?.onLog;
   return new OpenAI({
     apiKey: spec.apiKey,

@@ -1,6 +1,6 @@
 import type { Usage } from '../usage.js';
 
-export type ProviderName = 'openai' | 'anthropic';
+export type ProviderName = 'openai' | 'anthropic' | 'azure';
 
 /** The four wire formats: OpenAI chat completions, legacy completions, Responses; Anthropic Messages. */
 export type Api = 'chat' | 'completions' | 'responses' | 'messages';
@@ -21,6 +21,8 @@ export interface CallSpec {
   streamUsage: boolean;
   apiKey: string;
   baseURL?: string;
+  /** Azure OpenAI: the API version, and whether apiKey is an Entra ID token (sent as a bearer). */
+  azure?: { apiVersion: string; adToken: boolean };
   /** SDK retries (429, 5xx, connection errors); default the SDK's (2). */
   maxRetries?: number;
   /** Ctrl-C: abort the request; the outcome keeps what arrived. */

@@ -24,7 +24,7 @@ const SHAPES: Record<ProxyRefusal, Shape> = {
   timeout: { status: 504, openai: { type: 'server_error', code: 'llm_usage_upstream_timeout' }, anthropic: 'api_error' },
   'no-route': { status: 404, openai: { type: 'invalid_request_error', code: 'llm_usage_no_route' }, anthropic: 'not_found_error' },
   'bad-path': { status: 400, openai: { type: 'invalid_request_error', code: 'llm_usage_bad_path' }, anthropic: 'invalid_request_error' },
-  azure: { status: 400, openai: { type: 'invalid_request_error', code: 'llm_usage_azure_not_metered' }, anthropic: 'invalid_request_error' },
+  azure: { status: 400, openai: { type: 'invalid_request_error', code: 'llm_usage_azure_no_endpoint' }, anthropic: 'invalid_request_error' },
   'too-large': { status: 413, openai: { type: 'invalid_request_error', code: 'llm_usage_request_too_large' }, anthropic: 'request_too_large' },
 };
 

@@ -15,11 +15,14 @@ import { networkInterfaces } from 'node:os';
 import { UsageError } from '../errors.js';
 import type { ProviderName } from '../providers/types.js';
 import type { RecordApi } from '../record.js';
+import { azurePathOf, azureRouteOf } from './azure.js';
 import type { ProxyRefusal } from './provider-errors.js';
 
 export interface Upstreams {
   openai: URL;
   anthropic: URL;
+  /** The Azure OpenAI resource's endpoint, when one is configured (there is no public default). */
+  azure?: URL;
 }
 
 /** The providers' public endpoints, used when nothing else is configured. */
@@ -31,6 +34,8 @@ export interface Route {
   api: RecordApi | null;
   /** Path and query to request on the provider's upstream. */
   upstreamPath: string;
+  /** Azure: the deployment the path names (the model a request's body names is ignored there). */
+  deployment?: string;
 }
 
 /** A request the proxy answers itself and never forwards. */
@@ -71,8 +76,8 @@ export function normalisedPath(path: string, floor: number): string | null {
 /**
  * The route of a request, or the reason it is refused: a path outside /v1 or an absolute-form
  * target (`GET http://elsewhere/ HTTP/1.1`, which would make us an open relay) has no route; a
- * path that climbs out of /v1 is bad; an Azure OpenAI request is not metered here and must not
- * reach the OpenAI upstream with its Azure key.
+ * path that climbs out of /v1 is bad; an Azure OpenAI request goes to the Azure upstream only
+ * (azure.ts), never with its Azure key to another.
  */
 export function routeOf(method: string, target: string, headers: IncomingHttpHeaders, upstreams: Upstreams, origin: string): Route | Refusal {
   const anthropicClient = headers['anthropic-version'] !== undefined;
@@ -86,14 +91,16 @@ export function routeOf(method: string, target: string, headers: IncomingHttpHea
   const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
   const query = queryAt === -1 ? '' : target.slice(queryAt);
   const underV1 = /^\/+v1(\/|$)/.test(rawPath);
-  const path = normalisedPath(rawPath, underV1 ? 1 : 0);
+  const path = normalisedPath(rawPath, underV1 || /^\/+openai(\/|$)/.test(rawPath) ? 1 : 0);
   if (path === null) {
     return { refusal: 'bad-path', provider: anthropicClient ? 'anthropic' : 'openai', message: `llm-usage proxy: the path ${rawPath} leaves the API's base path or hides a separator; not forwarded` };
   }
   // The Vercel AI SDK's Anthropic provider posts to `${ANTHROPIC_BASE_URL}/messages`.
   const rest = underV1 ? path.slice(3) : path;
-  if (headers['api-key'] !== undefined || /^\/(openai\/)?deployments\//.test(rest) || rest.startsWith('/openai/')) {
-    return { refusal: 'azure', provider: 'openai', message: 'llm-usage proxy: Azure OpenAI requests (an api-key header or a /deployments/ path) are not metered yet, and were not sent anywhere: call Azure directly, without llm-usage' };
+  const azurePath = azurePathOf(path, underV1, rest, query, headers);
+  if (azurePath !== null) return azureRouteOf(method, azurePath, query, upstreams.azure);
+  if (headers['api-key'] !== undefined || rest.startsWith('/deployments/')) {
+    return { refusal: 'azure', provider: 'openai', message: `llm-usage proxy: this Azure OpenAI request (an api-key header, or a /deployments/ path) was not sent anywhere: Azure clients use ${origin} as their endpoint (AZURE_OPENAI_ENDPOINT)` };
   }
   const anthropicPath = rest === '/messages' || rest.startsWith('/messages/') || rest === '/complete';
   if (!underV1 && !anthropicPath) return noRoute();
@@ -116,10 +123,13 @@ function basePath(url: URL): string {
  * (or OPENAI_API_BASE, older clients' name) and ANTHROPIC_BASE_URL, else the public endpoints.
  * A malformed URL is a UsageError naming where it came from.
  */
-export function upstreamsOf(flags: { openai?: string; anthropic?: string }, env: NodeJS.ProcessEnv): Upstreams {
+export function upstreamsOf(flags: { openai?: string; anthropic?: string; azure?: string }, env: NodeJS.ProcessEnv): Upstreams {
   const openai = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.openai);
   const anthropic = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.anthropic);
+  const azureExample = 'https://RESOURCE.openai.azure.com';
+  const azure = upstreamUrl(flags.azure, '--azure-upstream', azureExample) ?? upstreamUrl(env.AZURE_OPENAI_ENDPOINT, 'AZURE_OPENAI_ENDPOINT', azureExample);
   return {
+    ...(azure ? { azure } : {}),
     openai:
       openai(flags.openai, '--openai-upstream') ??
       openai(env.OPENAI_BASE_URL, 'OPENAI_BASE_URL') ??
@@ -183,19 +193,37 @@ export function displayUrl(url: URL | string): string {
 }
 
 /**
- * The environment a wrapped command runs with: every client's base-URL variable points at the
- * proxy. OPENAI_API_BASE is older OpenAI clients' name; ANTHROPIC_API_URL is LangChain's, read
- * before ANTHROPIC_BASE_URL. Keys stay as they are. With an HTTP(S)_PROXY set, loopback joins
- * NO_PROXY, or clients such as httpx would send the proxy's traffic to the corporate proxy.
+ * The variables each provider's clients read for where to send calls, pointed at the proxy.
+ * OPENAI_API_BASE is older OpenAI clients' name; ANTHROPIC_API_URL is LangChain's, read before
+ * ANTHROPIC_BASE_URL; AZURE_OPENAI_ENDPOINT is AzureOpenAI's (it adds /openai itself).
  */
-export function clientEnv(env: NodeJS.ProcessEnv, origin: string): NodeJS.ProcessEnv {
-  const out: NodeJS.ProcessEnv = {
-    ...env,
-    OPENAI_BASE_URL: `${origin}/v1`,
-    OPENAI_API_BASE: `${origin}/v1`,
-    ANTHROPIC_BASE_URL: origin,
-    ANTHROPIC_API_URL: origin,
-  };
+export const CLIENT_VARS = {
+  openai: (origin: string) => ({ OPENAI_BASE_URL: `${origin}/v1`, OPENAI_API_BASE: `${origin}/v1` }),
+  anthropic: (origin: string) => ({ ANTHROPIC_BASE_URL: origin, ANTHROPIC_API_URL: origin }),
+  azure: (origin: string) => ({ AZURE_OPENAI_ENDPOINT: origin }),
+} as const;
+
+export type ClientProvider = keyof typeof CLIENT_VARS;
+
+/** `exec --providers a,b`: the providers whose variables the program gets, each checked. */
+export function clientProvidersOf(list: string): ClientProvider[] {
+  const names = list.split(',').map((name) => name.trim().toLowerCase());
+  const known = Object.keys(CLIENT_VARS);
+  for (const name of names) {
+    if (!known.includes(name)) throw new UsageError(`--providers: "${name}" is not one of ${known.join(', ')}`);
+  }
+  return [...new Set(names)] as ClientProvider[];
+}
+
+/**
+ * The environment a wrapped command runs with: the base-URL variables of every client of
+ * `providers` (default: all) point at the proxy. Keys stay as they are. With an HTTP(S)_PROXY
+ * set, loopback joins NO_PROXY, or clients such as httpx would send the proxy's traffic to the
+ * corporate proxy.
+ */
+export function clientEnv(env: NodeJS.ProcessEnv, origin: string, providers: readonly ClientProvider[] = Object.keys(CLIENT_VARS) as ClientProvider[]): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env };
+  for (const provider of providers) Object.assign(out, CLIENT_VARS[provider](origin));
   const proxied = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy'].some((name) => env[name]);
   if (proxied) {
     for (const name of ['NO_PROXY', 'no_proxy']) {
@@ -252,7 +280,8 @@ async function listeningAddresses(host: string): Promise<(address: string) => bo
  * Names are resolved only when the port matches, so nothing is looked up in the usual case.
  */
 export async function loopingUpstream(upstreams: Upstreams, host: string, port: number): Promise<keyof Upstreams | null> {
-  for (const [name, url] of Object.entries(upstreams) as [keyof Upstreams, URL][]) {
+  for (const [name, url] of Object.entries(upstreams) as [keyof Upstreams, URL | undefined][]) {
+    if (!url) continue;
     const upstreamPort = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     if (upstreamPort !== port) continue;
     const ours = await listeningAddresses(host);

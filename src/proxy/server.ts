@@ -19,7 +19,7 @@ import { SpendingLimit, worstCaseUsd } from '../budget.js';
 import { redactKeys } from '../errors.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { CallOutcome, ProviderFailure, ProviderName } from '../providers/types.js';
-import type { CallRecord, RecordApi } from '../record.js';
+import { UPSTREAM_SETTING, type CallRecord, type RecordApi } from '../record.js';
 import { formatUsd } from '../render/format.js';
 import { bufferOf, INLINE_BYTES, Offload, type EndedCall } from './calls.js';
 import { contentEncoding, decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
@@ -116,7 +116,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   }
 
   function upstreamOf(route: Route): URL {
-    return opts.upstreams[route.provider];
+    // An Azure route exists only when its upstream does (routes.ts).
+    return opts.upstreams[route.provider] as URL;
   }
 
   function unreachable(route: Route, error: Error): string {
@@ -250,7 +251,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     }
     // A large request goes to the worker thread and comes back with its facts.
     const { facts, raw: body } = await offload.facts(read, route.api, route.provider, budget.maxUsd !== undefined);
-    const call: Call = { route, model: facts.model, stream: facts.stream, key: keyOf(req.headers), started, reservedUsd: 0 };
+    const call: Call = { route, model: route.deployment ?? facts.model, stream: facts.stream, key: keyOf(req.headers), started, reservedUsd: 0 };
     const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request'>, error?: string) => {
       const r = await offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs: performance.now() - started, request: body, ...ended });
       const line = error !== undefined ? `${route.provider} ${call.model || 'unknown'}: ${error}` : r.error;
@@ -326,7 +327,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
               ? `llm-usage proxy: ${displayUrl(upstreamOf(route))} sent no response headers within ${limits.upstreamHeadersTimeoutMs / 1000} s (LLM_USAGE_PROXY_UPSTREAM_HEADERS_TIMEOUT)`
               : unreachable(route, error);
             reply(res, route.provider, timeout ? 'timeout' : 'unreachable', message);
-            const setting = route.provider === 'openai' ? '--openai-upstream or OPENAI_BASE_URL' : '--anthropic-upstream or ANTHROPIC_BASE_URL';
+            const setting = UPSTREAM_SETTING[route.provider];
             done(failed({ kind: 'connection', message }, `${message.replace(/^llm-usage proxy: /, '')}: answered ${timeout ? 504 : 502}${timeout ? '' : ` (check ${setting})`}`));
           },
         });

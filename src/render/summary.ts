@@ -37,8 +37,19 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string):
     const approx = t.approximate ? `; an approximation for ${t.approximated.join(', ')} (its own tokenizer is not tiktoken's, or the prompt had parts no published formula counts)` : '';
     out.push(`* estimated with tiktoken ${t.encodings.join(', ')}: the provider reported no usage${estimateHint ? ` (${estimateHint})` : ''}${approx}`);
   }
+  for (const d of t.deployments) out.push(deploymentNote(d));
   for (const note of t.unpriced) out.push(`cost unknown: ${note}`);
   return out.join('\n') + '\n';
+}
+
+/** Which name priced an Azure deployment's calls: the model its replies named, or its own. */
+function deploymentNote(d: Tally['deployments'][number]): string {
+  // Azure's table entry falls back to other providers' prices for the models it serves.
+  const fallback = d.priced_as.startsWith('azure/') ? '' : ` (azure falls back to ${d.priced_as.split('/')[0]}'s prices)`;
+  const what = `azure deployment ${d.deployment}: priced as ${d.priced_as}${fallback}`;
+  if (d.priced_by === 'model') return `${what}, by the model its reply named (${d.model ?? d.deployment})`;
+  const reply = d.model === null ? 'its reply named no model' : `its reply named ${d.model}, which has no azure price`;
+  return `${what}, by the deployment's name (${reply})`;
 }
 
 function totalCost(t: Tally): string {
