@@ -264,11 +264,15 @@ describe('the proxy over raw sockets', () => {
   });
 
   /** Starts the proxy; returns its port. */
-  async function start(upstreams: { openai?: string; anthropic?: string } = {}, extra: { limits?: Partial<ProxyLimits>; maxCostUsd?: number } = {}): Promise<number> {
+  async function start(upstreams: { openai?: string; anthropic?: string; azure?: string } = {}, extra: { limits?: Partial<ProxyLimits>; maxCostUsd?: number } = {}): Promise<number> {
     proxy = await startProxy({
       host: '127.0.0.1',
       port: 0,
-      upstreams: { openai: new URL(upstreams.openai ?? `${upstreamUrl}/v1`), anthropic: new URL(upstreams.anthropic ?? upstreamUrl) },
+      upstreams: {
+        openai: new URL(upstreams.openai ?? `${upstreamUrl}/v1`),
+        anthropic: new URL(upstreams.anthropic ?? upstreamUrl),
+        ...(upstreams.azure ? { azure: new URL(upstreams.azure) } : {}),
+      },
       table,
       limits: { ...limitsOf({}), ...extra.limits },
       maxCostUsd: extra.maxCostUsd,
@@ -913,7 +917,7 @@ describe('the proxy over raw sockets', () => {
     expect((await settled(1))[0]).toMatchObject({ provider: 'anthropic', api: 'messages', ok: true, usage: { input_tokens: 12, output_tokens: 4 } });
   });
 
-  it('an Azure OpenAI request is refused in OpenAI\'s format and its api-key goes nowhere', async () => {
+  it('with no Azure endpoint configured, an Azure OpenAI request is refused in OpenAI\'s format and its api-key goes nowhere', async () => {
     const port = await start();
     const key = 'azure0123456789abcdef0123456789ab';
     for (const [path, fields] of [
@@ -926,13 +930,49 @@ describe('the proxy over raw sockets', () => {
       const [reply] = await wire.answers(1);
       expect(reply?.status).toBe(400);
       const error = JSON.parse(reply?.body.toString() ?? '{}').error;
-      expect(error).toMatchObject({ type: 'invalid_request_error', code: 'llm_usage_azure_not_metered' });
-      expect(error.message).toMatch(/^llm-usage proxy: Azure OpenAI requests/);
+      expect(error).toMatchObject({ type: 'invalid_request_error', code: 'llm_usage_azure_no_endpoint' });
+      expect(error.message).toMatch(/^llm-usage proxy: this Azure OpenAI request was not sent anywhere: no Azure endpoint is configured \(set AZURE_OPENAI_ENDPOINT, or --azure-upstream URL\)$/);
       expect(reply?.body.toString()).not.toContain(key);
     }
     expect(seen).toHaveLength(0);
     expect(records).toHaveLength(0);
     expect(proxy?.stats().refused).toEqual({ azure: 3 });
+  });
+
+  it('an Azure request goes to the Azure upstream only, api-key untouched, and is metered by the deployment it names', async () => {
+    const key = 'azure0123456789abcdef0123456789ab';
+    // Azure's stream: a first chunk with no choices, model "" and prompt_filter_results, then OpenAI's chunks.
+    const sse =
+      'data: {"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}\n\n' +
+      'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"stop","content_filter_results":{}}],"usage":null}\n\n' +
+      'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":20,"completion_tokens":5,"total_tokens":25,"prompt_tokens_details":{"cached_tokens":8}}}\n\n' +
+      'data: [DONE]\n\n';
+    script = (_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(sse);
+    };
+    const port = await start({ openai: 'http://127.0.0.1:9/v1', anthropic: 'http://127.0.0.1:9', azure: `${upstreamUrl}/` });
+    const wire = await Wire.open(port);
+    const body = { messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } };
+    wire.write(post('/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21', body, [`api-key: ${key}`]));
+    const [reply] = await wire.answers(1);
+    // The program gets Azure's bytes as they came, the first chunk included.
+    expect(reply?.body.toString()).toBe(sse);
+    expect(seen.map((q) => [q.url, q.headers['api-key']])).toEqual([['/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21', key]]);
+    const [record] = await settled(1);
+    expect(record).toMatchObject({
+      provider: 'azure',
+      api: 'chat',
+      model: 'gpt-4o-2024-08-06',
+      requested_model: 'my-gpt4o',
+      usage: { input_tokens: 20, output_tokens: 5, input_token_details: { cache_read: 8 } },
+      usage_source: 'reported',
+      priced_as: 'openai/gpt-4o',
+      priced_by: 'model',
+    });
+    // gpt-4o under azure (its fallback to openai's prices): 12 input at $2.50, 8 cached at $1.25, 5 output at $10 per 1M.
+    expect(record?.cost_usd).toBeCloseTo((12 * 2.5 + 8 * 1.25 + 5 * 10) / 1e6, 15);
+    expect(JSON.stringify(records)).not.toContain(key);
   });
 
   it('--max-cost holds under concurrency: 50 calls at once to a slow upstream never spend past it; every refusal is a 429', async () => {
