@@ -35,7 +35,7 @@ afterEach(() => {
 
 function childEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(OPENAI|ANTHROPIC|LLM_USAGE)_/.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(OPENAI|ANTHROPIC|AZURE|LLM_USAGE)_/.test(k)) env[k] = v;
   return { ...env, NO_COLOR: '1', COLUMNS: '200', LLM_USAGE_LEDGER: '/dev/null', OPENAI_BASE_URL: `${fake.url}/v1`, ANTHROPIC_BASE_URL: fake.url, OPENAI_API_KEY: OPENAI_KEY, ANTHROPIC_API_KEY: ANTHROPIC_KEY, ...extra };
 }
 
@@ -119,8 +119,36 @@ describe('llm-usage proxy', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/│ Tokens Used\s+│\s+62 │/);
     expect(r.stderr).toMatch(/│ Successful Requests\s+│\s+2 │/);
-    expect(r.stdout).toBe(`OPENAI_BASE_URL=${p.openai}\nANTHROPIC_BASE_URL=${p.anthropic}\n`);
+    expect(r.stdout).toBe(`OPENAI_BASE_URL=${p.openai}\nANTHROPIC_BASE_URL=${p.anthropic}\nAZURE_OPENAI_ENDPOINT=${p.anthropic}\n`);
+    // No Azure endpoint configured: said at the start, and Azure calls would be refused.
+    expect(r.stderr).toContain('llm-usage proxy: Azure OpenAI calls are refused: no Azure endpoint is configured (AZURE_OPENAI_ENDPOINT or --azure-upstream)\n');
     expectNothingPrivate(r.stdout + r.stderr);
+  });
+
+  it('meters Azure OpenAI calls to the endpoint it prints, forwarding them to AZURE_OPENAI_ENDPOINT with their api-key', async () => {
+    const azureKey = 'azure-SECRETazureKEY0123456789abcdef';
+    const p = await startProxy([], { AZURE_OPENAI_ENDPOINT: fake.url, AZURE_OPENAI_API_KEY: azureKey });
+    await p.waitForErr(/Azure OpenAI calls go to/);
+    expect(p.err()).toContain(`llm-usage proxy: Azure OpenAI calls go to ${fake.url}\n`);
+    const endpoint = /^AZURE_OPENAI_ENDPOINT=(\S+)$/m.exec(p.out())?.[1];
+    expect(endpoint).toBe(p.anthropic);
+    fake.queue({ usage: { input: 40, cached: 10, output: 6 } });
+    const response = await fetch(`${endpoint}/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21`, {
+      method: 'POST',
+      headers: { 'api-key': azureKey, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ role: 'user', content: PROMPT }] }),
+    });
+    expect(response.status).toBe(200);
+    expect((await response.json()).model).toBe('gpt-4o-2024-08-06');
+    expect(fake.requests.map((q) => [q.url, q.headers['api-key']])).toEqual([['/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21', azureKey]]);
+    await p.waitForErr(/#1/);
+    // 30 input at $2.50, 10 cached at $1.25, 6 output at $10 per 1M (gpt-4o, azure's fallback to openai's prices).
+    expect(p.err()).toContain('llm-usage: #1 azure gpt-4o-2024-08-06 chat: 40 + 6 = 46 tokens, $0.0001475 (total $0.0001475)\n');
+    const r = await p.stop();
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("azure deployment my-gpt4o: priced as openai/gpt-4o (azure falls back to openai's prices), by the model its reply named (gpt-4o-2024-08-06)");
+    expectNothingPrivate(r.stdout + r.stderr);
+    expect(r.stdout + r.stderr).not.toContain(azureKey);
   });
 
   it('--quiet drops the per-call lines; --json and --report give the JSON summary; SIGTERM stops it too', async () => {
