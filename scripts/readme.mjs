@@ -46,6 +46,8 @@ function output(args, reply) {
       ANTHROPIC_API_KEY: 'sk-ant-readme-example',
       OPENAI_BASE_URL: `${fake.url}/v1`,
       ANTHROPIC_BASE_URL: fake.url,
+      AZURE_OPENAI_ENDPOINT: fake.url,
+      AZURE_OPENAI_API_KEY: 'readme-azure-example',
     });
   }
   // Shell-like splitting of the example's arguments: 'quoted' and "quoted" words stay together.
