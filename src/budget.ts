@@ -96,7 +96,11 @@ export function worstCaseUsd(
     maxOutput = Math.max(0, found.model.context_window - prompt);
     bound = `the context window (${found.model.context_window})`;
   }
-  if (!found) return { usd: null, maxOutput, bound, pricedAs, unknownBecause: `no price for model "${model}"` };
+  if (!found) {
+    // Before the reply, an Azure deployment's name is all there is to price it by.
+    const why = provider === 'azure' ? `azure prices no model named like the deployment "${model}", and the model behind it is known only from its reply` : `no price for model "${model}"`;
+    return { usd: null, maxOutput, bound, pricedAs, unknownBecause: why };
+  }
   if (maxOutput === null) return { usd: null, maxOutput, bound, pricedAs, unknownBecause: `nothing bounds the output of ${model}: set --max-tokens` };
   const c = costOf(makeUsage({ input: prompt, output: maxOutput }), priceAt(found.model));
   return { usd: roundUsd(c.usd), maxOutput, bound, pricedAs, unknownBecause: c.usd === null ? `${pricedAs} has no ${c.unpriced.join(' or ')} price` : null };

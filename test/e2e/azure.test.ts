@@ -155,6 +155,23 @@ describe('llm-usage run --provider azure', () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  it('--max-cost and --dry-run bound a deployment only by its name, the one name known before the reply', async () => {
+    const unnamed = await cli(['run', '-m', 'azure/my-gpt4o', '--max-tokens', '100', '--max-cost', '1', 'hi']);
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stdout).toBe('');
+    expect(unnamed.stderr).toMatch(/^llm-usage: --max-cost \$1(\.00)?: cannot bound the cost \(azure prices no model named like the deployment "my-gpt4o", and the model behind it is known only from its reply\); nothing was sent\n$/);
+    expect(fake.requests).toHaveLength(0);
+
+    const dry = await cli(['run', '-m', 'azure/gpt-4o', '--max-tokens', '100', '--dry-run', '--json', 'hi'], { AZURE_OPENAI_API_KEY: undefined });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).calls[0]).toMatchObject({ model: 'gpt-4o', priced_as: 'openai/gpt-4o', max_output_tokens: 100 });
+    expect(fake.requests).toHaveLength(0);
+
+    const named = await cli(['run', '-m', 'azure/gpt-4o', '--max-tokens', '100', '--max-cost', '1', 'hi']);
+    expect(named.code, named.stderr).toBe(0);
+    expect(fake.requests).toHaveLength(1);
+  });
+
   it('a failed call is exit 1 with Azure\'s message and what to check; a key the error echoes is never shown', async () => {
     fake.queue({ status: 404 });
     const r = await cli(['run', '-m', 'azure/nope', 'hi']);
@@ -190,6 +207,15 @@ describe('llm-usage stream --provider azure', () => {
     const call = JSON.parse(r.stdout).calls[0];
     expect(call).toMatchObject({ model: 'gpt-4o-2024-08-06', text: DEFAULT_TEXT, usage_source: 'estimated', estimate: { encoding: 'o200k_base', parts: ['input', 'output'] }, priced_as: 'openai/gpt-4o', ok: true });
     expect(call.usage.output_tokens).toBe(12);
+  });
+
+  it('--api responses: the Responses API of the resource, priced by the reply\'s model', async () => {
+    fake.queue({ usage: { input: 14, cached: 4, output: 6 } });
+    const r = await cli(['stream', '-m', 'azure/my-gpt4o', '--api', 'responses', '--json', 'hi'], { OPENAI_API_VERSION: '2025-04-01-preview' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(fake.requests[0]?.url).toBe('/openai/responses?api-version=2025-04-01-preview');
+    expect(fake.requests[0]?.body.model).toBe('my-gpt4o');
+    expect(JSON.parse(r.stdout).calls[0]).toMatchObject({ api: 'responses', model: 'gpt-4o-2024-08-06', usage_source: 'reported', usage: { input_tokens: 14, output_tokens: 6 }, priced_by: 'model' });
   });
 
   it('a stream cut off: exit 1, the text received kept, its usage estimated and reported', async () => {
@@ -368,6 +394,33 @@ describe('llm-usage exec: the AzureOpenAI client (openai package)', () => {
 
     const bad = await cli(['exec', '--providers', 'azure,gcp', '--', process.execPath, '-e', '0'], user);
     expect({ code: bad.code, stdout: bad.stdout, stderr: bad.stderr }).toEqual({ code: 2, stdout: '', stderr: 'llm-usage: --providers: "gcp" is not one of openai, anthropic, azure\n' });
+  });
+
+  it('the /openai/v1 form, from a plain-HTTP program: metered by the body\'s deployment, its bearer key passed through', async () => {
+    fake.queue({ usage: { input: 30, output: 4 } }, { usage: { input: 9 } });
+    const program = `(async () => {
+      const base = process.env.AZURE_OPENAI_ENDPOINT + '/openai/v1';
+      const headers = { authorization: 'Bearer ' + process.env.AZURE_OPENAI_API_KEY, 'content-type': 'application/json' };
+      const chat = await fetch(base + '/chat/completions', { method: 'POST', headers, body: JSON.stringify({ model: 'my-gpt4o', stream: true, messages: [{ role: 'user', content: 'hi' }] }) });
+      const text = await chat.text();
+      if (!text.startsWith('data: {"choices":[]')) throw new Error('no prompt filter chunk: ' + text.slice(0, 80));
+      const emb = await fetch(base + '/embeddings', { method: 'POST', headers, body: JSON.stringify({ model: 'my-embeddings', input: 'hi' }) });
+      if (emb.status !== 200) throw new Error('embeddings ' + emb.status);
+    })()`;
+    const r = await cli(['exec', '--json', '--', process.execPath, '-e', program], user);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stderr);
+    expect(j.calls.map((c: any) => [c.provider, c.api, c.stream, c.requested_model, c.model, c.usage.input_tokens, c.usage.output_tokens, c.usage_source])).toEqual([
+      ['azure', 'chat', true, 'my-gpt4o', 'gpt-4o-2024-08-06', 30, 4, 'reported'],
+      ['azure', 'embeddings', false, 'my-embeddings', 'text-embedding-3-small', 9, 0, 'reported'],
+    ]);
+    expect(fake.requests.map((q) => [q.url, q.headers.authorization])).toEqual([
+      ['/openai/v1/chat/completions', `Bearer ${AZURE_KEY}`],
+      ['/openai/v1/embeddings', `Bearer ${AZURE_KEY}`],
+    ]);
+    // The stream did not ask for usage: the proxy asked on its behalf.
+    expect(fake.requests[0]?.body.stream_options).toEqual({ include_usage: true });
+    expectNoSecrets(r.stdout, r.stderr);
   });
 
   it('with no Azure endpoint configured, the client gets a 400 in OpenAI\'s format and its key goes nowhere', async () => {

@@ -136,7 +136,7 @@ const call = (cmd: 'run' | 'stream', full: boolean) => {
   add([cmd, '   '], /the prompt is empty/);
   add([cmd, '-m', '', 'hi'], /--model .* argument '' is invalid/);
   add([cmd, '-p', '', 'hi'], /--provider .* argument '' is invalid/);
-  add([cmd, '-p', 'google', 'hi'], /--provider must be openai or anthropic, not "google"/);
+  add([cmd, '-p', 'google', 'hi'], /--provider must be openai, anthropic or azure, not "google"/);
   add([cmd, '--api', '', 'hi'], /--api .* argument '' is invalid/);
   add([cmd, '--api', 'embeddings', 'hi'], /--api must be chat, completions or responses, not "embeddings"/);
   add([cmd, '-m', 'claude-3-5-haiku-latest', '--api', 'responses', 'hi'], /--api responses is an OpenAI API; Anthropic models use messages/);
@@ -226,7 +226,7 @@ for (const cmd of ['exec', 'proxy'] as const) {
   const run = (args: string[], says: RegExp, extra: Omit<Case, 'args' | 'says'> = {}) =>
     cmd === 'exec' || /""|not a url|--report \/|--ledger \/|1e309/.test(args.map((a) => a || '""').join(' ')) ? addCase([cmd, ...args, ...tail], says, extra) : undefined;
   for (const value of ['abc', '', '1e309']) run(['--max-cost', value], /--max-cost .*is invalid. expected dollars/);
-  for (const flag of ['--openai-upstream', '--anthropic-upstream']) {
+  for (const flag of ['--openai-upstream', '--anthropic-upstream', '--azure-upstream']) {
     run([flag, ''], new RegExp(`${flag} .* argument '' is invalid`));
     run([flag, 'not a url'], new RegExp(`${flag}: "not a url" is not a URL`));
     run([flag, 'ftp://files.example.com'], new RegExp(`${flag}: "ftp://files.example.com" is not an http:// or https:// URL`));
@@ -235,6 +235,7 @@ for (const cmd of ['exec', 'proxy'] as const) {
   }
   run([], /OPENAI_BASE_URL: "not a url" is not a URL/, { env: { OPENAI_BASE_URL: 'not a url' } });
   run([], /ANTHROPIC_BASE_URL: "ftp:\/\/x" is not an http/, { env: { ANTHROPIC_BASE_URL: 'ftp://x' } });
+  run([], /AZURE_OPENAI_ENDPOINT: "not a url" is not a URL/, { env: { AZURE_OPENAI_ENDPOINT: 'not a url' } });
   run(['--report', ''], /--report .* argument '' is invalid/);
   run(['--report', aDir], /a-directory is a directory: give a file/);
   run(['--report', join(missing, 'nested', 'report.json')], /--report .*: cannot write there \(no such directory\)/);
@@ -253,6 +254,9 @@ add(['proxy', 'extra'], /too many arguments for 'proxy'/);
 add(['exec'], /no command to run/);
 add(['exec', process.execPath, '-e', '0'], /exec: put -- before the command/);
 add(['exec', '--bogus', '--', 'true'], /exec: unknown option '--bogus'/);
+add(['exec', '--providers', 'azure,gcp', '--', 'true'], /--providers: "gcp" is not one of openai, anthropic, azure/);
+add(['exec', '--providers', '', '--', 'true'], /--providers .* argument '' is invalid/);
+add(['proxy', '--providers', 'azure'], /unknown option '--providers'/);
 
 // ---- the program itself
 add(['bogus'], /unknown command 'bogus'/);

@@ -401,7 +401,7 @@ describe('llm-usage exec: exit codes, budget and failures', () => {
     const r = await cli(['exec', '--', process.execPath, '-e', '0']);
     expect(r.code).toBe(0);
     expect(row(r.stderr, 'Tokens Used')).toBe('0');
-    expect(r.stderr).toContain('llm-usage: no LLM calls went through the proxy: does the program read OPENAI_BASE_URL or ANTHROPIC_BASE_URL?');
+    expect(r.stderr).toContain('llm-usage: no LLM calls went through the proxy: does the program read OPENAI_BASE_URL, ANTHROPIC_BASE_URL or AZURE_OPENAI_ENDPOINT?');
   });
 });
 
