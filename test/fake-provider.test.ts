@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import OpenAI from 'openai';
+import OpenAI, { AzureOpenAI } from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { DEFAULT_TEXT, startFakeProvider, type FakeProvider } from './support/fake-provider.mjs';
 
@@ -579,6 +579,65 @@ describe('faults', () => {
     for await (const _ of stream) if (++n === 10) break;
     const res = await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] });
     expect(res.choices[0]!.message.content).toBe(DEFAULT_TEXT);
+  });
+});
+
+describe('Azure OpenAI (fake-azure.mjs)', () => {
+  const AZURE_KEY = 'azure-test-key-0123456789';
+  let azureFake: FakeProvider;
+  beforeAll(async () => {
+    azureFake = await startFakeProvider({ azureKeys: { apiKey: AZURE_KEY, adToken: 'entra-token' } });
+  });
+  afterAll(() => azureFake.close());
+  const azure = (token?: string) =>
+    new AzureOpenAI({ endpoint: azureFake.url, apiVersion: '2024-10-21', maxRetries: 0, ...(token ? { azureADTokenProvider: async () => token } : { apiKey: AZURE_KEY }) });
+  const raw = (path: string, headers: Record<string, string> = { 'api-key': AZURE_KEY }, body: unknown = { messages: [] }) =>
+    fetch(azureFake.url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  it('answers AzureOpenAI with the model behind the deployment, and Azure\'s prompt_filter_results', async () => {
+    const reply = await azure().chat.completions.create({ model: 'my-deployment', messages: [{ role: 'user', content: 'x' }] });
+    expect(reply.model).toBe('gpt-4o-2024-08-06');
+    expect(reply.choices[0]?.message.content).toBe(DEFAULT_TEXT);
+    expect((reply as unknown as { prompt_filter_results: unknown[] }).prompt_filter_results).toHaveLength(1);
+    expect(reply.usage).toMatchObject({ prompt_tokens: 11, completion_tokens: 16 });
+    const [req] = azureFake.requests.slice(-1);
+    expect(req).toMatchObject({ path: '/openai/deployments/my-deployment/chat/completions', url: '/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21' });
+    expect(req?.headers['api-key']).toBe(AZURE_KEY);
+  });
+
+  it('opens a stream with a chunk of no choices, model "" and no usage; usage comes last when asked', async () => {
+    const stream = await azure('entra-token').chat.completions.create({ model: 'd', messages: [{ role: 'user', content: 'x' }], stream: true, stream_options: { include_usage: true } });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks[0]).toMatchObject({ choices: [], model: '', id: '' });
+    expect(chunks[0]?.usage).toBeUndefined();
+    expect(chunks.at(-1)).toMatchObject({ choices: [], model: 'gpt-4o-2024-08-06', usage: { prompt_tokens: 11, completion_tokens: 16 } });
+    expect(azureFake.requests.at(-1)?.headers.authorization).toBe('Bearer entra-token');
+  });
+
+  it('legacy completions and embeddings, and the /openai/v1 form with the deployment as the body\'s model', async () => {
+    const completion = await azure().completions.create({ model: 'inst', prompt: 'x' });
+    expect(completion.model).toBe('gpt-35-turbo-instruct');
+    const embedding = await azure().embeddings.create({ model: 'emb', input: 'x' });
+    expect(embedding.model).toBe('text-embedding-3-small');
+    const v1 = new OpenAI({ apiKey: AZURE_KEY, baseURL: `${azureFake.url}/openai/v1`, maxRetries: 0 });
+    expect((await v1.chat.completions.create({ model: 'd', messages: [] })).model).toBe('gpt-4o-2024-08-06');
+    expect(azureFake.requests.slice(-3).map((r) => r.url)).toEqual(['/openai/deployments/inst/completions?api-version=2024-10-21', '/openai/deployments/emb/embeddings?api-version=2024-10-21', '/openai/v1/chat/completions']);
+  });
+
+  it('answers as Azure does: no api-version 404, a bad one 400, a wrong key 401, a reply status in Azure\'s shape', async () => {
+    const missing = await raw('/openai/deployments/d/chat/completions');
+    expect([missing.status, await missing.json()]).toEqual([404, { error: { code: '404', message: 'Resource not found' } }]);
+    const bad = await raw('/openai/deployments/d/chat/completions?api-version=someday');
+    expect([bad.status, await bad.json()]).toEqual([400, { error: { code: 'BadRequest', message: 'API version not supported' } }]);
+    const wrong = await raw('/openai/deployments/d/chat/completions?api-version=2024-10-21', { 'api-key': 'nope' });
+    expect(wrong.status).toBe(401);
+    expect((await wrong.json()).error.code).toBe('401');
+    expect((await raw('/openai/deployments/d/chat/completions?api-version=2024-10-21', {})).status).toBe(401);
+    azureFake.queue({ status: 404 });
+    const notFound = await raw('/openai/deployments/d/chat/completions?api-version=2024-10-21');
+    expect([notFound.status, (await notFound.json()).error.code]).toEqual([404, 'DeploymentNotFound']);
+    expect(notFound.headers.get('apim-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 
