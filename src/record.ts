@@ -75,7 +75,7 @@ export interface CallRecord {
 export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationMs: number, table: PriceTable): Promise<CallRecord> {
   const model = outcome.model ?? spec.model;
   const { usage, source, estimate } = await usageOf(spec, outcome, model);
-  const priced = priceOf(usage, [model, spec.model], spec.provider, table);
+  const priced = priceOf(usage, [model, spec.model], spec.provider, table, outcome.model !== null);
   if (spec.provider === 'azure' && priced.priced_as !== null) {
     priced.priced_by = outcome.model !== null && resolveForCall(table, outcome.model, 'azure') ? 'model' : 'deployment';
   }
@@ -154,7 +154,8 @@ export function messagesOf(spec: Pick<CallSpec, 'system' | 'prompt'>): { role: s
   return [...(spec.system ? [{ role: 'system', content: spec.system }] : []), { role: 'user', content: spec.prompt }];
 }
 
-function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note'> {
+/** The call's price by the first of `names` the table knows; `replied`: the first is the model the reply named. */
+function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable, replied: boolean): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note'> {
   for (const name of names) {
     const found = resolveForCall(table, name, provider);
     if (!found) continue;
@@ -164,7 +165,7 @@ function priceOf(usage: Usage, names: string[], provider: string, table: PriceTa
     return { cost_usd: roundUsd(cost.usd), priced_as: pricedAs, cost_note: null };
   }
   if (provider === 'azure') {
-    const named = names[0] !== names[1] ? `its reply named "${names[0]}"` : 'its reply named no model';
+    const named = replied ? `its reply named "${names[0]}"` : 'its reply named no model';
     return { cost_usd: null, priced_as: null, cost_note: `no azure price for deployment "${names[1]}" (${named}; add the model with --pricing FILE)` };
   }
   return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };

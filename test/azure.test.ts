@@ -196,6 +196,11 @@ describe('what an Azure call costs: computed by hand from pricing.json\'s azure 
     const unknown = await call('prod-chat', 'my-finetune-v7');
     expect(unknown).toMatchObject({ cost_usd: null, priced_as: null, cost_note: 'no azure price for deployment "prod-chat" (its reply named "my-finetune-v7"; add the model with --pricing FILE)' });
     expect(unknown.priced_by).toBeUndefined();
+    // A reply with model "" names none: the deployment's name is all there is.
+    expect(await call('prod-chat', '')).toMatchObject({ model: 'prod-chat', cost_usd: null, cost_note: 'no azure price for deployment "prod-chat" (its reply named no model; add the model with --pricing FILE)' });
+    // Regression: a reply that names the deployment's own name did name a model.
+    expect((await call('prod-chat', 'prod-chat')).cost_note).toBe('no azure price for deployment "prod-chat" (its reply named "prod-chat"; add the model with --pricing FILE)');
+    expect(await call('o1', '')).toMatchObject({ model: 'o1', priced_as: 'azure/o1', priced_by: 'deployment' });
     // A model only another cloud prices (Bedrock's Nova) has no Azure price, whatever the table's order.
     expect((await call('nova', 'amazon.nova-pro-v1:0')).cost_usd).toBeNull();
 
