@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { planCalls, type CallOptions } from '../src/plan.js';
 import { loadPriceTable } from '../src/pricing/table.js';
 import { UsageStripper } from '../src/proxy/rewrite.js';
-import { clientEnv, clientProvidersOf, routeOf, upstreamsOf, type Upstreams } from '../src/proxy/routes.js';
+import { clientEnv, clientProvidersOf, loopingUpstream, routeOf, upstreamsOf, type Upstreams } from '../src/proxy/routes.js';
 import { recordOf } from '../src/record.js';
 import { tallyOf } from '../src/tally.js';
 import { renderSummary } from '../src/render/summary.js';
@@ -96,6 +96,11 @@ describe('Azure requests through the proxy', () => {
     expect(upstreamsOf({ azure: 'http://127.0.0.1:9' }, { AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com/' }).azure?.href).toBe('http://127.0.0.1:9/');
     expect(() => upstreamsOf({ azure: 'nope' }, {})).toThrow(/^--azure-upstream: "nope" is not a URL \(expected e\.g\. https:\/\/RESOURCE\.openai\.azure\.com\)$/);
     expect(() => upstreamsOf({}, { AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com/?x=1' })).toThrow(/^AZURE_OPENAI_ENDPOINT: .* must not have a query or fragment$/);
+  });
+
+  it('an Azure upstream that is the proxy itself (AZURE_OPENAI_ENDPOINT left pointing at it) is noticed; none is no loop', async () => {
+    expect(await loopingUpstream(upstreamsOf({}, { AZURE_OPENAI_ENDPOINT: 'http://localhost:4747' }), '127.0.0.1', 4747)).toBe('azure');
+    expect(await loopingUpstream(upstreamsOf({}, {}), '127.0.0.1', 4748)).toBeNull();
   });
 
   it('a wrapped program\'s AZURE_OPENAI_ENDPOINT points at the proxy; --providers sets only the providers named', () => {
