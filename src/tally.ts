@@ -7,6 +7,8 @@ export type FigureSource = 'reported' | 'estimated' | 'reported + estimated' | '
 export interface ModelTally {
   model: string;
   priced_as: string | null;
+  /** Set when the calls went to another provider than the one whose prices they took (Azure's gpt-4o at openai's). */
+  provider?: string;
   requests: number;
   prompt_tokens: number;
   completion_tokens: number;
@@ -120,8 +122,10 @@ export class TallyBuilder {
       this.deployments.set(JSON.stringify(d), d);
     }
 
-    const key = c.priced_as ?? c.model;
-    const m = this.byModel.get(key) ?? { model: c.model, priced_as: c.priced_as, requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
+    // Calls to Azure priced at another provider's rates are not that provider's calls: a row of their own.
+    const elsewhere = c.provider === 'azure' && c.priced_as !== null && !c.priced_as.startsWith('azure/');
+    const key = `${elsewhere ? `${c.provider}|` : ''}${c.priced_as ?? c.model}`;
+    const m = this.byModel.get(key) ?? { model: c.model, priced_as: c.priced_as, ...(elsewhere ? { provider: c.provider } : {}), requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
     m.requests++;
     m.prompt_tokens += c.usage.input_tokens;
     m.completion_tokens += c.usage.output_tokens;

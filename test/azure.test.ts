@@ -215,4 +215,21 @@ describe('what an Azure call costs: computed by hand from pricing.json\'s azure 
     expect(summary).toContain('cost unknown: no azure price for deployment "prod-chat"');
     expect(summary).toMatch(/Total Cost \(USD\)\s+│ \$[\d.]+ \+ unknown/);
   });
+
+  it('Azure\'s gpt-4o and OpenAI\'s gpt-4o, at the same rates, are rows of their own', async () => {
+    const openai = await recordOf(
+      { provider: 'openai', api: 'chat', model: 'gpt-4o', prompt: 'hi', stream: false, streamUsage: false, apiKey: 'sk-x' },
+      bodyOutcome('chat', 200, azureBody('gpt-4o-2024-08-06'), 'complete'),
+      5,
+      table,
+    );
+    const t = tallyOf([openai, await call('my-gpt4o', 'gpt-4o-2024-08-06'), await call('reasoner', 'o1-2024-12-17')]);
+    expect(t.by_model.map((m) => [m.provider ?? null, m.priced_as, m.requests])).toEqual([
+      [null, 'openai/gpt-4o', 1],
+      ['azure', 'openai/gpt-4o', 1],
+      [null, 'azure/o1', 1],
+    ]);
+    const rows = renderSummary(t, false).split('\n').filter((l) => /gpt-4o|o1/.test(l) && l.startsWith('│ '));
+    expect(rows.map((l) => l.split('│')[1]?.trim())).toEqual(['openai/gpt-4o', 'azure: openai/gpt-4o', 'azure/o1']);
+  });
 });

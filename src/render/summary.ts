@@ -25,7 +25,7 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string):
   const out = [table([], rows, colour, ['left', 'right', 'left'])];
   if (t.by_model.length > 1) {
     const models = t.by_model.map((m) => [
-      m.priced_as ?? `${m.model} (no price)`,
+      `${m.provider ? `${m.provider}: ` : ''}${m.priced_as ?? `${m.model} (no price)`}`,
       formatCount(m.requests),
       formatCount(m.prompt_tokens),
       formatCount(m.completion_tokens),
