@@ -13,6 +13,7 @@ import { startFakeProvider, type FakeProvider, type FakeReply, type FakeUsage, t
 // Distinctive keys: no output, error or file may ever show them.
 const OPENAI_KEY = 'sk-proj-SECRETopenaiKEY0123456789';
 const ANTHROPIC_KEY = 'sk-ant-SECRETanthropicKEY0123456789';
+const AZURE_KEY = 'azure-SECRETazureKEY0123456789abcdef';
 
 const client = (name: string) => fileURLToPath(new URL(`../support/clients/${name}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'llm-usage-clients-'));
@@ -71,6 +72,7 @@ function expectNoKeys(...texts: string[]) {
   for (const text of texts) {
     expect(text).not.toContain(OPENAI_KEY);
     expect(text).not.toContain(ANTHROPIC_KEY);
+    expect(text).not.toContain(AZURE_KEY);
     expect(text).not.toContain('SECRET');
   }
 }
@@ -252,6 +254,28 @@ describe('llm-usage exec: LangChain JS', () => {
 
   it('ChatAnthropic: invoke and stream', async () => {
     await expectMeteredAndUnchanged({ program: 'langchain-client.mjs', calls: anthropicCalls, apis: [['messages', false], ['messages', true]], seen });
+  });
+
+  it('AzureChatOpenAI (AZURE_OPENAI_ENDPOINT): invoke and stream, metered exactly, its deployment path and api-key untouched', async () => {
+    await expectMeteredAndUnchanged({
+      program: 'langchain-client.mjs',
+      calls: [
+        ['azure', { text: text('invoke'), usage: { input: 23, output: 28, cached: 7 } }],
+        ['azure-stream', { text: text('stream'), usage: { input: 24, output: 29 } }],
+      ],
+      apis: [['chat', false], ['chat', true]],
+      seen,
+      env: (upstream) => ({
+        AZURE_OPENAI_ENDPOINT: upstream,
+        AZURE_OPENAI_API_KEY: AZURE_KEY,
+        AZURE_OPENAI_API_VERSION: '2024-10-21',
+        AZURE_OPENAI_API_DEPLOYMENT_NAME: 'my-gpt4o',
+      }),
+    });
+    expect(fake.requests.map((r) => [r.url, r.headers['api-key']])).toEqual([
+      ['/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21', AZURE_KEY],
+      ['/openai/deployments/my-gpt4o/chat/completions?api-version=2024-10-21', AZURE_KEY],
+    ]);
   });
 
   it('ChatAnthropic for a user who set ANTHROPIC_API_URL, which it reads before ANTHROPIC_BASE_URL', async () => {

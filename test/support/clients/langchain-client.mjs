@@ -4,10 +4,13 @@
 // LangChain handed it to OUT_FILE as JSON: for invoke the message, for stream every chunk,
 // each as id, content, usage_metadata and response_metadata (the fields a caller reads).
 //   node langchain-client.mjs OUT_FILE [CALL ...]
-// Calls: openai, openai-stream, anthropic, anthropic-stream. Default: all four.
+// Calls: openai, openai-stream, anthropic, anthropic-stream, azure, azure-stream. Default: the
+// first four.
 //
 // Base URLs: ChatOpenAI reads OPENAI_API_BASE, then OPENAI_BASE_URL; ChatAnthropic reads
-// ANTHROPIC_API_URL, then ANTHROPIC_BASE_URL (without /v1: its Anthropic SDK adds it).
+// ANTHROPIC_API_URL, then ANTHROPIC_BASE_URL (without /v1: its Anthropic SDK adds it);
+// AzureChatOpenAI reads AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, AZURE_OPENAI_API_VERSION and
+// AZURE_OPENAI_API_DEPLOYMENT_NAME.
 import { writeFileSync } from 'node:fs';
 
 // LangSmith tracing, if the environment turns it on, would send every run to api.smith.langchain.com.
@@ -22,6 +25,7 @@ const calls = names.length ? names : ['openai', 'openai-stream', 'anthropic', 'a
 const MODELS = {
   openai: async () => new (await import('@langchain/openai')).ChatOpenAI({ model: 'gpt-4o-mini', maxTokens: 100, maxRetries: 0 }),
   anthropic: async () => new (await import('@langchain/anthropic')).ChatAnthropic({ model: 'claude-3-5-haiku-20241022', maxTokens: 100, maxRetries: 0 }),
+  azure: async () => new (await import('@langchain/openai')).AzureChatOpenAI({ maxTokens: 100, maxRetries: 0 }),
 };
 const prompt = [['human', 'Tell me a joke']];
 
