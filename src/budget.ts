@@ -3,7 +3,7 @@ import { resolveModel } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, type CallSpec } from './providers/types.js';
-import { messagesOf } from './record.js';
+import { messagesOf, pricingProviderOf } from './record.js';
 import { makeUsage } from './usage.js';
 
 /** The most one call can cost: its prompt (counted with tiktoken) plus every output token allowed. */
@@ -37,7 +37,8 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
   const promptCounts = new Map<string, number>();
   const calls: WorstCase[] = [];
   for (const spec of specs) {
-    const anthropic = spec.provider === 'anthropic';
+    // Anthropic messages (Claude on Bedrock too) always send max_tokens.
+    const anthropic = spec.api === 'messages';
     const key = `${spec.api}\u0000${spec.system ?? ''}\u0000${spec.prompt}`;
     let prompt = promptCounts.get(key);
     if (prompt === undefined) {
@@ -55,7 +56,7 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
       perChoice = ANTHROPIC_DEFAULT_MAX_TOKENS;
       bound = `max_tokens ${ANTHROPIC_DEFAULT_MAX_TOKENS} (the default sent)`;
     }
-    const worst = worstCaseUsd(table, spec.provider, spec.model, prompt, perChoice === null ? null : perChoice * choices);
+    const worst = worstCaseUsd(table, pricingProviderOf(spec.provider), spec.model, prompt, perChoice === null ? null : perChoice * choices);
     calls.push({
       model: spec.model,
       priced_as: worst.pricedAs,
