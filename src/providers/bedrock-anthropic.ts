@@ -7,7 +7,7 @@ import { AnthropicBedrock } from '@anthropic-ai/bedrock-sdk';
 import { anthropicCumulativeUsage, anthropicUsage } from '../normalise.js';
 import { invocationMetricsUsage, invokeHeaderUsage } from '../wire/bedrock.js';
 import { anthropicErrors, messageParams } from './anthropic-messages.js';
-import { bedrockPricedModel, defaultBedrockEndpoint } from './bedrock.js';
+import { bedrockPricedModel, defaultBedrockEndpoint, withoutAwsSecrets } from './bedrock.js';
 import { attemptLoggingFetch, failureFrom, OutcomeBuilder, unfinishedStream } from './transport.js';
 import type { CallEvents, CallOutcome, CallSpec, Provider } from './types.js';
 
@@ -96,6 +96,7 @@ async function call(spec: CallSpec, events?: CallEvents): Promise<CallOutcome> {
     const awsId = (err as { headers?: Headers }).headers?.get?.(REQUEST_ID);
     out.fail({ ...failure, ...(awsType && { type: awsType }), ...(awsId && !failure.requestId && { requestId: awsId }) });
   }
+  if (out.failure) out.failure = { ...out.failure, message: await withoutAwsSecrets(out.failure.message, spec.aws) };
   return out.outcome();
 }
 

@@ -11,7 +11,7 @@ import {
   type ConverseCommandInput,
 } from '@aws-sdk/client-bedrock-runtime';
 import { bedrockConverseUsage } from '../normalise.js';
-import { bedrockPricedModel, defaultBedrockEndpoint } from './bedrock.js';
+import { bedrockPricedModel, defaultBedrockEndpoint, withoutAwsSecrets } from './bedrock.js';
 import { OutcomeBuilder, safeMessage, unfinishedStream } from './transport.js';
 import type { CallEvents, CallOutcome, CallSpec, Provider, ProviderFailure } from './types.js';
 
@@ -129,6 +129,7 @@ async function call(spec: CallSpec, events?: CallEvents): Promise<CallOutcome> {
     // Its HTTP/2 sessions would keep the process alive.
     client.destroy();
   }
+  if (out.failure) out.failure = { ...out.failure, message: await withoutAwsSecrets(out.failure.message, spec.aws) };
   return out.outcome();
 }
 

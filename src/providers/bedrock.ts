@@ -101,6 +101,25 @@ export function quietAwsSdk(): void {
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 }
 
+/**
+ * A failure message without the call's AWS secret key and session token (a server or proxy that
+ * echoes them back): redacted here, where the credentials are known, as API keys are in transport.
+ */
+export async function withoutAwsSecrets(message: string, aws: AwsAccess | undefined): Promise<string> {
+  if (!aws) return message;
+  let credentials: AwsCredentials;
+  try {
+    credentials = await aws.credentials();
+  } catch {
+    return message;
+  }
+  let out = message;
+  for (const secret of [credentials.secretAccessKey, credentials.sessionToken]) {
+    if (secret && secret.length >= 8) out = out.split(secret).join('***');
+  }
+  return out;
+}
+
 /** The endpoint when none was configured: the region's public one. */
 export function defaultBedrockEndpoint(region: string): string {
   return `https://bedrock-runtime.${region}.amazonaws.com`;

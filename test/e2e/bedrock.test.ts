@@ -2,7 +2,7 @@
 // (@anthropic-ai/bedrock-sdk for Claude, BedrockRuntimeClient over HTTP/2 for Converse), and the
 // fake Bedrock runtime on 127.0.0.1, which checks every request's SigV4 signature.
 
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -148,6 +148,8 @@ describe('Bedrock: other models through Converse', () => {
     expect(row(r.stderr, 'Prompt Tokens')).toEqual({ value: '13', source: 'reported' });
     expect(row(r.stderr, 'Completion Tokens')).toEqual({ value: '35', source: 'reported' });
     expect(r.stderr).toMatch(/llm-usage: attempt 1: POST \/model\/us\.meta\.llama3-1-8b-instruct-v1%3A0\/converse-stream -> 200 \(request id [0-9a-f-]+\)/);
+    // The AWS SDK's Node-version notice (it constructs a BedrockRuntimeClient here) is not shown.
+    expect(r.stderr).not.toMatch(/NodeVersionSupportWarning|Warning:/);
     expectNoSecrets(r.stdout, r.stderr);
   });
 
@@ -180,6 +182,21 @@ describe('Bedrock: bad input and failures', () => {
     const legacy = await cli(['run', '-m', 'anthropic.claude-v2', 'hi'], { AWS_REGION: undefined, AWS_DEFAULT_REGION: 'us-east-1' });
     expect(legacy.code, legacy.stderr).toBe(0);
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it('region and credentials from the AWS profile (AWS_PROFILE, ~/.aws/config and credentials)', async () => {
+    const config = join(dir, 'config');
+    const credentials = join(dir, 'credentials');
+    writeFileSync(config, '[profile team]\nregion = us-east-1\n');
+    writeFileSync(credentials, `[team]\naws_access_key_id = ${TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}\naws_session_token = ${TEST_CREDENTIALS.sessionToken}\n`);
+    const profile = { AWS_PROFILE: 'team', AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: credentials, AWS_REGION: undefined, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined };
+    const r = await cli(['run', '-m', 'amazon.nova-pro-v1:0', 'hi'], profile);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fake.requests[0]?.signature).toBe('valid');
+    const other = await cli(['run', '-m', 'amazon.nova-pro-v1:0', 'hi'], { ...profile, AWS_PROFILE: 'nobody' });
+    expect(other.code).toBe(2);
+    expect(other.stderr.trim().split('\n')).toHaveLength(1);
+    expect(other.stderr).toMatch(/^llm-usage: no AWS region/);
   });
 
   it('no credentials: exit 2, one line naming what to set, nothing sent', async () => {
@@ -249,10 +266,19 @@ describe('Bedrock: secrets never show', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/400 ValidationException: bad request from \*\*\* with \*\*\*/);
     const json = await cli(['stream', '-m', 'anthropic.claude-v2', '--json', 'three'], { LLM_USAGE_LEDGER: ledger });
-    const lines = readFileSync(ledger, 'utf8');
-    expect(lines.trim().split('\n')).toHaveLength(3);
+    // The --json error field is printed as the provider left it: each Bedrock provider must redact.
+    fake.queue({ status: 400, errorMessage: `echo ${TEST_CREDENTIALS.secretAccessKey}` }, { status: 403, errorMessage: `echo ${TEST_CREDENTIALS.sessionToken}` });
+    const echoed = [
+      await cli(['run', '-m', 'amazon.nova-pro-v1:0', '--json', 'four'], { LLM_USAGE_LEDGER: ledger }),
+      await cli(['run', '-m', 'anthropic.claude-v2', '--json', 'five'], { LLM_USAGE_LEDGER: ledger }),
+    ];
+    for (const e of echoed) {
+      expect(e.code).toBe(1);
+      expect(JSON.parse(e.stdout).calls[0].error).toMatch(/echo \*\*\*/);
+    }
     const report = await cli(['report', '--json'], { LLM_USAGE_LEDGER: ledger });
     expect(report.code, report.stderr).toBe(0);
-    expectNoSecrets(r.stdout, r.stderr, json.stdout, json.stderr, lines, report.stdout, report.stderr);
+    expect(readFileSync(ledger, 'utf8').trim().split('\n')).toHaveLength(5);
+    expectNoSecrets(r.stdout, r.stderr, json.stdout, json.stderr, ...echoed.flatMap((e) => [e.stdout, e.stderr]), readFileSync(ledger, 'utf8'), report.stdout, report.stderr);
   });
 });
