@@ -2,6 +2,7 @@ import { UsageError } from './errors.js';
 import { resolveModel } from './pricing/resolve.js';
 import type { PriceTable } from './pricing/types.js';
 import { AZURE_KEY_VAR, azureConnection, azureDeploymentOf } from './providers/azure.js';
+import { BEDROCK_ENDPOINT_VARS, bedrockApiOf, isBedrockModel } from './providers/bedrock.js';
 import type { Api, CallSpec, ProviderName } from './providers/types.js';
 
 /** What run and stream accept, before it becomes one CallSpec per call. */
@@ -21,7 +22,7 @@ export interface CallOptions {
 /** Most calls one run or stream makes: each is a row of the summary and, with --dry-run, of its table. */
 export const MAX_CALLS = 10_000;
 
-const KEY_VAR: Record<ProviderName, string> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', azure: AZURE_KEY_VAR };
+const KEY_VAR: Record<ProviderName, string | null> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', azure: AZURE_KEY_VAR, bedrock: null };
 
 // Models served only by the legacy completions endpoint.
 const LEGACY_COMPLETION = /^(gpt-3\.5-turbo-instruct|davinci-002|babbage-002|text-(davinci|curie|babbage|ada)-\d{3}|davinci|curie|babbage|ada)(\b|$)/;
@@ -30,18 +31,31 @@ export function isLegacyCompletionModel(model: string): boolean {
   return LEGACY_COMPLETION.test(model.replace(/^ft:/, ''));
 }
 
-/** The provider a call goes to: --provider, else azure/DEPLOYMENT is azure, claude-* anthropic, the rest openai. */
+/**
+ * The provider a call goes to: --provider, else azure/DEPLOYMENT is azure, claude-* anthropic, a
+ * Bedrock model id or ARN bedrock, the rest openai.
+ */
 export function providerOf(opts: Pick<CallOptions, 'provider' | 'model'>): ProviderName {
   const deployment = azureDeploymentOf(opts.model) !== null;
-  if (opts.provider === undefined) return deployment ? 'azure' : /^claude-/i.test(opts.model) ? 'anthropic' : 'openai';
+  if (opts.provider === undefined) {
+    if (deployment) return 'azure';
+    if (/^claude-/i.test(opts.model)) return 'anthropic';
+    return isBedrockModel(opts.model) ? 'bedrock' : 'openai';
+  }
   if (deployment && opts.provider !== 'azure') throw new UsageError(`--model ${opts.model} is an Azure deployment: drop --provider ${opts.provider}, or the azure/ prefix`);
-  if (opts.provider === 'openai' || opts.provider === 'anthropic' || opts.provider === 'azure') return opts.provider;
-  throw new UsageError(`--provider must be openai, anthropic or azure, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
+  if (opts.provider === 'openai' || opts.provider === 'anthropic' || opts.provider === 'azure' || opts.provider === 'bedrock') return opts.provider;
+  throw new UsageError(`--provider must be openai, anthropic, azure or bedrock, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
 }
 
 /** The API flavour: --api, else legacy completion models use completions, Anthropic messages, the rest chat. */
 export function apiOf(opts: Pick<CallOptions, 'api' | 'model'>, provider: ProviderName): Api {
   if (provider === 'azure' && opts.api === 'messages') throw new UsageError('--api messages is Anthropic\'s; Azure OpenAI deployments use chat, completions or responses');
+  if (provider === 'bedrock') {
+    if (opts.api === undefined) return bedrockApiOf(opts.model);
+    if (opts.api === 'messages' || opts.api === 'converse') return opts.api;
+    throw new UsageError(`--api on Bedrock is messages (Claude, through InvokeModel) or converse, not "${opts.api}"`);
+  }
+  if (opts.api === 'converse') throw new UsageError('--api converse is Bedrock\'s: give a Bedrock model id, or --provider bedrock');
   if (provider === 'anthropic') {
     if (opts.api !== undefined && opts.api !== 'messages') throw new UsageError(`--api ${opts.api} is an OpenAI API; Anthropic models use messages`);
     return 'messages';
@@ -51,19 +65,36 @@ export function apiOf(opts: Pick<CallOptions, 'api' | 'model'>, provider: Provid
   throw new UsageError(`--api must be chat, completions or responses, not "${opts.api}"`);
 }
 
+/** The variables a base URL comes from after --base-url, first set wins. */
+const BASE_URL_VARS: Record<ProviderName, readonly string[]> = {
+  openai: ['OPENAI_BASE_URL'],
+  anthropic: ['ANTHROPIC_BASE_URL'],
+  // Azure's endpoint is read by azureConnection (providers/azure.ts), with its key and version.
+  azure: ['AZURE_OPENAI_ENDPOINT'],
+  bedrock: BEDROCK_ENDPOINT_VARS,
+};
+
 /**
  * The base URL: --base-url, else OPENAI_BASE_URL (which includes /v1) or ANTHROPIC_BASE_URL
- * (which does not, the Anthropic SDK's convention), else the SDK's own default.
+ * (which does not, the Anthropic SDK's convention) or Bedrock's AWS_ENDPOINT_URL_BEDROCK_RUNTIME
+ * then AWS_ENDPOINT_URL, else the SDK's own default (Bedrock's is the region's endpoint).
  */
 export function baseUrlOf(provider: ProviderName, flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (flag !== undefined) return checkedBaseUrl(flag, '--base-url', provider);
-  const name = provider === 'openai' ? 'OPENAI_BASE_URL' : 'ANTHROPIC_BASE_URL';
-  // An empty variable is an unset one, as the SDKs read it.
-  const value = env[name];
-  return value?.trim() ? checkedBaseUrl(value, name, provider) : undefined;
+  for (const name of BASE_URL_VARS[provider]) {
+    // An empty variable is an unset one, as the SDKs read it.
+    const value = env[name];
+    if (value?.trim()) return checkedBaseUrl(value, name, provider);
+  }
+  return undefined;
 }
 
-const EXAMPLE_BASE_URL: Record<ProviderName, string> = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com', azure: 'https://RESOURCE.openai.azure.com' };
+const EXAMPLE_BASE_URL: Record<ProviderName, string> = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+  azure: 'https://RESOURCE.openai.azure.com',
+  bedrock: 'https://bedrock-runtime.us-east-1.amazonaws.com',
+};
 
 /**
  * A base URL the SDKs can call: http or https, with a host. Anything else is bad input (exit 2)
@@ -93,14 +124,15 @@ function checkedBaseUrl(value: string, source: string, provider: ProviderName): 
 export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.ProcessEnv, requireKey = true): CallSpec[] {
   const provider = providerOf(opts);
   const api = apiOf(opts, provider);
-  if ((opts.n ?? 1) > 1 && (api === 'messages' || api === 'responses')) {
+  if ((opts.n ?? 1) > 1 && (api === 'messages' || api === 'responses' || api === 'converse')) {
     throw new UsageError(`-n ${opts.n}: several choices per call are only for the chat and completions APIs`);
   }
   // Azure: --model names the deployment; its endpoint, key and API version are its own (providers/azure.ts).
   const azure = provider === 'azure' ? azureConnection(opts.baseUrl, env, requireKey) : null;
   const keyVar = KEY_VAR[provider];
-  const apiKey = azure ? azure.apiKey : (env[keyVar] ?? '');
-  if (!apiKey && requireKey) throw new UsageError(`no API key: set the ${keyVar} environment variable`);
+  // Bedrock signs with AWS credentials, found (or missed) asynchronously by readyToSend.
+  const apiKey = azure ? azure.apiKey : keyVar ? (env[keyVar] ?? '') : '';
+  if (keyVar && !apiKey && requireKey) throw new UsageError(`no API key: set the ${keyVar} environment variable`);
   const baseURL = azure ? azure.endpoint : baseUrlOf(provider, opts.baseUrl, env);
   const model = azure ? (azureDeploymentOf(opts.model) ?? opts.model) : opts.model;
   return prompts.map((prompt) => ({
@@ -127,8 +159,9 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
  * gateway that may well serve it) the call is the user's to make.
  */
 export function checkProviderServes(spec: Pick<CallSpec, 'provider' | 'model' | 'baseURL'>, explicit: boolean, table: PriceTable): void {
-  // An Azure deployment's name says nothing of the model behind it.
-  if (!explicit || spec.baseURL !== undefined || spec.provider === 'azure') return;
+  // An Azure deployment's name says nothing of the model behind it; Bedrock serves many vendors'
+  // models, under its own ids: Bedrock itself says which it has.
+  if (!explicit || spec.baseURL !== undefined || spec.provider === 'azure' || spec.provider === 'bedrock') return;
   const other: ProviderName = spec.provider === 'openai' ? 'anthropic' : 'openai';
   const found = resolveModel(table, spec.model);
   if (found?.provider.id !== other || resolveModel(table, spec.model, spec.provider)) return;

@@ -2,6 +2,7 @@ import { costOf, roundUsd } from './pricing/cost.js';
 import { resolveForCall } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
+import { BEDROCK_PRICING_PROVIDER } from './providers/bedrock.js';
 import type { Api, CallOutcome, CallSpec, FailureKind, ProviderName } from './providers/types.js';
 import type { ChatMessage, EncodingName } from './tokens.js';
 import { makeUsage, type Usage } from './usage.js';
@@ -154,10 +155,15 @@ export function messagesOf(spec: Pick<CallSpec, 'system' | 'prompt'>): { role: s
   return [...(spec.system ? [{ role: 'system', content: spec.system }] : []), { role: 'user', content: spec.prompt }];
 }
 
+/** The provider of pricing.json whose prices a provider's calls are billed at, where the names differ. */
+export function pricingProviderOf(provider: string): string {
+  return provider === 'bedrock' ? BEDROCK_PRICING_PROVIDER : provider;
+}
+
 /** The call's price by the first of `names` the table knows; `replied`: the first is the model the reply named. */
 function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable, replied: boolean): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note'> {
   for (const name of names) {
-    const found = resolveForCall(table, name, provider);
+    const found = resolveForCall(table, name, pricingProviderOf(provider));
     if (!found) continue;
     const cost = costOf(usage, priceAt(found.model));
     const pricedAs = `${found.provider.id}/${found.model.id}`;
@@ -171,7 +177,12 @@ function priceOf(usage: Usage, names: string[], provider: string, table: PriceTa
   return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };
 }
 
-const KEY_VAR = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', azure: 'AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN' } as const;
+const KEY_VAR = {
+  openai: 'OPENAI_API_KEY',
+  anthropic: 'ANTHROPIC_API_KEY',
+  azure: 'AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN',
+  bedrock: 'the AWS credentials: AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+} as const;
 
 /** One line for a failed call: status, the provider's message, and what to do. */
 export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
@@ -180,7 +191,12 @@ export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseU
 }
 
 /** Where each provider's upstream is set, for exec's and proxy's messages. */
-export const UPSTREAM_SETTING = { openai: '--openai-upstream or OPENAI_BASE_URL', anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL', azure: '--azure-upstream or AZURE_OPENAI_ENDPOINT' } as const;
+export const UPSTREAM_SETTING = {
+  openai: '--openai-upstream or OPENAI_BASE_URL',
+  anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL',
+  azure: '--azure-upstream or AZURE_OPENAI_ENDPOINT',
+  bedrock: 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
+} as const;
 
 function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
   // `run` retries through its SDK; the proxy relays what the program's own client got.

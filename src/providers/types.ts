@@ -1,9 +1,24 @@
 import type { Usage } from '../usage.js';
+import type { AwsAccess } from './bedrock.js';
 
-export type ProviderName = 'openai' | 'anthropic' | 'azure';
+export type ProviderName =
+  | 'openai'
+  | 'anthropic'
+  // Azure OpenAI: OpenAI's wire formats, to a deployment (providers/azure.ts).
+  | 'azure'
+  // AWS Bedrock: Claude through InvokeModel (api 'messages'), every other model through Converse.
+  | 'bedrock';
 
-/** The four wire formats: OpenAI chat completions, legacy completions, Responses; Anthropic Messages. */
-export type Api = 'chat' | 'completions' | 'responses' | 'messages';
+/**
+ * The wire formats: OpenAI chat completions, legacy completions, Responses; Anthropic Messages
+ * (also Claude on Bedrock's InvokeModel); Bedrock Converse.
+ */
+export type Api =
+  | 'chat'
+  | 'completions'
+  | 'responses'
+  | 'messages'
+  | 'converse';
 
 export interface CallSpec {
   provider: ProviderName;
@@ -23,6 +38,8 @@ export interface CallSpec {
   baseURL?: string;
   /** Azure OpenAI: the API version, and whether apiKey is an Entra ID token (sent as a bearer). */
   azure?: { apiVersion: string; adToken: boolean };
+  /** Bedrock: the region and credentials (filled in by `readyToSend`, before anything is sent). */
+  aws?: AwsAccess;
   /** SDK retries (429, 5xx, connection errors); default the SDK's (2). */
   maxRetries?: number;
   /** Ctrl-C: abort the request; the outcome keeps what arrived. */
