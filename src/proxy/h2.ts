@@ -22,6 +22,23 @@ export interface H2c {
 }
 
 /**
+ * node:http2's compatibility response, with what the proxy reads of node:http's: `destroyed`, and
+ * a status message, which HTTP/2 has none of, dropped rather than warned about on stderr.
+ */
+class Http1ShapedResponse extends http2.Http2ServerResponse {
+  override writeHead(status: number, message?: unknown, headers?: unknown): this {
+    const rest = typeof message === 'string' || message === undefined ? headers : message;
+    return super.writeHead(status, rest as http.OutgoingHttpHeaders);
+  }
+}
+// Typed as a property, but node:http2 (Node 20) has none: the stream's.
+Object.defineProperty(Http1ShapedResponse.prototype, 'destroyed', {
+  get(this: Http1ShapedResponse) {
+    return this.stream.destroyed;
+  },
+});
+
+/**
  * Makes `server` (node:http, not yet listening) also serve h2c: its connections are peeked at
  * before node:http sees them. HTTP/2 requests reach `onRequest` through node:http2's
  * compatibility API, which has the same shape as node:http's for what the proxy uses.
@@ -31,7 +48,7 @@ export function serveH2c(server: http.Server, onRequest: RequestListener, limits
   // `server.emit('connection', socket)` would, its documented way of injecting one).
   const http1 = server.listeners('connection')[0] as (socket: Socket) => void;
   server.removeListener('connection', http1);
-  const h2 = http2.createServer({ maxSessionMemory: 64 });
+  const h2 = http2.createServer({ Http2ServerResponse: Http1ShapedResponse });
   h2.on('request', onRequest as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sessions = new Set<http2.ServerHttp2Session>();
   const undecided = new Set<Socket>();

@@ -24,7 +24,8 @@ export function relayHeaders(raw: readonly string[], drop: readonly string[] = [
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed.has(lower) || drop.includes(lower)) continue;
+    // A pseudo-header (HTTP/2's :path, :authority…) is its framing, like a hop-by-hop header.
+    if (HOP_BY_HOP.has(lower) || listed.has(lower) || drop.includes(lower) || lower.charCodeAt(0) === 0x3a) continue;
     out.push(name, raw[i + 1] as string);
   }
   for (const [name, value] of add) out.push(name, value);

@@ -22,6 +22,7 @@ import type { CallOutcome, ProviderFailure, ProviderName } from '../providers/ty
 import type { CallRecord, RecordApi } from '../record.js';
 import { formatUsd } from '../render/format.js';
 import { bufferOf, INLINE_BYTES, Offload, type EndedCall } from './calls.js';
+import { serveH2c } from './h2.js';
 import { contentEncoding, decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
 import type { ProxyLimits } from './limits.js';
 import { bodyOutcome, streamMeter, type BodyEnd } from '../wire/index.js';
@@ -479,7 +480,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     noDelay: true,
   });
   let origin = '';
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     stats.requests++;
     const route = routeOf(req.method ?? 'GET', req.url ?? '', req.headers, opts.upstreams, origin);
     if ('refusal' in route) {
@@ -496,7 +497,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       .catch(() => void res.destroy())
       .finally(() => running.delete(work));
     running.set(work, (reason) => cut(reason));
-  });
+  };
+  server.on('request', onRequest);
+  const h2c = serveH2c(server, onRequest, limits);
   // What node:http cannot parse, or a client too slow to send its headers, gets node:http's
   // own 400, 431 or 408, and the connection closes: nothing of it is forwarded.
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
@@ -521,14 +524,17 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     async close(graceMs = 2000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      h2c.close();
       const cut = setTimeout(() => {
         const reason = stopReason ?? 'llm-usage stopped before the response ended';
         for (const c of running.values()) c(reason);
         server.closeAllConnections();
+        h2c.destroy();
       }, graceMs);
       while (running.size) await Promise.allSettled([...running.keys()]);
       clearTimeout(cut);
       server.closeAllConnections();
+      h2c.destroy();
       await closed;
       await Promise.all([offload.close(), dispatcher.close()]);
     },
