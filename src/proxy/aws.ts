@@ -167,3 +167,59 @@ export async function resignSigV4(v: Verified, method: string, url: URL, headers
   }
   return kept;
 }
+
+const SILENT = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
+
+/** A verified request: where it goes, and its headers signed for there. */
+export interface Admitted {
+  url: URL;
+  sign(headers: readonly string[]): Promise<string[]>;
+}
+
+/** The public endpoint of a region (the region is the signature's, checked to be a name). */
+export function regionalEndpoint(region: string): URL {
+  return new URL(`https://bedrock-runtime.${region}.amazonaws.com`);
+}
+
+/**
+ * The proxy's side of Bedrock: the user's credentials, found once they are first needed (the
+ * AWS SDK's default chain, refreshed by it as they expire), each request checked against them,
+ * and sent to `endpoint`, or, without one, to the public endpoint of the region it is signed for.
+ */
+export class AwsGate {
+  private provider: Promise<() => Promise<AwsCredentials>> | null = null;
+
+  constructor(
+    private readonly endpoint: URL | null,
+    /** Where credentials come from; by default the AWS SDK's chain. */
+    private readonly credentials?: () => Promise<AwsCredentials>,
+  ) {}
+
+  /** `target`: the request's path and query as it came, already checked to stay on its path. */
+  async admit(req: { method: string; target: string; headers: IncomingHttpHeaders; body: Buffer }): Promise<Admitted | Unverified> {
+    let credentials: AwsCredentials;
+    try {
+      credentials = await (await (this.provider ??= this.chain()))();
+    } catch {
+      return {
+        type: 'UnrecognizedClientException',
+        message: 'llm-usage proxy: found no AWS credentials to check the request\'s signature against (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, as for the program); not sent',
+      };
+    }
+    const v = await verifySigV4(req, credentials);
+    if ('type' in v) return v;
+    const base = this.endpoint ?? regionalEndpoint(v.region);
+    const url = new URL(`${base.pathname.replace(/\/+$/, '')}${req.target}`, base.origin);
+    return { url, sign: (headers) => resignSigV4(v, req.method, url, headers) };
+  }
+
+  private async chain(): Promise<() => Promise<AwsCredentials>> {
+    if (this.credentials) return this.credentials;
+    // The SDK warns on stderr about Node versions it will stop supporting: not our users' concern.
+    process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+    const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+    // Memoised by the SDK, refreshed before expiry. Its warnings (both a profile and keys set, …)
+    // would go to console.warn without a logger of our own: they are the program's to give.
+    return fromNodeProviderChain({ logger: SILENT });
+  }
+}

@@ -4,16 +4,16 @@ import { painter } from './style.js';
 
 /** The variables clients use, one NAME=value line each: what `llm-usage proxy` prints on stdout. */
 export function renderBaseUrls(origin: string): string {
-  return `OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\n`;
+  return `OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${origin}\nANTHROPIC_BEDROCK_BASE_URL=${origin}\n`;
 }
 
 /** Where the proxy forwards, and how it stops (stderr). */
 export function renderProxyBanner(
-  b: { origin: string; openai: string; anthropic: string; via: { http?: string; https?: string }; loopbackOnly: boolean; maxCostUsd?: number },
+  b: { origin: string; openai: string; anthropic: string; bedrock: string; via: { http?: string; https?: string }; loopbackOnly: boolean; maxCostUsd?: number },
   colour: boolean,
 ): string {
   const c = painter(colour);
-  const lines = [`llm-usage proxy: metering on ${b.origin}; OpenAI calls go to ${b.openai}, Anthropic calls to ${b.anthropic}`];
+  const lines = [`llm-usage proxy: metering on ${b.origin}; OpenAI calls go to ${b.openai}, Anthropic calls to ${b.anthropic}, Bedrock calls to ${b.bedrock}`];
   if (b.via.https) lines.push(`llm-usage proxy: https upstreams are reached through ${b.via.https} (HTTPS_PROXY), unless NO_PROXY names them`);
   if (b.via.http) lines.push(`llm-usage proxy: http upstreams are reached through ${b.via.http} (HTTP_PROXY), unless NO_PROXY names them`);
   if (b.maxCostUsd !== undefined) lines.push(`llm-usage proxy: calls are refused once they cost ${formatUsd(b.maxCostUsd)}`);
@@ -42,6 +42,7 @@ const REFUSALS: Record<string, string> = {
   'bad-path': 'a path that leaves the API (400)',
   azure: 'Azure OpenAI, not metered yet (400)',
   'too-large': 'a body over LLM_USAGE_PROXY_MAX_BODY (413)',
+  signature: 'AWS requests whose signature does not verify against your AWS credentials (403)',
 };
 
 /** The notes under an exec or proxy summary: failures by name (the first few), refusals, pass-throughs. */
