@@ -118,6 +118,46 @@ export function anthropicCumulativeUsage(previous: unknown, update: unknown): Wi
   return merged;
 }
 
+/**
+ * Amazon Bedrock Converse (`TokenUsage`, also ConverseStream's `metadata.usage`).
+ *
+ * Like Anthropic's, Converse's `inputTokens` EXCLUDE `cacheReadInputTokens` and
+ * `cacheWriteInputTokens`, which are billed beside them (`totalTokens` is the sum of all four):
+ * the normalised input is their sum.
+ */
+export function bedrockConverseUsage(wire: unknown): Usage | null {
+  const usage = objectOrNull(wire);
+  const uncachedInput = countOf(usage, 'inputTokens');
+  const output = countOf(usage, 'outputTokens');
+  if (uncachedInput === undefined && output === undefined) return null;
+  const cacheRead = countOf(usage, 'cacheReadInputTokens') ?? 0;
+  const cacheCreation = countOf(usage, 'cacheWriteInputTokens') ?? 0;
+  return makeUsage({ input: (uncachedInput ?? 0) + cacheRead + cacheCreation, output, cacheRead, cacheCreation });
+}
+
+/**
+ * Bedrock's own counts of an InvokeModel call, whatever the model's body format: the
+ * `x-amzn-bedrock-input-token-count` / `-output-token-count` (and `-cache-read-input-token-count`,
+ * `-cache-write-input-token-count`) response headers, or a stream's
+ * `amazon-bedrock-invocationMetrics` (`inputTokenCount`, `outputTokenCount`,
+ * `cacheReadInputTokenCount`, `cacheWriteInputTokenCount`). The input count leaves out cache
+ * reads and writes, as Anthropic's `input_tokens` does. Counts may be numbers or header strings.
+ */
+export function bedrockInvocationUsage(counts: { input?: unknown; output?: unknown; cacheRead?: unknown; cacheWrite?: unknown }): Usage | null {
+  const uncachedInput = wholeCount(counts.input);
+  const output = wholeCount(counts.output);
+  if (uncachedInput === undefined && output === undefined) return null;
+  const cacheRead = wholeCount(counts.cacheRead) ?? 0;
+  const cacheCreation = wholeCount(counts.cacheWrite) ?? 0;
+  return makeUsage({ input: (uncachedInput ?? 0) + cacheRead + cacheCreation, output, cacheRead, cacheCreation });
+}
+
+/** A count given as a number or as a header's decimal string; undefined otherwise. */
+function wholeCount(value: unknown): number | undefined {
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
 /** The usage of any wire format, by API flavour (for the metering proxy). */
 export function usageFromWire(api: Api, wire: unknown): Usage | null {
   switch (api) {
@@ -128,5 +168,7 @@ export function usageFromWire(api: Api, wire: unknown): Usage | null {
       return openAIResponsesUsage(wire);
     case 'messages':
       return anthropicUsage(wire);
+    case 'converse':
+      return bedrockConverseUsage(wire);
   }
 }

@@ -20,7 +20,7 @@ export interface CallOptions {
 /** Most calls one run or stream makes: each is a row of the summary and, with --dry-run, of its table. */
 export const MAX_CALLS = 10_000;
 
-const KEY_VAR: Record<ProviderName, string> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' };
+const KEY_VAR: Record<ProviderName, string> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', bedrock: 'AWS_ACCESS_KEY_ID' };
 
 // Models served only by the legacy completions endpoint.
 const LEGACY_COMPLETION = /^(gpt-3\.5-turbo-instruct|davinci-002|babbage-002|text-(davinci|curie|babbage|ada)-\d{3}|davinci|curie|babbage|ada)(\b|$)/;
@@ -59,7 +59,11 @@ export function baseUrlOf(provider: ProviderName, flag: string | undefined, env:
   return value?.trim() ? checkedBaseUrl(value, name, provider) : undefined;
 }
 
-const EXAMPLE_BASE_URL: Record<ProviderName, string> = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com' };
+const EXAMPLE_BASE_URL: Record<ProviderName, string> = {
+  openai: 'https://api.openai.com/v1',
+  anthropic: 'https://api.anthropic.com',
+  bedrock: 'https://bedrock-runtime.us-east-1.amazonaws.com',
+};
 
 /**
  * A base URL the SDKs can call: http or https, with a host. Anything else is bad input (exit 2)

@@ -158,7 +158,7 @@ function priceOf(usage: Usage, names: string[], provider: string, table: PriceTa
   return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };
 }
 
-const KEY_VAR = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY' } as const;
+const KEY_VAR = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', bedrock: 'your AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE)' } as const;
 
 /** One line for a failed call: status, the provider's message, and what to do. */
 export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
@@ -166,7 +166,11 @@ export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseU
   return `${spec.provider} ${spec.model}: ${what}: ${f.message.replace(/\s+/g, ' ').trim()}${adviceFor(spec, f)}`;
 }
 
-const UPSTREAM_SETTING = { openai: '--openai-upstream or OPENAI_BASE_URL', anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL' } as const;
+const UPSTREAM_SETTING = {
+  openai: '--openai-upstream or OPENAI_BASE_URL',
+  anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL',
+  bedrock: 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
+} as const;
 
 function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
   // `run` retries through its SDK; the proxy relays what the program's own client got.

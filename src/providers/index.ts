@@ -25,10 +25,12 @@ export async function providerFor(api: Api): Promise<Provider> {
       return (await import('./openai-responses.js')).openAIResponses;
     case 'messages':
       return (await import('./anthropic-messages.js')).anthropicMessages;
+    case 'converse':
+      throw new Error('Bedrock Converse is not called by run/stream yet');
   }
 }
 
 /** The provider that serves an API flavour. */
 export function providerNameFor(api: Api): ProviderName {
-  return api === 'messages' ? 'anthropic' : 'openai';
+  return api === 'messages' ? 'anthropic' : api === 'converse' ? 'bedrock' : 'openai';
 }

@@ -1,9 +1,21 @@
 import type { Usage } from '../usage.js';
 
-export type ProviderName = 'openai' | 'anthropic';
+export type ProviderName =
+  | 'openai'
+  | 'anthropic'
+  // AWS Bedrock: Claude through InvokeModel (api 'messages'), every other model through Converse.
+  | 'bedrock';
 
-/** The four wire formats: OpenAI chat completions, legacy completions, Responses; Anthropic Messages. */
-export type Api = 'chat' | 'completions' | 'responses' | 'messages';
+/**
+ * The wire formats: OpenAI chat completions, legacy completions, Responses; Anthropic Messages
+ * (also Claude on Bedrock's InvokeModel); Bedrock Converse.
+ */
+export type Api =
+  | 'chat'
+  | 'completions'
+  | 'responses'
+  | 'messages'
+  | 'converse';
 
 export interface CallSpec {
   provider: ProviderName;

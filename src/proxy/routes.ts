@@ -30,7 +30,8 @@ export interface Upstreams {
 export const PUBLIC_UPSTREAMS = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com', bedrock: 'https://bedrock-runtime.{region}.amazonaws.com' } as const;
 
 export interface Route {
-  provider: ProviderName;
+  /** One with an upstream (Bedrock is not routed by the proxy yet). */
+  provider: keyof Upstreams;
   /** The API metered, or null for a path that passes through unmetered (e.g. GET /v1/models). */
   api: RecordApi | null;
   /** Path and query to request on the provider's upstream. */

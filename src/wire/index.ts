@@ -6,6 +6,7 @@
 import type { CallOutcome } from '../providers/types.js';
 import type { RecordApi } from '../record.js';
 import { anthropicMessagesWire } from './anthropic-messages.js';
+import { bedrockConverseWire } from './bedrock.js';
 import { openAIChatWire } from './openai-chat.js';
 import { openAICompletionsWire, openAIEmbeddingsWire } from './openai-completions.js';
 import { openAIResponsesWire } from './openai-responses.js';
@@ -19,6 +20,7 @@ export const WIRE_FORMATS: Record<RecordApi, WireFormat> = {
   embeddings: openAIEmbeddingsWire,
   responses: openAIResponsesWire,
   messages: anthropicMessagesWire,
+  converse: bedrockConverseWire,
 };
 
 /** The meter of one streamed call. */
