@@ -14,7 +14,7 @@ const text = (bytes) => Buffer.from(bytes).toString('utf8');
 
 const results = [];
 const invoke = await client.send(new InvokeModelCommand({ modelId: claude, contentType: 'application/json', accept: 'application/json', body: anthropicBody }));
-results.push({ op: 'invoke', status: invoke.$metadata.httpStatusCode, body: Buffer.from(invoke.body).toString('base64') });
+results.push({ op: 'invoke', status: invoke.$metadata.httpStatusCode, body: text(invoke.body) });
 
 const streamed = await client.send(new InvokeModelWithResponseStreamCommand({ modelId: claude, contentType: 'application/json', body: anthropicBody }));
 const chunks = [];
