@@ -30,7 +30,7 @@ export interface Upstreams {
 export const PUBLIC_UPSTREAMS = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com', bedrock: 'https://bedrock-runtime.{region}.amazonaws.com' } as const;
 
 export interface Route {
-  /** One with an upstream (Bedrock is not routed by the proxy yet). */
+  /** A provider the proxy forwards to (each has an upstream). */
   provider: keyof Upstreams;
   /** The API metered, or null for a path that passes through unmetered (e.g. GET /v1/models). */
   api: RecordApi | null;
