@@ -8,8 +8,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Hash } from '@smithy/hash-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -39,7 +38,19 @@ const SIGNING_HEADERS = new Set(['authorization', 'host', ':authority', 'x-amz-d
 const AUTHORIZATION = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;:_-]+),\s*Signature=([0-9a-f]{64})$/;
 // AWS's own tolerance for a request's clock.
 const SKEW_MS = 15 * 60 * 1000;
-const Sha256 = Hash.bind(null, 'sha256');
+
+let signing: Promise<(opts: { credentials: AwsCredentials; region: string; service: string }) => SignatureV4> | null = null;
+
+/** A signer; the library loads with the first AWS request, so exec and proxy start without it. */
+async function signerFor(opts: { credentials: AwsCredentials; region: string; service: string }): Promise<SignatureV4> {
+  const make = await (signing ??= Promise.all([import('@smithy/signature-v4'), import('@smithy/hash-node')]).then(
+    ([{ SignatureV4 }, { Hash }]) =>
+      (o: { credentials: AwsCredentials; region: string; service: string }) =>
+        // The headers signed are exactly those named: no x-amz-content-sha256 unless the client signed it.
+        new SignatureV4({ ...o, sha256: Hash.bind(null, 'sha256'), applyChecksum: false }),
+  ));
+  return make(opts);
+}
 
 /** True when the request carries a SigV4 signature in its Authorization header. */
 export function isSigV4(headers: IncomingHttpHeaders): boolean {
@@ -127,7 +138,7 @@ export async function verifySigV4(
   } catch {
     return mismatch('a malformed query');
   }
-  const signer = new SignatureV4({ credentials, region, service, sha256: Sha256, applyChecksum: false });
+  const signer = await signerFor({ credentials, region, service });
   const expected = await signer.sign(
     { method: req.method, protocol: 'http:', hostname: 'localhost', path: queryAt === -1 ? req.target : req.target.slice(0, queryAt), query, headers, body: req.body },
     { signingDate, signableHeaders: new Set(signedHeaders) },
@@ -156,7 +167,7 @@ export async function resignSigV4(v: Verified, method: string, url: URL, headers
   // The body's hash as verified, so the body is not hashed again; sent only if it was before.
   const hashSigned = v.signedHeaders.includes('x-amz-content-sha256');
   toSign['x-amz-content-sha256'] = v.payloadHash;
-  const signer = new SignatureV4({ credentials: v.credentials, region: v.region, service: v.service, sha256: Sha256, applyChecksum: false });
+  const signer = await signerFor({ credentials: v.credentials, region: v.region, service: v.service });
   const signed = await signer.sign(
     { method, protocol: url.protocol, hostname: url.hostname, path: url.pathname, query: queryOf(url.search), headers: toSign },
     { signableHeaders: new Set(Object.keys(toSign).filter((n) => hashSigned || n !== 'x-amz-content-sha256')), unsignableHeaders: new Set(hashSigned ? [] : ['x-amz-content-sha256']) },
