@@ -2,8 +2,9 @@ import { costOf, roundUsd } from './pricing/cost.js';
 import { resolveModel } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
+import { bedrockPricedModel } from './providers/bedrock.js';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, type CallSpec } from './providers/types.js';
-import { messagesOf } from './record.js';
+import { messagesOf, pricingProviderOf } from './record.js';
 import { makeUsage } from './usage.js';
 
 /** The most one call can cost: its prompt (counted with tiktoken) plus every output token allowed. */
@@ -37,7 +38,8 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
   const promptCounts = new Map<string, number>();
   const calls: WorstCase[] = [];
   for (const spec of specs) {
-    const anthropic = spec.provider === 'anthropic';
+    // Anthropic messages (Claude on Bedrock too) always send max_tokens.
+    const anthropic = spec.api === 'messages';
     const key = `${spec.api}\u0000${spec.system ?? ''}\u0000${spec.prompt}`;
     let prompt = promptCounts.get(key);
     if (prompt === undefined) {
@@ -55,7 +57,7 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
       perChoice = ANTHROPIC_DEFAULT_MAX_TOKENS;
       bound = `max_tokens ${ANTHROPIC_DEFAULT_MAX_TOKENS} (the default sent)`;
     }
-    const worst = worstCaseUsd(table, spec.provider, spec.model, prompt, perChoice === null ? null : perChoice * choices);
+    const worst = worstCaseUsd(table, pricingProviderOf(spec.provider), pricedNameOf(spec), prompt, perChoice === null ? null : perChoice * choices);
     calls.push({
       model: spec.model,
       priced_as: worst.pricedAs,
@@ -75,6 +77,11 @@ export async function worstCaseOf(specs: CallSpec[], table: PriceTable, maxCost?
     max_cost_usd: maxCost ?? null,
     within_limit: maxCost === undefined || total === null ? null : total <= maxCost,
   };
+}
+
+/** The name a call is priced by: Bedrock's model id out of its ARN, else the model asked for. */
+function pricedNameOf(spec: CallSpec): string {
+  return (spec.provider === 'bedrock' && bedrockPricedModel(spec.model)) || spec.model;
 }
 
 /**

@@ -96,14 +96,14 @@ Examples:
   const callOptions = (cmd: Command) =>
     cmd
       .option('-m, --model <name>', 'the model to call', model, 'gpt-4o-mini')
-      .option('-p, --provider <name>', 'openai or anthropic (default: anthropic for claude-*, else openai)', name)
-      .option('--api <api>', 'chat, completions or responses (default: completions for legacy completion models, else chat)', name)
+      .option('-p, --provider <name>', 'openai, anthropic or bedrock (default: anthropic for claude-*, bedrock for Bedrock model ids and ARNs, else openai)', name)
+      .option('--api <api>', 'chat, completions or responses; on Bedrock messages or converse (default: completions for legacy completion models, messages for Claude on Bedrock, converse for other Bedrock models, else chat)', name)
       .option('--system <text>', 'a system prompt', text)
       .option('--max-tokens <n>', 'the most output tokens per call', positive)
       .option('--temperature <t>', 'sampling temperature, 0 to 2', temperature)
       .option('-n <n>', 'choices per call (chat and completions), at most 128', choices)
       .option('--repeat <n>', 'make each call this many times (at most 10,000 calls in all)', repeatCount, 1)
-      .option('--base-url <url>', 'the API base URL (default: OPENAI_BASE_URL with /v1, ANTHROPIC_BASE_URL without)', text)
+      .option('--base-url <url>', 'the API base URL (default: OPENAI_BASE_URL with /v1, ANTHROPIC_BASE_URL without; Bedrock: AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL)', text)
       .option('--json', 'print only one JSON object on stdout: every call and the tally')
       .option('--verbose', 'show each HTTP attempt (retries included) and its request id on stderr')
       .option('--max-cost <usd>', 'refuse to send, exit 2, when the worst case (prompt + --max-tokens, or the context window, at the output price) exceeds this', dollars)

@@ -37,7 +37,7 @@ export class Interrupted extends CliError {
   }
 }
 
-const KEY_VARS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_API_KEY'];
+const KEY_VARS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_API_KEY', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 
 /** Removes every configured API key, and anything shaped like one, from a message. */
 export function redactKeys(text: string, env: NodeJS.ProcessEnv = process.env): string {

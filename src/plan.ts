@@ -1,6 +1,7 @@
 import { UsageError } from './errors.js';
 import { resolveModel } from './pricing/resolve.js';
 import type { PriceTable } from './pricing/types.js';
+import { BEDROCK_ENDPOINT_VARS, bedrockApiOf, isBedrockModel } from './providers/bedrock.js';
 import type { Api, CallSpec, ProviderName } from './providers/types.js';
 
 /** What run and stream accept, before it becomes one CallSpec per call. */
@@ -20,7 +21,7 @@ export interface CallOptions {
 /** Most calls one run or stream makes: each is a row of the summary and, with --dry-run, of its table. */
 export const MAX_CALLS = 10_000;
 
-const KEY_VAR: Record<ProviderName, string> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', bedrock: 'AWS_ACCESS_KEY_ID' };
+const KEY_VAR: Record<ProviderName, string | null> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', bedrock: null };
 
 // Models served only by the legacy completions endpoint.
 const LEGACY_COMPLETION = /^(gpt-3\.5-turbo-instruct|davinci-002|babbage-002|text-(davinci|curie|babbage|ada)-\d{3}|davinci|curie|babbage|ada)(\b|$)/;
@@ -29,15 +30,24 @@ export function isLegacyCompletionModel(model: string): boolean {
   return LEGACY_COMPLETION.test(model.replace(/^ft:/, ''));
 }
 
-/** The provider a call goes to: --provider, else claude-* is anthropic, else openai. */
+/** The provider a call goes to: --provider, else claude-* is anthropic, a Bedrock model id or ARN bedrock, else openai. */
 export function providerOf(opts: Pick<CallOptions, 'provider' | 'model'>): ProviderName {
-  if (opts.provider === undefined) return /^claude-/i.test(opts.model) ? 'anthropic' : 'openai';
-  if (opts.provider === 'openai' || opts.provider === 'anthropic') return opts.provider;
-  throw new UsageError(`--provider must be openai or anthropic, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
+  if (opts.provider === undefined) {
+    if (/^claude-/i.test(opts.model)) return 'anthropic';
+    return isBedrockModel(opts.model) ? 'bedrock' : 'openai';
+  }
+  if (opts.provider === 'openai' || opts.provider === 'anthropic' || opts.provider === 'bedrock') return opts.provider;
+  throw new UsageError(`--provider must be openai, anthropic or bedrock, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
 }
 
 /** The API flavour: --api, else legacy completion models use completions, Anthropic messages, the rest chat. */
 export function apiOf(opts: Pick<CallOptions, 'api' | 'model'>, provider: ProviderName): Api {
+  if (provider === 'bedrock') {
+    if (opts.api === undefined) return bedrockApiOf(opts.model);
+    if (opts.api === 'messages' || opts.api === 'converse') return opts.api;
+    throw new UsageError(`--api on Bedrock is messages (Claude, through InvokeModel) or converse, not "${opts.api}"`);
+  }
+  if (opts.api === 'converse') throw new UsageError('--api converse is Bedrock\'s: give a Bedrock model id, or --provider bedrock');
   if (provider === 'anthropic') {
     if (opts.api !== undefined && opts.api !== 'messages') throw new UsageError(`--api ${opts.api} is an OpenAI API; Anthropic models use messages`);
     return 'messages';
@@ -47,16 +57,26 @@ export function apiOf(opts: Pick<CallOptions, 'api' | 'model'>, provider: Provid
   throw new UsageError(`--api must be chat, completions or responses, not "${opts.api}"`);
 }
 
+/** The variables a base URL comes from after --base-url, first set wins. */
+const BASE_URL_VARS: Record<ProviderName, readonly string[]> = {
+  openai: ['OPENAI_BASE_URL'],
+  anthropic: ['ANTHROPIC_BASE_URL'],
+  bedrock: BEDROCK_ENDPOINT_VARS,
+};
+
 /**
  * The base URL: --base-url, else OPENAI_BASE_URL (which includes /v1) or ANTHROPIC_BASE_URL
- * (which does not, the Anthropic SDK's convention), else the SDK's own default.
+ * (which does not, the Anthropic SDK's convention) or Bedrock's AWS_ENDPOINT_URL_BEDROCK_RUNTIME
+ * then AWS_ENDPOINT_URL, else the SDK's own default (Bedrock's is the region's endpoint).
  */
 export function baseUrlOf(provider: ProviderName, flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (flag !== undefined) return checkedBaseUrl(flag, '--base-url', provider);
-  const name = provider === 'openai' ? 'OPENAI_BASE_URL' : 'ANTHROPIC_BASE_URL';
-  // An empty variable is an unset one, as the SDKs read it.
-  const value = env[name];
-  return value?.trim() ? checkedBaseUrl(value, name, provider) : undefined;
+  for (const name of BASE_URL_VARS[provider]) {
+    // An empty variable is an unset one, as the SDKs read it.
+    const value = env[name];
+    if (value?.trim()) return checkedBaseUrl(value, name, provider);
+  }
+  return undefined;
 }
 
 const EXAMPLE_BASE_URL: Record<ProviderName, string> = {
@@ -93,12 +113,13 @@ function checkedBaseUrl(value: string, source: string, provider: ProviderName): 
 export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.ProcessEnv, requireKey = true): CallSpec[] {
   const provider = providerOf(opts);
   const api = apiOf(opts, provider);
-  if ((opts.n ?? 1) > 1 && (api === 'messages' || api === 'responses')) {
+  if ((opts.n ?? 1) > 1 && (api === 'messages' || api === 'responses' || api === 'converse')) {
     throw new UsageError(`-n ${opts.n}: several choices per call are only for the chat and completions APIs`);
   }
   const keyVar = KEY_VAR[provider];
-  const apiKey = env[keyVar] ?? '';
-  if (!apiKey && requireKey) throw new UsageError(`no API key: set the ${keyVar} environment variable`);
+  // Bedrock signs with AWS credentials, found (or missed) asynchronously by readyToSend.
+  const apiKey = keyVar ? (env[keyVar] ?? '') : '';
+  if (keyVar && !apiKey && requireKey) throw new UsageError(`no API key: set the ${keyVar} environment variable`);
   const baseURL = baseUrlOf(provider, opts.baseUrl, env);
   return prompts.map((prompt) => ({
     provider,
@@ -123,7 +144,8 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
  * gateway that may well serve it) the call is the user's to make.
  */
 export function checkProviderServes(spec: Pick<CallSpec, 'provider' | 'model' | 'baseURL'>, explicit: boolean, table: PriceTable): void {
-  if (!explicit || spec.baseURL !== undefined) return;
+  // Bedrock serves many vendors' models, under its own ids: Bedrock itself says which it has.
+  if (!explicit || spec.baseURL !== undefined || spec.provider === 'bedrock') return;
   const other: ProviderName = spec.provider === 'openai' ? 'anthropic' : 'openai';
   const found = resolveModel(table, spec.model);
   if (found?.provider.id !== other || resolveModel(table, spec.model, spec.provider)) return;

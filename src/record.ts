@@ -2,6 +2,7 @@ import { costOf, roundUsd } from './pricing/cost.js';
 import { resolveModel } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
+import { BEDROCK_PRICING_PROVIDER } from './providers/bedrock.js';
 import type { Api, CallOutcome, CallSpec, FailureKind, ProviderName } from './providers/types.js';
 import type { ChatMessage, EncodingName } from './tokens.js';
 import { makeUsage, type Usage } from './usage.js';
@@ -146,9 +147,14 @@ export function messagesOf(spec: Pick<CallSpec, 'system' | 'prompt'>): { role: s
   return [...(spec.system ? [{ role: 'system', content: spec.system }] : []), { role: 'user', content: spec.prompt }];
 }
 
+/** The provider of pricing.json whose prices a provider's calls are billed at, where the names differ. */
+export function pricingProviderOf(provider: string): string {
+  return provider === 'bedrock' ? BEDROCK_PRICING_PROVIDER : provider;
+}
+
 function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'cost_note'> {
   for (const name of names) {
-    const found = resolveModel(table, name, undefined, provider);
+    const found = resolveModel(table, name, undefined, pricingProviderOf(provider));
     if (!found) continue;
     const cost = costOf(usage, priceAt(found.model));
     const pricedAs = `${found.provider.id}/${found.model.id}`;
@@ -158,7 +164,7 @@ function priceOf(usage: Usage, names: string[], provider: string, table: PriceTa
   return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };
 }
 
-const KEY_VAR = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', bedrock: 'your AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE)' } as const;
+const KEY_VAR = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', bedrock: 'the AWS credentials: AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' } as const;
 
 /** One line for a failed call: status, the provider's message, and what to do. */
 export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {

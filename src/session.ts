@@ -6,7 +6,7 @@ import { entryOf, ledgerPath, LedgerWriter } from './ledger.js';
 import { checkProviderServes, planCalls, type CallOptions } from './plan.js';
 import { loadPriceTable } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
-import { providerFor } from './providers/index.js';
+import { providerFor, readyToSend } from './providers/index.js';
 import type { CallOutcome, CallSpec } from './providers/types.js';
 import { recordOf, type CallRecord } from './record.js';
 import { renderBudget } from './render/budget.js';
@@ -38,7 +38,7 @@ export async function runCalls(specs: CallSpec[], table: PriceTable, hooks: Sess
   try {
     for (const [i, spec] of specs.entries()) {
       if (interrupted) break;
-      const provider = await providerFor(spec.api);
+      const provider = await providerFor(spec.api, spec.provider);
       const started = performance.now();
       let outcome: CallOutcome;
       try {
@@ -79,8 +79,9 @@ export interface SessionOptions {
  */
 export async function executePlan(command: string, prompts: string[], opts: CallOptions & SessionOptions, io: Io): Promise<void> {
   const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
-  const specs = planCalls(prompts, opts, io.env, !opts.dryRun);
+  let specs = planCalls(prompts, opts, io.env, !opts.dryRun);
   if (specs[0]) checkProviderServes(specs[0], opts.provider !== undefined, table);
+  if (!opts.dryRun) specs = await readyToSend(specs, io.env);
   if (opts.dryRun || opts.maxCost !== undefined) {
     const budget = await worstCaseOf(specs, table, opts.maxCost);
     if (opts.dryRun) {

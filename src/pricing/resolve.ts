@@ -13,6 +13,17 @@ export interface Resolved {
 
 // Bedrock model ids: an optional cross-region inference prefix, then vendor.model (anthropic.claude-v2).
 const BEDROCK_ID = /^(?:(us|us-gov|eu|apac|au|jp|ca|sa|global)\.)?(anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen|writer|stability|moonshot|google|minimax)\.[a-z0-9]/i;
+ /**
+ * Whether a model name is a Bedrock model id: a vendor-dotted id (`anthropic.claude-v2:1`,
+ * `amazon.nova-pro-v1:0`), with or without a cross-region inference prefix (`us.`, `eu.`, `apac.`,
+ * `global.`), or a Bedrock ARN (foundation model, inference profile, provisioned model).
+ */
+export function isBedrockModelId(name: string): boolean {
+  return BEDROCK_ID.test(name.trim()) || BEDROCK_ARN.test(name.trim());
+}
+
+const BEDROCK_ARN = /^arn:aws(?:-[a-z]+)*:bedrock:[a-z0-9-]*:\d*:[a-z-]+\/\S+$/;
+
 // Upstream reads "-20240409" in a name as the date "-2024-04-09" when the first spelling is unknown.
 const COMPACT_DATE = /(-)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=-|:|$)/g;
 

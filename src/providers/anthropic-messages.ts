@@ -4,7 +4,7 @@ import { anthropicCumulativeUsage, anthropicUsage } from '../normalise.js';
 import { attemptLoggingFetch, failureFrom, OutcomeBuilder, unfinishedStream, type SdkErrorClasses } from './transport.js';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS as DEFAULT_MAX_TOKENS, type CallEvents, type CallOutcome, type CallSpec, type Provider } from './types.js';
 
-const anthropicErrors: SdkErrorClasses = {
+export const anthropicErrors: SdkErrorClasses = {
   APIError: Anthropic.APIError,
   APIConnectionError: Anthropic.APIConnectionError,
   APIUserAbortError: Anthropic.APIUserAbortError,
@@ -23,7 +23,8 @@ function anthropicClient(spec: CallSpec, events?: CallEvents): Anthropic {
   });
 }
 
-function messageParams(spec: CallSpec): Anthropic.MessageCreateParamsNonStreaming {
+/** The request of one call: Anthropic's API and Claude on Bedrock take the same. */
+export function messageParams(spec: CallSpec): Anthropic.MessageCreateParamsNonStreaming {
   return {
     model: spec.model,
     max_tokens: spec.maxTokens ?? DEFAULT_MAX_TOKENS,

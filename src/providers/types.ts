@@ -1,4 +1,5 @@
 import type { Usage } from '../usage.js';
+import type { AwsAccess } from './bedrock.js';
 
 export type ProviderName =
   | 'openai'
@@ -33,6 +34,8 @@ export interface CallSpec {
   streamUsage: boolean;
   apiKey: string;
   baseURL?: string;
+  /** Bedrock: the region and credentials (filled in by `readyToSend`, before anything is sent). */
+  aws?: AwsAccess;
   /** SDK retries (429, 5xx, connection errors); default the SDK's (2). */
   maxRetries?: number;
   /** Ctrl-C: abort the request; the outcome keeps what arrived. */

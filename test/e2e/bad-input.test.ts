@@ -136,7 +136,7 @@ const call = (cmd: 'run' | 'stream', full: boolean) => {
   add([cmd, '   '], /the prompt is empty/);
   add([cmd, '-m', '', 'hi'], /--model .* argument '' is invalid/);
   add([cmd, '-p', '', 'hi'], /--provider .* argument '' is invalid/);
-  add([cmd, '-p', 'google', 'hi'], /--provider must be openai or anthropic, not "google"/);
+  add([cmd, '-p', 'google', 'hi'], /--provider must be openai, anthropic or bedrock, not "google"/);
   add([cmd, '--api', '', 'hi'], /--api .* argument '' is invalid/);
   add([cmd, '--api', 'embeddings', 'hi'], /--api must be chat, completions or responses, not "embeddings"/);
   add([cmd, '-m', 'claude-3-5-haiku-latest', '--api', 'responses', 'hi'], /--api responses is an OpenAI API; Anthropic models use messages/);
