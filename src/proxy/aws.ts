@@ -183,6 +183,8 @@ const SILENT = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
 
 /** A verified request: where it goes, and its headers signed for there. */
 export interface Admitted {
+  /** The endpoint (as configured, or the region's), and the request's URL on it. */
+  endpoint: URL;
   url: URL;
   sign(headers: readonly string[]): Promise<string[]>;
 }
@@ -221,7 +223,7 @@ export class AwsGate {
     if ('type' in v) return v;
     const base = this.endpoint ?? regionalEndpoint(v.region);
     const url = new URL(`${base.pathname.replace(/\/+$/, '')}${req.target}`, base.origin);
-    return { url, sign: (headers) => resignSigV4(v, req.method, url, headers) };
+    return { endpoint: base, url, sign: (headers) => resignSigV4(v, req.method, url, headers) };
   }
 
   private async chain(): Promise<() => Promise<AwsCredentials>> {

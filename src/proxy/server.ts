@@ -19,7 +19,7 @@ import { SpendingLimit, worstCaseUsd } from '../budget.js';
 import { redactKeys } from '../errors.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { CallOutcome, ProviderFailure, ProviderName } from '../providers/types.js';
-import type { CallRecord, RecordApi } from '../record.js';
+import { UPSTREAM_SETTING, type CallRecord, type RecordApi } from '../record.js';
 import { formatUsd } from '../render/format.js';
 import { bufferOf, INLINE_BYTES, Offload, type EndedCall } from './calls.js';
 import { bedrockBodyOutcome, bedrockStreamMeter, type BedrockStreamMeter } from '../wire/bedrock.js';
@@ -136,7 +136,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       refuse(res, 'bedrock', 'signature', admitted.message, admitted.type);
       return null;
     }
-    route.upstream = admitted.url;
+    route.upstream = admitted.endpoint;
     route.upstreamPath = admitted.url.pathname + admitted.url.search;
     return admitted.sign;
   }
@@ -368,7 +368,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
               ? `llm-usage proxy: ${displayUrl(upstreamOf(route))} sent no response headers within ${limits.upstreamHeadersTimeoutMs / 1000} s (LLM_USAGE_PROXY_UPSTREAM_HEADERS_TIMEOUT)`
               : unreachable(route, error);
             reply(res, route.provider, timeout ? 'timeout' : 'unreachable', message);
-            const setting = UPSTREAM_SETTINGS[route.provider];
+            const setting = UPSTREAM_SETTING[route.provider];
             done(failed({ kind: 'connection', message }, `${message.replace(/^llm-usage proxy: /, '')}: answered ${timeout ? 504 : 502}${timeout ? '' : ` (check ${setting})`}`));
           },
         });
@@ -609,12 +609,6 @@ interface Sink {
   end(): void;
   error(error: Error): void;
 }
-
-const UPSTREAM_SETTINGS: Record<ProviderName, string> = {
-  openai: '--openai-upstream or OPENAI_BASE_URL',
-  anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL',
-  bedrock: '--bedrock-upstream or AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
-};
 
 function timedOut(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;

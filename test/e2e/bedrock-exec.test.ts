@@ -257,6 +257,32 @@ describe('llm-usage exec: Bedrock from a program that signs its own SigV4 over H
   });
 });
 
+describe('llm-usage exec: Bedrock failures', () => {
+  it('an unreachable Bedrock upstream: a 502 in AWS\'s format, the call failed, the setting named', async () => {
+    const out = tmp('down.json');
+    const r = await cli(['exec', '--bedrock-upstream', 'http://127.0.0.1:1', '--', process.execPath, client('sigv4-bedrock.mjs'), out, 'converse']);
+    expect(r.code, r.stderr).toBe(0);
+    const [got] = received(out);
+    expect([got?.status, got?.type, JSON.parse(bytes(got).toString())]).toEqual([502, 'ServiceUnavailableException', { message: 'llm-usage proxy: cannot reach http://127.0.0.1:1 (ECONNREFUSED)' }]);
+    expect(r.stderr).toContain('llm-usage: bedrock amazon.nova-lite-v1:0: cannot reach http://127.0.0.1:1 (ECONNREFUSED): answered 502 (check --bedrock-upstream or AWS_ENDPOINT_URL_BEDROCK_RUNTIME)');
+  });
+
+  it('a Bedrock error and a stream that ends with an exception are failed calls, relayed as they came', async () => {
+    fake.queue({ status: 429 }, { streamError: true, usage: { input: 9, output: 3 } });
+    const out = tmp('errors.json');
+    const r = await cli(['exec', '--json', '--', process.execPath, client('sigv4-bedrock.mjs'), out, 'invoke', 'converse-stream'], { HTTP_PROXY: tap.url });
+    expect(r.code, r.stderr).toBe(0);
+    const got = received(out);
+    expect(got.map((g) => g.status)).toEqual([429, 200]);
+    for (const [i, g] of got.entries()) expect(bytes(g).equals(tap.bodies[i] as Buffer), g.name).toBe(true);
+    const calls = JSON.parse(r.stderr).calls as Call[];
+    expect(calls.map((c) => [c.ok, c.error?.split(':').slice(0, 3).join(':')])).toEqual([
+      [false, 'bedrock anthropic.claude-3-haiku-20240307-v1:0: 429 ThrottlingException'],
+      [false, 'bedrock amazon.nova-lite-v1:0: stream-error'],
+    ]);
+  });
+});
+
 describe('llm-usage exec: Bedrock through the AWS SDK v3 (HTTP/2) and AnthropicBedrock', () => {
   it('BedrockRuntimeClient, with its default HTTP/2 handler: all four operations metered, the same results as without the proxy', async () => {
     const replies: FakeBedrockReply[] = [
