@@ -213,7 +213,9 @@ export function proxyEnvOf(env: NodeJS.ProcessEnv): ProxyEnv {
  */
 export function bedrockDefault(env: NodeJS.ProcessEnv): string {
   const region = [env.AWS_REGION, env.AWS_DEFAULT_REGION].find((r) => r && /^[a-z0-9-]+$/.test(r));
-  return region ? `${displayUrl(PUBLIC_UPSTREAMS.bedrock.replace('{region}', region))} (the region of AWS_REGION; each request goes to the region it is signed for)` : `${PUBLIC_UPSTREAMS.bedrock} (the region each request is signed for)`;
+  // No braces: `proxy --json`'s summary is the first { on stderr.
+  const url = (r: string) => PUBLIC_UPSTREAMS.bedrock.replace('{region}', r);
+  return region ? `${url(region)} (the region of AWS_REGION; each request goes to the region it is signed for)` : `${url('REGION')} (the region each request is signed for)`;
 }
 
 /** A URL fit to print: no user name or password, no query. */
