@@ -338,6 +338,8 @@ describe('headers', () => {
     expect(keyOf({ authorization: 'Bearer sk-abcdefgh123' })).toBe('sk-abcdefgh123');
     expect(keyOf({ 'x-api-key': 'sk-ant-abcdefgh' })).toBe('sk-ant-abcdefgh');
     expect(keyOf({ 'api-key': 'azure-key-123' })).toBe('azure-key-123');
+    // AWS: the session token travels (the secret key never does), and the signature is no key.
+    expect(keyOf({ authorization: 'AWS4-HMAC-SHA256 Credential=AKIA/20261202/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=ab', 'x-amz-security-token': 'IQoJb3JpZ2luX2VjE' })).toBe('IQoJb3JpZ2luX2VjE');
     expect(keyOf({ authorization: 'Bearer x' })).toBeUndefined();
   });
 

@@ -370,6 +370,26 @@ describe('llm-usage exec and proxy: the Bedrock variables and what is said', () 
     expect(r.stderr).toMatch(/^┌/);
   });
 
+  it('a session token an error echoes is redacted everywhere, even one from a profile file rather than the environment', async () => {
+    const credentials = tmp('credentials');
+    writeFileSync(credentials, `[work]\naws_access_key_id = ${TEST_CREDENTIALS.accessKeyId}\naws_secret_access_key = ${TEST_CREDENTIALS.secretAccessKey}\naws_session_token = ${TEST_CREDENTIALS.sessionToken}\n`);
+    fake.queue({ status: 400, errorMessage: `The security token ${TEST_CREDENTIALS.sessionToken} may not call this model.` });
+    const report = tmp('echo.json');
+    const ledger = tmp('echo.jsonl');
+    const r = await cli(['exec', '--report', report, '--ledger', ledger, '--', process.execPath, client('sigv4-bedrock.mjs'), tmp('echo-out.json'), 'invoke'], {
+      AWS_ACCESS_KEY_ID: undefined,
+      AWS_SECRET_ACCESS_KEY: undefined,
+      AWS_SESSION_TOKEN: undefined,
+      AWS_PROFILE: 'work',
+      AWS_SHARED_CREDENTIALS_FILE: credentials,
+      AWS_CONFIG_FILE: tmp('no-config'),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(fake.requests.map((q) => q.signature)).toEqual(['valid']);
+    expect(r.stderr).toContain('llm-usage: bedrock anthropic.claude-3-haiku-20240307-v1:0: 400 ValidationException: The security token *** may not call this model.');
+    expectNoSecrets(r.stdout, r.stderr, readFileSync(report, 'utf8'), readFileSync(ledger, 'utf8'));
+  });
+
   it('llm-usage proxy prints the Bedrock variables and where Bedrock calls go', async () => {
     const child = spawn(process.execPath, [BIN, 'proxy', '--port', '0'], {
       env: { ...(process.env as Record<string, string>), NO_COLOR: '1', LLM_USAGE_LEDGER: '/dev/null', AWS_REGION: 'eu-west-3', AWS_ENDPOINT_URL_BEDROCK_RUNTIME: '', AWS_ENDPOINT_URL: '' },

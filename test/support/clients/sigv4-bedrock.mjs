@@ -10,11 +10,15 @@ import { SignatureV4 } from '@smithy/signature-v4';
 const args = process.argv.slice(2);
 const out = args.shift();
 const secretAt = args.indexOf('--secret');
-const secret = secretAt === -1 ? process.env.AWS_SECRET_ACCESS_KEY : args.splice(secretAt, 2)[1];
+const secret = secretAt === -1 ? undefined : args.splice(secretAt, 2)[1];
 const plan = args.length ? args : ['invoke', 'invoke-stream', 'converse', 'converse-stream'];
 const endpoint = new URL(process.env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME);
+// Keys from the environment, else the AWS default chain (a profile), as programs find them.
+const credentials = process.env.AWS_ACCESS_KEY_ID
+  ? { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY, sessionToken: process.env.AWS_SESSION_TOKEN }
+  : await (await import('@aws-sdk/credential-providers')).fromNodeProviderChain()();
 const signer = new SignatureV4({
-  credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: secret, sessionToken: process.env.AWS_SESSION_TOKEN },
+  credentials: { ...credentials, ...(secretAt === -1 ? {} : { secretAccessKey: secret }) },
   region: process.env.AWS_REGION,
   service: 'bedrock',
   sha256: Hash.bind(null, 'sha256'),
