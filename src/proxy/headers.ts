@@ -57,11 +57,12 @@ export function contentEncoding(headers: IncomingHttpHeaders): string {
 }
 
 /**
- * The API key a request carries (Authorization: Bearer, x-api-key, Azure's api-key), so
- * nothing the upstream echoes back can print it. Never stored beyond the call.
+ * The API key a request carries (Authorization: Bearer, x-api-key, Azure's api-key; AWS's
+ * session token, as its secret key never travels), so nothing the upstream echoes back can
+ * print it. Never stored beyond the call.
  */
 export function keyOf(headers: IncomingHttpHeaders): string | undefined {
   const bearer = /^\s*Bearer\s+(\S+)/i.exec(headers.authorization ?? '')?.[1];
-  const key = bearer ?? headers['x-api-key'] ?? headers['api-key'];
+  const key = bearer ?? headers['x-api-key'] ?? headers['api-key'] ?? headers['x-amz-security-token'];
   return typeof key === 'string' && key.length >= 8 ? key : undefined;
 }
