@@ -47,7 +47,7 @@ const REFUSALS: Record<string, string> = {
 
 /** The notes under an exec or proxy summary: failures by name (the first few), refusals, pass-throughs. */
 export function renderProxyNotes(
-  n: { calls: number; failures: readonly string[]; failedCount: number; requests: number; unmetered: number; refused: Partial<Record<string, number>>; maxCostUsd?: number; spentUsd: number },
+  n: { calls: number; failures: readonly string[]; failedCount: number; refusedBedrock?: number; requests: number; unmetered: number; refused: Partial<Record<string, number>>; maxCostUsd?: number; spentUsd: number },
   colour: boolean,
 ): string {
   const c = painter(colour);
@@ -58,7 +58,10 @@ export function renderProxyNotes(
   const budget = n.refused['budget'] ?? 0;
   if (budget > 0 && n.maxCostUsd !== undefined) {
     const calls = budget === 1 ? '1 call was' : `${formatCount(budget)} calls were`;
-    lines.push(c.yellow(`llm-usage: --max-cost ${formatUsd(n.maxCostUsd)} held at ${formatUsd(n.spentUsd)} spent: ${calls} refused with HTTP 429 and not sent`));
+    // Bedrock's refusals are its 400 ServiceQuotaExceededException: the AWS SDKs retry a 429.
+    const bedrock = n.refusedBedrock ?? 0;
+    const how = bedrock === 0 ? 'HTTP 429' : bedrock === budget ? 'HTTP 400 (ServiceQuotaExceededException)' : `HTTP 429 (${formatCount(bedrock)} to Bedrock with 400)`;
+    lines.push(c.yellow(`llm-usage: --max-cost ${formatUsd(n.maxCostUsd)} held at ${formatUsd(n.spentUsd)} spent: ${calls} refused with ${how} and not sent`));
   }
   for (const [why, text] of Object.entries(REFUSALS)) {
     const count = n.refused[why] ?? 0;

@@ -254,6 +254,9 @@ describe('llm-usage exec: Bedrock from a program that signs its own SigV4 over H
     const j = JSON.parse(r.stderr);
     expect(j).toMatchObject({ successful_requests: 1, failed_requests: 2, refused_by_reason: { budget: 2 } });
     expect(j.total_cost_usd).toBeCloseTo(0.1, 10);
+    fake.queue({ usage: { input: 80_000, output: 64_000 } });
+    const table = await cli(['exec', '--max-cost', '0.10', '--', process.execPath, client('sigv4-bedrock.mjs'), tmp('budget2.json'), 'invoke', 'converse']);
+    expect(table.stderr).toContain('llm-usage: --max-cost $0.10 held at $0.10 spent: 1 call was refused with HTTP 400 (ServiceQuotaExceededException) and not sent');
   });
 });
 
