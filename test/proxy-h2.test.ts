@@ -106,6 +106,17 @@ describe('h2c beside HTTP/1.1', () => {
     expect(warnings).toEqual([]);
   });
 
+  it('takes a large request body over HTTP/2, with its flow control, whole', async () => {
+    const p = await start();
+    const session = http2.connect(p.origin);
+    const request = JSON.stringify({ model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'word '.repeat(600_000) }] });
+    const r = await h2(session, '/v1/chat/completions', request);
+    session.close();
+    expect(r.status).toBe(200);
+    expect(seen[0]?.body.length).toBe(request.length);
+    expect(seen[0]?.body === request).toBe(true);
+  });
+
   it('still serves HTTP/1.1, whose first bytes may arrive one at a time and look like the preface at first', async () => {
     const p = await start();
     const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [] });
