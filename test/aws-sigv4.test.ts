@@ -66,6 +66,8 @@ describe('verifySigV4', () => {
     expect(await verifySigV4({ ...req, headers: { ...req.headers, 'content-type': 'text/plain' } }, CREDENTIALS)).toMatchObject({ type: 'InvalidSignatureException' });
     expect(await verifySigV4({ ...req, headers: { ...req.headers, authorization: undefined } }, CREDENTIALS)).toMatchObject({ type: 'MissingAuthenticationTokenException' });
     expect(await verifySigV4({ ...req, headers: { ...req.headers, authorization: 'AWS4-HMAC-SHA256 garbage' } }, CREDENTIALS)).toMatchObject({ type: 'IncompleteSignatureException' });
+    const bearer = await verifySigV4({ ...req, headers: { ...req.headers, authorization: 'Bearer ABSKQmVkcm9ja0FQSUtleQ==' } }, CREDENTIALS);
+    expect(bearer).toMatchObject({ type: 'MissingAuthenticationTokenException', message: expect.stringContaining('AWS_BEARER_TOKEN_BEDROCK') });
   });
 
   it('names no secret in any message', async () => {

@@ -102,6 +102,9 @@ export async function verifySigV4(
 ): Promise<Verified | Unverified> {
   const auth = header(req.headers, 'authorization');
   if (!auth) return { type: 'MissingAuthenticationTokenException', message: 'llm-usage proxy: the request has no AWS signature; not sent' };
+  if (/^Bearer /i.test(auth)) {
+    return { type: 'MissingAuthenticationTokenException', message: 'llm-usage proxy: Bedrock API keys (AWS_BEARER_TOKEN_BEDROCK) are not metered yet: unset it, so the program signs with your AWS credentials; not sent' };
+  }
   const m = AUTHORIZATION.exec(auth);
   if (!m) return { type: 'IncompleteSignatureException', message: 'llm-usage proxy: the Authorization header is not an AWS4-HMAC-SHA256 signature; not sent' };
   const [, accessKeyId, day, region, service, list, signature] = m as unknown as [string, string, string, string, string, string, string];
