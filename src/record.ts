@@ -190,12 +190,12 @@ export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseU
   return `${spec.provider} ${spec.model}: ${what}: ${f.message.replace(/\s+/g, ' ').trim()}${adviceFor(spec, f)}`;
 }
 
-/** Where each provider's upstream is set, for exec's and proxy's messages. */
+/** Where exec and proxy take each provider's upstream from. */
 export const UPSTREAM_SETTING = {
   openai: '--openai-upstream or OPENAI_BASE_URL',
   anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL',
   azure: '--azure-upstream or AZURE_OPENAI_ENDPOINT',
-  bedrock: 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
+  bedrock: '--bedrock-upstream or AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
 } as const;
 
 function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {

@@ -109,8 +109,10 @@ describe('Azure requests through the proxy', () => {
     const azureOnly = clientEnv(user, ORIGIN, clientProvidersOf('azure'));
     expect(azureOnly).toMatchObject({ AZURE_OPENAI_ENDPOINT: ORIGIN, OPENAI_BASE_URL: 'http://mine/v1' });
     expect(azureOnly.ANTHROPIC_BASE_URL).toBeUndefined();
+    expect(azureOnly.AWS_ENDPOINT_URL_BEDROCK_RUNTIME).toBeUndefined();
+    expect(clientEnv({}, ORIGIN, clientProvidersOf('bedrock'))).toEqual({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: ORIGIN, ANTHROPIC_BEDROCK_BASE_URL: ORIGIN });
     expect(clientProvidersOf(' Azure,openai,azure')).toEqual(['azure', 'openai']);
-    expect(() => clientProvidersOf('azure,gcp')).toThrow(/^--providers: "gcp" is not one of openai, anthropic, azure$/);
+    expect(() => clientProvidersOf('azure,gcp')).toThrow(/^--providers: "gcp" is not one of openai, anthropic, azure, bedrock$/);
   });
 });
 

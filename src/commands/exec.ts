@@ -13,6 +13,7 @@ export interface MeteringOptions {
   openaiUpstream?: string;
   anthropicUpstream?: string;
   azureUpstream?: string;
+  bedrockUpstream?: string;
   pricing?: string;
   /** --ledger FILE, or false for --no-ledger. */
   ledger?: string | false;

@@ -37,6 +37,8 @@ export class SessionCalls {
   /** The error lines of the first failed calls (refusals by --max-cost are summed up elsewhere). */
   readonly failures: string[] = [];
   failedCount = 0;
+  /** Calls refused by --max-cost that went to Bedrock (answered 400, not 429). */
+  refusedBedrock = 0;
   private readonly builder = new TallyBuilder();
 
   constructor(keepAll: boolean) {
@@ -47,6 +49,7 @@ export class SessionCalls {
     this.count++;
     this.records?.push(record);
     this.builder.add(record);
+    if (!record.ok && record.provider === 'bedrock' && record.error?.includes(REFUSED)) this.refusedBedrock++;
     if (!record.ok && record.error && !record.error.includes(REFUSED)) {
       this.failedCount++;
       if (this.failures.length < LISTED_FAILURES) this.failures.push(record.error);
@@ -76,7 +79,7 @@ export function ledgerHook(command: 'exec' | 'proxy', ledger: string | false | u
  * metered: the session's calls, then the ledger.
  */
 export function openSession(command: 'exec' | 'proxy', opts: MeteringOptions, io: Io): { calls: SessionCalls; proxy: Omit<ProxyOptions, 'host' | 'port' | 'onRecord'>; record(r: CallRecord): void } {
-  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream, azure: opts.azureUpstream }, io.env);
+  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream, azure: opts.azureUpstream, bedrock: opts.bedrockUpstream }, io.env);
   const proxyEnv = proxyEnvOf(io.env);
   const limits = limitsOf(io.env);
   if (opts.report) checkReportPath(opts.report);
@@ -115,8 +118,8 @@ export function reportSession(s: MeteredSession, opts: { json: boolean; report?:
   const json = opts.json || opts.report ? JSON.stringify(sessionJson(s, tally), null, 2) + '\n' : '';
   if (opts.json) io.err(json);
   else {
-    const { count, failures, failedCount } = s.calls;
-    io.err(renderSummary(tally, io.colourErr) + renderProxyNotes({ calls: count, failures, failedCount, maxCostUsd: s.maxCostUsd, ...s.stats }, io.colourErr));
+    const { count, failures, failedCount, refusedBedrock } = s.calls;
+    io.err(renderSummary(tally, io.colourErr) + renderProxyNotes({ calls: count, failures, failedCount, refusedBedrock, maxCostUsd: s.maxCostUsd, ...s.stats }, io.colourErr));
   }
   if (opts.report) {
     try {

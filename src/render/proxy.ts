@@ -4,16 +4,16 @@ import { painter } from './style.js';
 
 /** The variables clients use, one NAME=value line each: what `llm-usage proxy` prints on stdout. */
 export function renderBaseUrls(origin: string): string {
-  return `OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\nAZURE_OPENAI_ENDPOINT=${origin}\n`;
+  return `OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\nAZURE_OPENAI_ENDPOINT=${origin}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${origin}\nANTHROPIC_BEDROCK_BASE_URL=${origin}\n`;
 }
 
 /** Where the proxy forwards, and how it stops (stderr). */
 export function renderProxyBanner(
-  b: { origin: string; openai: string; anthropic: string; azure: string | null; via: { http?: string; https?: string }; loopbackOnly: boolean; maxCostUsd?: number },
+  b: { origin: string; openai: string; anthropic: string; azure: string | null; bedrock: string; via: { http?: string; https?: string }; loopbackOnly: boolean; maxCostUsd?: number },
   colour: boolean,
 ): string {
   const c = painter(colour);
-  const lines = [`llm-usage proxy: metering on ${b.origin}; OpenAI calls go to ${b.openai}, Anthropic calls to ${b.anthropic}`];
+  const lines = [`llm-usage proxy: metering on ${b.origin}; OpenAI calls go to ${b.openai}, Anthropic calls to ${b.anthropic}, Bedrock calls to ${b.bedrock}`];
   lines.push(
     b.azure
       ? `llm-usage proxy: Azure OpenAI calls go to ${b.azure}`
@@ -47,11 +47,12 @@ const REFUSALS: Record<string, string> = {
   'bad-path': 'a path that leaves the API (400)',
   azure: 'Azure OpenAI with no Azure endpoint to go to (400)',
   'too-large': 'a body over LLM_USAGE_PROXY_MAX_BODY (413)',
+  signature: 'AWS requests whose signature does not verify against your AWS credentials (403)',
 };
 
 /** The notes under an exec or proxy summary: failures by name (the first few), refusals, pass-throughs. */
 export function renderProxyNotes(
-  n: { calls: number; failures: readonly string[]; failedCount: number; requests: number; unmetered: number; refused: Partial<Record<string, number>>; maxCostUsd?: number; spentUsd: number },
+  n: { calls: number; failures: readonly string[]; failedCount: number; refusedBedrock?: number; requests: number; unmetered: number; refused: Partial<Record<string, number>>; maxCostUsd?: number; spentUsd: number },
   colour: boolean,
 ): string {
   const c = painter(colour);
@@ -62,7 +63,10 @@ export function renderProxyNotes(
   const budget = n.refused['budget'] ?? 0;
   if (budget > 0 && n.maxCostUsd !== undefined) {
     const calls = budget === 1 ? '1 call was' : `${formatCount(budget)} calls were`;
-    lines.push(c.yellow(`llm-usage: --max-cost ${formatUsd(n.maxCostUsd)} held at ${formatUsd(n.spentUsd)} spent: ${calls} refused with HTTP 429 and not sent`));
+    // Bedrock's refusals are its 400 ServiceQuotaExceededException: the AWS SDKs retry a 429.
+    const bedrock = n.refusedBedrock ?? 0;
+    const how = bedrock === 0 ? 'HTTP 429' : bedrock === budget ? 'HTTP 400 (ServiceQuotaExceededException)' : `HTTP 429 (${formatCount(bedrock)} to Bedrock with 400)`;
+    lines.push(c.yellow(`llm-usage: --max-cost ${formatUsd(n.maxCostUsd)} held at ${formatUsd(n.spentUsd)} spent: ${calls} refused with ${how} and not sent`));
   }
   for (const [why, text] of Object.entries(REFUSALS)) {
     const count = n.refused[why] ?? 0;

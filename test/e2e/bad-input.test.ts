@@ -254,7 +254,7 @@ add(['proxy', 'extra'], /too many arguments for 'proxy'/);
 add(['exec'], /no command to run/);
 add(['exec', process.execPath, '-e', '0'], /exec: put -- before the command/);
 add(['exec', '--bogus', '--', 'true'], /exec: unknown option '--bogus'/);
-add(['exec', '--providers', 'azure,gcp', '--', 'true'], /--providers: "gcp" is not one of openai, anthropic, azure/);
+add(['exec', '--providers', 'azure,gcp', '--', 'true'], /--providers: "gcp" is not one of openai, anthropic, azure, bedrock/);
 add(['exec', '--providers', '', '--', 'true'], /--providers .* argument '' is invalid/);
 add(['proxy', '--providers', 'azure'], /unknown option '--providers'/);
 
