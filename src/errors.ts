@@ -37,7 +37,7 @@ export class Interrupted extends CliError {
   }
 }
 
-const KEY_VARS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_AD_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+const KEY_VARS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_AD_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'GEMINI_API_KEY', 'GOOGLE_API_KEY'];
 
 /** Removes every configured API key, and anything shaped like one, from a message. */
 export function redactKeys(text: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -46,7 +46,8 @@ export function redactKeys(text: string, env: NodeJS.ProcessEnv = process.env): 
     const key = env[name];
     if (key && key.length >= 4) out = out.split(key).join('***');
   }
-  return out.replace(/\b(sk-(?:ant-)?[A-Za-z0-9_-]{4})[A-Za-z0-9_-]{8,}/g, '$1***');
+  // Google API keys are AIza and 35 more characters; any such string is one.
+  return out.replace(/\b(sk-(?:ant-)?[A-Za-z0-9_-]{4})[A-Za-z0-9_-]{8,}/g, '$1***').replace(/\bAIza[0-9A-Za-z_-]{35}/g, 'AIza***');
 }
 
 /** The exit code and the one line to print for anything thrown out of a command. */

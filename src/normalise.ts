@@ -158,6 +158,32 @@ function wholeCount(value: unknown): number | undefined {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
+/**
+ * Gemini's `usageMetadata` (generateContent, and every chunk of streamGenerateContent, whose
+ * counts are cumulative: the last chunk's are final).
+ *
+ * `promptTokenCount` already includes `cachedContentTokenCount` (cache reads);
+ * `toolUsePromptTokenCount` (the results of tools Gemini ran itself, such as code execution or
+ * search) is prompt input billed beside it; `thoughtsTokenCount` is billed at the output rate but
+ * is NOT part of `candidatesTokenCount`: the normalised output is their sum, with the thoughts as
+ * its reasoning part. `totalTokenCount` is the sum of all four.
+ */
+export function geminiUsage(wire: unknown): Usage | null {
+  const usage = objectOrNull(wire);
+  const prompt = countOf(usage, 'promptTokenCount');
+  const candidates = countOf(usage, 'candidatesTokenCount');
+  const total = countOf(usage, 'totalTokenCount');
+  if (prompt === undefined && candidates === undefined && total === undefined) return null;
+  const toolUse = countOf(usage, 'toolUsePromptTokenCount') ?? 0;
+  const thoughts = countOf(usage, 'thoughtsTokenCount') ?? 0;
+  return makeUsage({
+    input: (prompt ?? 0) + toolUse,
+    output: (candidates ?? 0) + thoughts,
+    cacheRead: countOf(usage, 'cachedContentTokenCount'),
+    reasoning: thoughts,
+  });
+}
+
 /** The usage of any wire format, by API flavour (for the metering proxy). */
 export function usageFromWire(api: Api, wire: unknown): Usage | null {
   switch (api) {
@@ -170,5 +196,7 @@ export function usageFromWire(api: Api, wire: unknown): Usage | null {
       return anthropicUsage(wire);
     case 'converse':
       return bedrockConverseUsage(wire);
+    case 'gemini':
+      return geminiUsage(wire);
   }
 }

@@ -3,6 +3,7 @@ import { resolveModel } from './pricing/resolve.js';
 import type { PriceTable } from './pricing/types.js';
 import { AZURE_KEY_VAR, azureConnection, azureDeploymentOf } from './providers/azure.js';
 import { BEDROCK_ENDPOINT_VARS, bedrockApiOf, isBedrockModel } from './providers/bedrock.js';
+import { GOOGLE_BASE_URL_VAR, GOOGLE_KEY_VAR, GOOGLE_OPENAI_PATH, googleKeyOf, googleModelOf, isGoogleModel } from './providers/google.js';
 import type { Api, CallSpec, ProviderName } from './providers/types.js';
 
 /** What run and stream accept, before it becomes one CallSpec per call. */
@@ -22,7 +23,8 @@ export interface CallOptions {
 /** Most calls one run or stream makes: each is a row of the summary and, with --dry-run, of its table. */
 export const MAX_CALLS = 10_000;
 
-const KEY_VAR: Record<ProviderName, string | null> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', azure: AZURE_KEY_VAR, bedrock: null };
+// Google's key has two names (googleKeyOf reads both).
+const KEY_VAR: Record<ProviderName, string | null> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', azure: AZURE_KEY_VAR, bedrock: null, google: GOOGLE_KEY_VAR };
 
 // Models served only by the legacy completions endpoint.
 const LEGACY_COMPLETION = /^(gpt-3\.5-turbo-instruct|davinci-002|babbage-002|text-(davinci|curie|babbage|ada)-\d{3}|davinci|curie|babbage|ada)(\b|$)/;
@@ -32,19 +34,24 @@ export function isLegacyCompletionModel(model: string): boolean {
 }
 
 /**
- * The provider a call goes to: --provider, else azure/DEPLOYMENT is azure, claude-* anthropic, a
- * Bedrock model id or ARN bedrock, the rest openai.
+ * The provider a call goes to: --provider, else azure/DEPLOYMENT is azure, google/MODEL and
+ * gemini-* google, claude-* anthropic, a Bedrock model id or ARN bedrock, the rest openai.
  */
 export function providerOf(opts: Pick<CallOptions, 'provider' | 'model'>): ProviderName {
   const deployment = azureDeploymentOf(opts.model) !== null;
+  const googlePrefix = googleModelOf(opts.model) !== null;
   if (opts.provider === undefined) {
     if (deployment) return 'azure';
+    if (isGoogleModel(opts.model)) return 'google';
     if (/^claude-/i.test(opts.model)) return 'anthropic';
     return isBedrockModel(opts.model) ? 'bedrock' : 'openai';
   }
   if (deployment && opts.provider !== 'azure') throw new UsageError(`--model ${opts.model} is an Azure deployment: drop --provider ${opts.provider}, or the azure/ prefix`);
-  if (opts.provider === 'openai' || opts.provider === 'anthropic' || opts.provider === 'azure' || opts.provider === 'bedrock') return opts.provider;
-  throw new UsageError(`--provider must be openai, anthropic, azure or bedrock, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
+  // gemini is the alias users type for Google's Gemini API.
+  const provider = opts.provider === 'gemini' ? 'google' : opts.provider;
+  if (googlePrefix && provider !== 'google') throw new UsageError(`--model ${opts.model} names Google's Gemini API: drop --provider ${opts.provider}, or the ${opts.model.split('/')[0]}/ prefix`);
+  if (provider === 'openai' || provider === 'anthropic' || provider === 'azure' || provider === 'bedrock' || provider === 'google') return provider;
+  throw new UsageError(`--provider must be openai, anthropic, azure, bedrock or google (gemini), not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
 }
 
 /** The API flavour: --api, else legacy completion models use completions, Anthropic messages, the rest chat. */
@@ -55,7 +62,13 @@ export function apiOf(opts: Pick<CallOptions, 'api' | 'model'>, provider: Provid
     if (opts.api === 'messages' || opts.api === 'converse') return opts.api;
     throw new UsageError(`--api on Bedrock is messages (Claude, through InvokeModel) or converse, not "${opts.api}"`);
   }
+  if (provider === 'google') {
+    // chat: Gemini's OpenAI-compatible endpoint, through the OpenAI SDK.
+    if (opts.api === undefined || opts.api === 'gemini' || opts.api === 'chat') return opts.api ?? 'gemini';
+    throw new UsageError(`--api on Google is gemini (generateContent) or chat (its OpenAI-compatible endpoint), not "${opts.api}"`);
+  }
   if (opts.api === 'converse') throw new UsageError('--api converse is Bedrock\'s: give a Bedrock model id, or --provider bedrock');
+  if (opts.api === 'gemini') throw new UsageError('--api gemini is Google\'s: give a gemini-* model, or --provider google');
   if (provider === 'anthropic') {
     if (opts.api !== undefined && opts.api !== 'messages') throw new UsageError(`--api ${opts.api} is an OpenAI API; Anthropic models use messages`);
     return 'messages';
@@ -72,6 +85,8 @@ const BASE_URL_VARS: Record<ProviderName, readonly string[]> = {
   // Azure's endpoint is read by azureConnection (providers/azure.ts), with its key and version.
   azure: ['AZURE_OPENAI_ENDPOINT'],
   bedrock: BEDROCK_ENDPOINT_VARS,
+  // The @google/genai SDK's; without the API version, which the SDK adds.
+  google: [GOOGLE_BASE_URL_VAR],
 };
 
 /**
@@ -94,6 +109,7 @@ const EXAMPLE_BASE_URL: Record<ProviderName, string> = {
   anthropic: 'https://api.anthropic.com',
   azure: 'https://RESOURCE.openai.azure.com',
   bedrock: 'https://bedrock-runtime.us-east-1.amazonaws.com',
+  google: 'https://generativelanguage.googleapis.com',
 };
 
 /**
@@ -125,16 +141,16 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
   const provider = providerOf(opts);
   const api = apiOf(opts, provider);
   if ((opts.n ?? 1) > 1 && (api === 'messages' || api === 'responses' || api === 'converse')) {
-    throw new UsageError(`-n ${opts.n}: several choices per call are only for the chat and completions APIs`);
+    throw new UsageError(`-n ${opts.n}: several choices per call are only for the chat, completions and gemini APIs`);
   }
   // Azure: --model names the deployment; its endpoint, key and API version are its own (providers/azure.ts).
   const azure = provider === 'azure' ? azureConnection(opts.baseUrl, env, requireKey) : null;
   const keyVar = KEY_VAR[provider];
   // Bedrock signs with AWS credentials, found (or missed) asynchronously by readyToSend.
-  const apiKey = azure ? azure.apiKey : keyVar ? (env[keyVar] ?? '') : '';
-  if (keyVar && !apiKey && requireKey) throw new UsageError(`no API key: set the ${keyVar} environment variable`);
-  const baseURL = azure ? azure.endpoint : baseUrlOf(provider, opts.baseUrl, env);
-  const model = azure ? (azureDeploymentOf(opts.model) ?? opts.model) : opts.model;
+  const apiKey = azure ? azure.apiKey : provider === 'google' ? (googleKeyOf(env)?.value ?? '') : keyVar ? (env[keyVar] ?? '') : '';
+  if (keyVar && !apiKey && requireKey) throw new UsageError(`no API key: set the ${keyVar} environment variable${provider === 'google' ? ' (or GOOGLE_API_KEY)' : ''}`);
+  const baseURL = azure ? azure.endpoint : googleBaseUrl(provider, api, baseUrlOf(provider, opts.baseUrl, env));
+  const model = azure ? (azureDeploymentOf(opts.model) ?? opts.model) : provider === 'google' ? (googleModelOf(opts.model) ?? opts.model) : opts.model;
   return prompts.map((prompt) => ({
     provider,
     api,
@@ -151,6 +167,15 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
     ...(baseURL ? { baseURL } : {}),
     ...(azure ? { azure: { apiVersion: azure.apiVersion, adToken: azure.adToken } } : {}),
   }));
+}
+
+/**
+ * Google's base URL for an API: the Gemini API's own (the SDK's default when none is set), or,
+ * for chat, its OpenAI-compatible endpoint under it.
+ */
+function googleBaseUrl(provider: ProviderName, api: Api, base: string | undefined): string | undefined {
+  if (provider !== 'google' || api !== 'chat') return base;
+  return `${base ?? EXAMPLE_BASE_URL.google}${GOOGLE_OPENAI_PATH}`;
 }
 
 /**

@@ -182,6 +182,7 @@ const KEY_VAR = {
   anthropic: 'ANTHROPIC_API_KEY',
   azure: 'AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN',
   bedrock: 'the AWS credentials: AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
+  google: 'GEMINI_API_KEY or GOOGLE_API_KEY',
 } as const;
 
 /** One line for a failed call: status, the provider's message, and what to do. */
@@ -196,12 +197,13 @@ export const UPSTREAM_SETTING = {
   anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL',
   azure: '--azure-upstream or AZURE_OPENAI_ENDPOINT',
   bedrock: '--bedrock-upstream or AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
+  google: '--google-upstream or GOOGLE_GEMINI_BASE_URL',
 } as const;
 
 function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
   // `run` retries through its SDK; the proxy relays what the program's own client got.
   const retried = spec.proxied ? '' : ': retried';
-  const baseUrl = spec.proxied ? UPSTREAM_SETTING[spec.provider] : spec.provider === 'azure' ? '--base-url or AZURE_OPENAI_ENDPOINT' : '--base-url';
+  const baseUrl = spec.proxied ? UPSTREAM_SETTING[spec.provider] : spec.provider === 'azure' ? '--base-url or AZURE_OPENAI_ENDPOINT' : spec.provider === 'google' ? '--base-url or GOOGLE_GEMINI_BASE_URL' : '--base-url';
   if (f.status === 401 || f.status === 403) return ` (check ${KEY_VAR[spec.provider]})`;
   if (f.status === 404) return ` (check the ${spec.provider === 'azure' ? 'deployment' : 'model'} name and ${baseUrl})`;
   if (f.status === 429) return ` (rate limited or out of quota${retried}; wait, or check your plan)`;

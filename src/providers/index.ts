@@ -31,12 +31,14 @@ export async function providerFor(api: Api, provider: ProviderName = providerNam
       return (await import('./anthropic-messages.js')).anthropicMessages;
     case 'converse':
       return (await import('./bedrock-converse.js')).bedrockConverse;
+    case 'gemini':
+      return (await import('./gemini.js')).gemini;
   }
 }
 
 /** The provider that serves an API flavour. */
 export function providerNameFor(api: Api): ProviderName {
-  return api === 'messages' ? 'anthropic' : api === 'converse' ? 'bedrock' : 'openai';
+  return api === 'messages' ? 'anthropic' : api === 'converse' ? 'bedrock' : api === 'gemini' ? 'google' : 'openai';
 }
 
 /**

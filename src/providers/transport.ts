@@ -48,7 +48,7 @@ function isAbortError(err: unknown): boolean {
  * An error's messages down its cause chain, where the useful part of a network error
  * lives: "Connection error: fetch failed: connect ECONNREFUSED 127.0.0.1:9".
  */
-function causeText(err: unknown): string {
+export function causeText(err: unknown): string {
   const parts: string[] = [];
   let current: unknown = err;
   for (let depth = 0; current instanceof Error && depth < 5; depth++) {
@@ -59,7 +59,7 @@ function causeText(err: unknown): string {
 }
 
 /** Error codes of a connection that broke after the response started (undici and Node). */
-function isBrokenConnection(err: unknown): boolean {
+export function brokenConnection(err: unknown): boolean {
   let current: unknown = err;
   for (let depth = 0; current instanceof Error && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code;
@@ -78,7 +78,7 @@ function isBrokenConnection(err: unknown): boolean {
  */
 export function redact(text: string, apiKey: string): string {
   const withoutKey = apiKey.length >= 8 ? text.split(apiKey).join('***') : text;
-  return withoutKey.replace(/\bsk-[A-Za-z0-9_*.-]{4,}/g, '***');
+  return withoutKey.replace(/\bsk-[A-Za-z0-9_*.-]{4,}/g, '***').replace(/\bAIza[0-9A-Za-z_-]{35}/g, '***');
 }
 
 const MAX_MESSAGE_LENGTH = 500;
@@ -163,7 +163,7 @@ export function failureFrom(
     return withId(type ? { ...failure, type } : failure);
   }
   if (err instanceof sdk.BaseError) throw err;
-  if (isBrokenConnection(err)) {
+  if (brokenConnection(err)) {
     return withId({ kind: 'stream-cut', message: `connection closed before the response ended (${causeText(err)})` });
   }
   if (err instanceof SyntaxError) {

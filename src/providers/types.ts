@@ -7,18 +7,21 @@ export type ProviderName =
   // Azure OpenAI: OpenAI's wire formats, to a deployment (providers/azure.ts).
   | 'azure'
   // AWS Bedrock: Claude through InvokeModel (api 'messages'), every other model through Converse.
-  | 'bedrock';
+  | 'bedrock'
+  // Google's Gemini API (AI Studio): generateContent (api 'gemini'), or its OpenAI-compatible chat.
+  | 'google';
 
 /**
  * The wire formats: OpenAI chat completions, legacy completions, Responses; Anthropic Messages
- * (also Claude on Bedrock's InvokeModel); Bedrock Converse.
+ * (also Claude on Bedrock's InvokeModel); Bedrock Converse; Gemini's generateContent.
  */
 export type Api =
   | 'chat'
   | 'completions'
   | 'responses'
   | 'messages'
-  | 'converse';
+  | 'converse'
+  | 'gemini';
 
 export interface CallSpec {
   provider: ProviderName;

@@ -7,6 +7,7 @@ import type { CallOutcome } from '../providers/types.js';
 import type { RecordApi } from '../record.js';
 import { anthropicMessagesWire } from './anthropic-messages.js';
 import { bedrockConverseWire } from './bedrock.js';
+import { geminiErrorFailure, geminiWire } from './gemini.js';
 import { openAIChatWire } from './openai-chat.js';
 import { openAICompletionsWire, openAIEmbeddingsWire } from './openai-completions.js';
 import { openAIResponsesWire } from './openai-responses.js';
@@ -21,6 +22,7 @@ export const WIRE_FORMATS: Record<RecordApi, WireFormat> = {
   responses: openAIResponsesWire,
   messages: anthropicMessagesWire,
   converse: bedrockConverseWire,
+  gemini: geminiWire,
 };
 
 /** The meter of one streamed call. */
@@ -33,14 +35,17 @@ export function streamMeter(api: RecordApi): StreamMeter {
  * is not JSON (a gateway's HTML page) becomes its first few hundred characters.
  */
 export function bodyOutcome(api: RecordApi, status: number, body: string, end: BodyEnd): CallOutcome {
-  let json: ReturnType<typeof object> = null;
+  let parsed: unknown = null;
   try {
-    json = object(JSON.parse(body));
+    parsed = JSON.parse(body);
   } catch {
-    json = null;
+    parsed = null;
   }
+  const json = object(parsed);
+  // Gemini's stream without alt=sse is one JSON array of its chunks.
+  if (api === 'gemini' && Array.isArray(parsed) && status >= 200 && status < 300) return geminiWire.arrayBody(parsed, end);
   if (status < 200 || status >= 300) {
-    const failure = json ? errorFailure(json, 'http', status) : { kind: 'http' as const, status, message: nonJsonMessage(body, status) };
+    const failure = json ? (api === 'gemini' ? geminiErrorFailure : errorFailure)(json, 'http', status) : { kind: 'http' as const, status, message: nonJsonMessage(body, status) };
     return { text: [], model: null, usage: null, failure };
   }
   if (!json) {
