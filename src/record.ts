@@ -186,7 +186,7 @@ const KEY_VAR = {
 } as const;
 
 /** One line for a failed call: status, the provider's message, and what to do. */
-export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
+export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'> & { api?: RecordSpec['api'] }, f: NonNullable<CallOutcome['failure']>): string {
   const what = f.status ? `${f.status}${f.type ? ` ${f.type}` : ''}` : f.kind;
   return `${spec.provider} ${spec.model}: ${what}: ${f.message.replace(/\s+/g, ' ').trim()}${adviceFor(spec, f)}`;
 }
@@ -200,9 +200,10 @@ export const UPSTREAM_SETTING = {
   google: '--google-upstream or GOOGLE_GEMINI_BASE_URL',
 } as const;
 
-function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
-  // `run` retries through its SDK; the proxy relays what the program's own client got.
-  const retried = spec.proxied ? '' : ': retried';
+function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'> & { api?: RecordSpec['api'] }, f: NonNullable<CallOutcome['failure']>): string {
+  // `run` retries through its SDK (but @google/genai makes one attempt unless told otherwise);
+  // the proxy relays what the program's own client got.
+  const retried = spec.proxied || spec.api === 'gemini' ? '' : ': retried';
   const baseUrl = spec.proxied ? UPSTREAM_SETTING[spec.provider] : spec.provider === 'azure' ? '--base-url or AZURE_OPENAI_ENDPOINT' : spec.provider === 'google' ? '--base-url or GOOGLE_GEMINI_BASE_URL' : '--base-url';
   if (f.status === 401 || f.status === 403) return ` (check ${KEY_VAR[spec.provider]})`;
   if (f.status === 404) return ` (check the ${spec.provider === 'azure' ? 'deployment' : 'model'} name and ${baseUrl})`;

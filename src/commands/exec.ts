@@ -14,6 +14,7 @@ export interface MeteringOptions {
   anthropicUpstream?: string;
   azureUpstream?: string;
   bedrockUpstream?: string;
+  googleUpstream?: string;
   pricing?: string;
   /** --ledger FILE, or false for --no-ledger. */
   ledger?: string | false;

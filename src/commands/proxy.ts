@@ -61,6 +61,7 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
         anthropic: displayUrl(upstreams.anthropic),
         azure: upstreams.azure ? displayUrl(upstreams.azure) : null,
         bedrock: upstreams.bedrock ? displayUrl(upstreams.bedrock) : bedrockDefault(io.env),
+        google: displayUrl(upstreams.google),
         via: { http: httpProxy && displayUrl(httpProxy), https: httpsProxy && displayUrl(httpsProxy) },
         loopbackOnly,
         maxCostUsd: opts.maxCost,

@@ -4,6 +4,7 @@
  * else, auth included, passes untouched. Pure.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { googleKeyIn } from './google.js';
 
 // RFC 9110 §7.6.1, plus the non-standard proxy-connection.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -57,12 +58,12 @@ export function contentEncoding(headers: IncomingHttpHeaders): string {
 }
 
 /**
- * The API key a request carries (Authorization: Bearer, x-api-key, Azure's api-key; AWS's
- * session token, as its secret key never travels), so nothing the upstream echoes back can
- * print it. Never stored beyond the call.
+ * The API key a request carries (Authorization: Bearer, x-api-key, Azure's api-key, Google's
+ * x-goog-api-key or its `?key=` in `target`; AWS's session token, as its secret key never
+ * travels), so nothing the upstream echoes back can print it. Never stored beyond the call.
  */
-export function keyOf(headers: IncomingHttpHeaders): string | undefined {
+export function keyOf(headers: IncomingHttpHeaders, target = ''): string | undefined {
   const bearer = /^\s*Bearer\s+(\S+)/i.exec(headers.authorization ?? '')?.[1];
-  const key = bearer ?? headers['x-api-key'] ?? headers['api-key'] ?? headers['x-amz-security-token'];
+  const key = bearer ?? headers['x-api-key'] ?? headers['api-key'] ?? headers['x-amz-security-token'] ?? googleKeyIn(headers, target);
   return typeof key === 'string' && key.length >= 8 ? key : undefined;
 }

@@ -2,7 +2,7 @@
  * The proxy's own answers, in each provider's error format so clients and SDKs read them like
  * the provider's: OpenAI `{"error":{message,type,param,code}}`, Anthropic
  * `{"type":"error","error":{type,message}}`, AWS `{"message"}` with its type in
- * `x-amzn-errortype`. Every message names llm-usage, so nobody mistakes them for the
+ * `x-amzn-errortype`, Google `{"error":{code,message,status}}`. Every message names llm-usage, so nobody mistakes them for the
  * provider's. Pure.
  */
 import type { ProviderName } from '../providers/types.js';
@@ -39,6 +39,9 @@ export interface ErrorReply {
   body: string;
 }
 
+// Google's status names (google.rpc.Code) for the HTTP statuses the proxy answers with.
+const GOOGLE_STATUS: Record<number, string> = { 400: 'INVALID_ARGUMENT', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 413: 'INVALID_ARGUMENT', 429: 'RESOURCE_EXHAUSTED', 502: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' };
+
 /** `awsType`: a more precise AWS error type than the refusal's own (which signature check failed). */
 export function errorReply(provider: ProviderName, refusal: ProxyRefusal, message: string, awsType?: string): ErrorReply {
   const shape = SHAPES[refusal];
@@ -47,6 +50,10 @@ export function errorReply(provider: ProviderName, refusal: ProxyRefusal, messag
     const text = JSON.stringify({ message });
     const type = awsType ?? shape.aws.type;
     return { status: shape.aws.status ?? shape.status, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), 'x-amzn-errortype': type }, body: text };
+  }
+  if (provider === 'google') {
+    const text = JSON.stringify({ error: { code: shape.status, message, status: GOOGLE_STATUS[shape.status] ?? 'UNKNOWN' } });
+    return { status: shape.status, headers: { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(Buffer.byteLength(text)) }, body: text };
   }
   const body =
     provider === 'anthropic'

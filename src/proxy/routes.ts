@@ -16,6 +16,7 @@ import { UsageError } from '../errors.js';
 import type { ProviderName } from '../providers/types.js';
 import type { RecordApi } from '../record.js';
 import { azurePathOf, azureRouteOf } from './azure.js';
+import { googleRouteOf, type GeminiTarget } from './google.js';
 import { bedrockTargetOf, type BedrockTarget } from '../wire/bedrock.js';
 import { isSigV4 } from './aws.js';
 import type { ProxyRefusal } from './provider-errors.js';
@@ -27,10 +28,12 @@ export interface Upstreams {
   azure?: URL;
   /** Null: the public endpoint of the region each request is signed for (see aws.ts). */
   bedrock: URL | null;
+  /** Google's Gemini API: its base URL, without the API version. */
+  google: URL;
 }
 
 /** The providers' public endpoints, used when nothing else is configured. */
-export const PUBLIC_UPSTREAMS = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com', bedrock: 'https://bedrock-runtime.{region}.amazonaws.com' } as const;
+export const PUBLIC_UPSTREAMS = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com', bedrock: 'https://bedrock-runtime.{region}.amazonaws.com', google: 'https://generativelanguage.googleapis.com' } as const;
 
 export interface Route {
   /** A provider the proxy forwards to (each has an upstream). */
@@ -44,6 +47,8 @@ export interface Route {
   /** Bedrock: the operation and model its path names, and, once its signature verified, where it goes. */
   bedrock?: BedrockTarget | null;
   upstream?: URL;
+  /** Gemini: the model and whether it streams, as its generateContent path names them. */
+  gemini?: GeminiTarget;
 }
 
 /** A request the proxy answers itself and never forwards. */
@@ -100,12 +105,14 @@ export function routeOf(method: string, target: string, headers: IncomingHttpHea
   const query = queryAt === -1 ? '' : target.slice(queryAt);
   if (isSigV4(headers) || rawPath.startsWith('/model/')) return bedrockRouteOf(method, rawPath, query);
   const underV1 = /^\/+v1(\/|$)/.test(rawPath);
-  const path = normalisedPath(rawPath, underV1 || /^\/+openai(\/|$)/.test(rawPath) ? 1 : 0);
+  const path = normalisedPath(rawPath, underV1 || /^\/+(openai|v1beta|v1alpha)(\/|$)/.test(rawPath) ? 1 : 0);
   if (path === null) {
     return { refusal: 'bad-path', provider: anthropicClient ? 'anthropic' : 'openai', message: `llm-usage proxy: the path ${rawPath} leaves the API's base path or hides a separator; not forwarded` };
   }
   // The Vercel AI SDK's Anthropic provider posts to `${ANTHROPIC_BASE_URL}/messages`.
   const rest = underV1 ? path.slice(3) : path;
+  const google = googleRouteOf(method, path, query, headers, upstreams.google);
+  if (google) return google;
   const azurePath = azurePathOf(path, underV1, rest, query, headers);
   if (azurePath !== null) return azureRouteOf(method, azurePath, query, upstreams.azure);
   if (headers['api-key'] !== undefined || rest.startsWith('/deployments/')) {
@@ -146,10 +153,11 @@ function basePath(url: URL): string {
  * (or OPENAI_API_BASE, older clients' name) and ANTHROPIC_BASE_URL, else the public endpoints.
  * A malformed URL is a UsageError naming where it came from.
  */
-export function upstreamsOf(flags: { openai?: string; anthropic?: string; azure?: string; bedrock?: string }, env: NodeJS.ProcessEnv): Upstreams {
+export function upstreamsOf(flags: { openai?: string; anthropic?: string; azure?: string; bedrock?: string; google?: string }, env: NodeJS.ProcessEnv): Upstreams {
   const openai = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.openai);
   const anthropic = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.anthropic);
   const bedrock = (value: string | undefined, source: string) => upstreamUrl(value, source, 'https://bedrock-runtime.us-east-1.amazonaws.com');
+  const google = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.google);
   const azureExample = 'https://RESOURCE.openai.azure.com';
   const azure = upstreamUrl(flags.azure, '--azure-upstream', azureExample) ?? upstreamUrl(env.AZURE_OPENAI_ENDPOINT, 'AZURE_OPENAI_ENDPOINT', azureExample);
   return {
@@ -166,6 +174,8 @@ export function upstreamsOf(flags: { openai?: string; anthropic?: string; azure?
       bedrock(env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME, 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME') ??
       bedrock(env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL') ??
       null,
+    // The @google/genai SDK's variable.
+    google: google(flags.google, '--google-upstream') ?? google(env.GOOGLE_GEMINI_BASE_URL, 'GOOGLE_GEMINI_BASE_URL') ?? new URL(PUBLIC_UPSTREAMS.google),
   };
 }
 
@@ -238,7 +248,8 @@ export function displayUrl(url: URL | string): string {
  * The variables each provider's clients read for where to send calls, pointed at the proxy.
  * OPENAI_API_BASE is older OpenAI clients' name; ANTHROPIC_API_URL is LangChain's, read before
  * ANTHROPIC_BASE_URL; AZURE_OPENAI_ENDPOINT is AzureOpenAI's (it adds /openai itself);
- * AWS_ENDPOINT_URL_BEDROCK_RUNTIME the AWS SDKs' and ANTHROPIC_BEDROCK_BASE_URL AnthropicBedrock's.
+ * AWS_ENDPOINT_URL_BEDROCK_RUNTIME the AWS SDKs' and ANTHROPIC_BEDROCK_BASE_URL AnthropicBedrock's;
+ * GOOGLE_GEMINI_BASE_URL @google/genai's.
  */
 export const CLIENT_VARS = {
   openai: (origin: string) => ({ OPENAI_BASE_URL: `${origin}/v1`, OPENAI_API_BASE: `${origin}/v1` }),
@@ -246,6 +257,8 @@ export const CLIENT_VARS = {
   azure: (origin: string) => ({ AZURE_OPENAI_ENDPOINT: origin }),
   // The AWS SDKs (JavaScript v3, boto3, the CLI) and AnthropicBedrock.
   bedrock: (origin: string) => ({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: origin, ANTHROPIC_BEDROCK_BASE_URL: origin }),
+  // The @google/genai SDK (it adds /v1beta itself).
+  google: (origin: string) => ({ GOOGLE_GEMINI_BASE_URL: origin }),
 } as const;
 
 export type ClientProvider = keyof typeof CLIENT_VARS;

@@ -288,7 +288,15 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     // A large request goes to the worker thread and comes back with its facts.
     const { facts, raw: body } = await offload.facts(read, route.api, route.provider, budget.maxUsd !== undefined);
     // Bedrock names the model, and whether it streams, in the path; Azure's deployments path the deployment.
-    const call: Call = { route, model: route.bedrock?.modelId ?? route.deployment ?? facts.model, stream: route.bedrock?.stream ?? facts.stream, key: keyOf(req.headers), started, reservedUsd: 0 };
+    // Gemini's generateContent path names the model and whether it streams, too.
+    const call: Call = {
+      route,
+      model: route.bedrock?.modelId ?? route.gemini?.model ?? route.deployment ?? facts.model,
+      stream: route.bedrock?.stream ?? route.gemini?.stream ?? facts.stream,
+      key: keyOf(req.headers, req.url),
+      started,
+      reservedUsd: 0,
+    };
     const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request'>, error?: string) => {
       const r = await offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs: performance.now() - started, request: body, ...ended });
       const line = error !== undefined ? `${route.provider} ${call.model || 'unknown'}: ${error}` : r.error;

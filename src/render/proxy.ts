@@ -4,16 +4,17 @@ import { painter } from './style.js';
 
 /** The variables clients use, one NAME=value line each: what `llm-usage proxy` prints on stdout. */
 export function renderBaseUrls(origin: string): string {
-  return `OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\nAZURE_OPENAI_ENDPOINT=${origin}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${origin}\nANTHROPIC_BEDROCK_BASE_URL=${origin}\n`;
+  return `OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\nAZURE_OPENAI_ENDPOINT=${origin}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${origin}\nANTHROPIC_BEDROCK_BASE_URL=${origin}\nGOOGLE_GEMINI_BASE_URL=${origin}\n`;
 }
 
 /** Where the proxy forwards, and how it stops (stderr). */
 export function renderProxyBanner(
-  b: { origin: string; openai: string; anthropic: string; azure: string | null; bedrock: string; via: { http?: string; https?: string }; loopbackOnly: boolean; maxCostUsd?: number },
+  b: { origin: string; openai: string; anthropic: string; azure: string | null; bedrock: string; google?: string; via: { http?: string; https?: string }; loopbackOnly: boolean; maxCostUsd?: number },
   colour: boolean,
 ): string {
   const c = painter(colour);
   const lines = [`llm-usage proxy: metering on ${b.origin}; OpenAI calls go to ${b.openai}, Anthropic calls to ${b.anthropic}, Bedrock calls to ${b.bedrock}`];
+  if (b.google) lines.push(`llm-usage proxy: Gemini API calls go to ${b.google}`);
   lines.push(
     b.azure
       ? `llm-usage proxy: Azure OpenAI calls go to ${b.azure}`
@@ -43,7 +44,7 @@ export function renderCallLine(r: CallRecord, n: number, spentUsd: number, colou
 }
 
 const REFUSALS: Record<string, string> = {
-  'no-route': 'no route, not an OpenAI or Anthropic API path (404)',
+  'no-route': 'no route, not an OpenAI, Anthropic or Gemini API path (404)',
   'bad-path': 'a path that leaves the API (400)',
   azure: 'Azure OpenAI with no Azure endpoint to go to (400)',
   'too-large': 'a body over LLM_USAGE_PROXY_MAX_BODY (413)',
@@ -74,7 +75,7 @@ export function renderProxyNotes(
   }
   if (n.unmetered > 0) lines.push(`llm-usage: ${formatCount(n.unmetered)} other request${n.unmetered === 1 ? '' : 's'} (no usage on those paths) passed through unmetered`);
   if (n.requests === 0) {
-    lines.push('llm-usage: no LLM calls went through the proxy: does the program read OPENAI_BASE_URL, ANTHROPIC_BASE_URL or AZURE_OPENAI_ENDPOINT?');
+    lines.push('llm-usage: no LLM calls went through the proxy: does the program read OPENAI_BASE_URL, ANTHROPIC_BASE_URL, AZURE_OPENAI_ENDPOINT or GOOGLE_GEMINI_BASE_URL?');
   }
   return lines.length ? lines.join('\n') + '\n' : '';
 }

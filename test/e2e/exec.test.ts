@@ -384,7 +384,7 @@ describe('llm-usage exec: exit codes, budget and failures', () => {
     expect(fake.requests).toHaveLength(0);
     expect(JSON.parse(r.stderr.slice(r.stderr.indexOf('{')))).toMatchObject({ requests: 3, refused_requests: 3, refused_by_reason: { 'no-route': 1, 'bad-path': 1, azure: 1 }, unmetered_requests: 0 });
     const table = await cli(['exec', '--', process.execPath, '-e', `fetch(process.env.OPENAI_BASE_URL.replace(/\\/v1$/, '') + '/nope')`]);
-    expect(table.stderr).toContain('llm-usage: 1 request refused by llm-usage and never sent: no route, not an OpenAI or Anthropic API path (404)');
+    expect(table.stderr).toContain('llm-usage: 1 request refused by llm-usage and never sent: no route, not an OpenAI, Anthropic or Gemini API path (404)');
     expect(table.stderr).not.toContain('no LLM calls');
   });
 
@@ -401,7 +401,7 @@ describe('llm-usage exec: exit codes, budget and failures', () => {
     const r = await cli(['exec', '--', process.execPath, '-e', '0']);
     expect(r.code).toBe(0);
     expect(row(r.stderr, 'Tokens Used')).toBe('0');
-    expect(r.stderr).toContain('llm-usage: no LLM calls went through the proxy: does the program read OPENAI_BASE_URL, ANTHROPIC_BASE_URL or AZURE_OPENAI_ENDPOINT?');
+    expect(r.stderr).toContain('llm-usage: no LLM calls went through the proxy: does the program read OPENAI_BASE_URL, ANTHROPIC_BASE_URL, AZURE_OPENAI_ENDPOINT or GOOGLE_GEMINI_BASE_URL?');
   });
 });
 

@@ -12,8 +12,10 @@ export interface FakeUsage {
   cacheWrite?: number;
   /** The part of cacheWrite with a one-hour TTL (Anthropic cache_creation.ephemeral_1h_input_tokens). */
   cacheWrite1h?: number;
-  /** Reasoning tokens (OpenAI reasoning_tokens), part of output. */
+  /** Reasoning tokens (OpenAI reasoning_tokens, Gemini thoughtsTokenCount), part of output. */
   reasoning?: number;
+  /** Gemini: toolUsePromptTokenCount, part of input. */
+  toolUse?: number;
 }
 
 /** How the fake answers one request. Every field is optional. */
@@ -90,6 +92,8 @@ export interface FakeProviderOptions {
    * it accepts; unset, any non-empty one.
    */
   azureKeys?: { apiKey?: string; adToken?: string };
+  /** Gemini (fake-gemini.mjs): the key it accepts (x-goog-api-key, ?key=, or the compat endpoint's bearer); unset, any non-empty one. */
+  geminiKeys?: { apiKey?: string };
 }
 
 export const DEFAULT_TEXT: string;

@@ -2,6 +2,7 @@
 // OpenAI chat completions, legacy completions, the Responses API, embeddings and Anthropic
 // Messages closely enough that the real `openai` and `@anthropic-ai/sdk` SDKs (pointed at it
 // through `baseURL`) and plain-HTTP clients parse it exactly as they parse the real services.
+// Azure OpenAI (fake-azure.mjs) and Google's Gemini API (fake-gemini.mjs) have halves of their own.
 //
 // Plain ESM JavaScript with no dependencies so benchmarks can import it with plain `node`.
 // Types: ./fake-provider.d.mts. Command line: ./fake-provider-cli.mjs.
@@ -9,6 +10,7 @@
 import { createServer } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { azureErrorFor, azureRoute, choiceFilterResults, promptFilterChunk, promptFilterResults } from './fake-azure.mjs';
+import { geminiErrorFor, geminiReply, geminiRoute } from './fake-gemini.mjs';
 
 export const DEFAULT_TEXT = "Why don't scientists trust atoms?\n\nBecause they make up everything!";
 export const DEFAULT_USAGE = Object.freeze({ input: 11, output: 16 });
@@ -35,7 +37,7 @@ const ROUTES = {
 
 /**
  * Starts the fake provider.
- * @param {{ port?: number, defaultReply?: object, azureKeys?: { apiKey?: string, adToken?: string } }} [options]
+ * @param {{ port?: number, defaultReply?: object, azureKeys?: { apiKey?: string, adToken?: string }, geminiKeys?: { apiKey?: string } }} [options]
  */
 export async function startFakeProvider(options = {}) {
   const initialDefault = options.defaultReply ?? {};
@@ -65,6 +67,22 @@ export async function startFakeProvider(options = {}) {
     }
     // Node already lower-cases incoming header names.
     requests.push({ method: req.method, path: url.pathname, url: req.url, headers: { ...req.headers }, body, raw });
+
+    // Gemini: its own paths, key check and errors (fake-gemini.mjs); its OpenAI-compatible chat is OpenAI's handler.
+    const gemini = geminiRoute(req.method, url, req.headers, options.geminiKeys);
+    if (gemini?.reject) {
+      sendJson(res, gemini.reject.status, gemini.reject.body, { vary: 'Origin' });
+      return;
+    }
+    if (gemini) {
+      const reply = normaliseReply(replyQueue.length ? replyQueue.shift() : defaultReply);
+      if (reply.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+      const ctx = { req, res, body: body ?? {}, reply, headers: { ...reply.headers }, model: reply.model ?? body?.model ?? 'gemini-2.5-flash', azure: false };
+      if (reply.status && reply.status >= 400) sendJson(res, reply.status, geminiErrorFor(reply.status, reply), ctx.headers);
+      else if (gemini.kind === 'openai') await chatCompletions(ctx);
+      else await geminiReply(ctx, gemini, { pieces, choiceText, fault, sendJson, streamSse, CUT, responseId: () => randomId(22) });
+      return;
+    }
 
     // Azure OpenAI: its own paths, checks and errors (fake-azure.mjs); then OpenAI's handlers.
     const azure = url.pathname.startsWith('/openai/') ? azureRoute(req.method, url, req.headers, options.azureKeys) : null;
@@ -168,6 +186,7 @@ function normaliseUsage(u) {
     cacheWrite: u.cacheWrite ?? 0,
     cacheWrite1h: u.cacheWrite1h ?? 0,
     reasoning: u.reasoning ?? 0,
+    toolUse: u.toolUse ?? 0,
   };
 }
 
@@ -678,7 +697,7 @@ function sendJson(res, status, value, headers = {}) {
  * written in ~64 KB batches; when the socket's buffer is full we wait for 'drain', so a 50,000-chunk
  * stream costs a few dozen writes and no timers. A client that goes away stops the generator.
  */
-async function streamSse(ctx, events) {
+async function streamSse(ctx, events, contentType = 'text/event-stream; charset=utf-8') {
   const { res } = ctx;
   let closed = false;
   res.on('close', () => {
@@ -686,7 +705,7 @@ async function streamSse(ctx, events) {
   });
   res.writeHead(200, {
     ...ctx.headers,
-    'content-type': 'text/event-stream; charset=utf-8',
+    'content-type': contentType,
     'cache-control': 'no-cache',
   });
   res.flushHeaders();
