@@ -22,7 +22,7 @@ describe('commands load only what they use', () => {
   it('price loads no SDK, no tokenizer and not genai-prices', () => {
     const loaded = modulesLoadedBy(['price', '--model', 'gpt-4-turbo', '-i', '10', '-o', '10']);
     expect(loaded.some((u) => u.includes('/commander/'))).toBe(true); // the trace works
-    for (const heavy of ['/openai/', '/@anthropic-ai/', '/js-tiktoken/', '/genai-prices/', '/@aws-sdk/', '/@smithy/']) {
+    for (const heavy of ['/openai/', '/@anthropic-ai/', '/js-tiktoken/', '/genai-prices/', '/@aws-sdk/', '/@smithy/', '/@google/genai/']) {
       expect(loaded.filter((u) => u.includes(heavy)), heavy).toEqual([]);
     }
   });
@@ -35,10 +35,18 @@ describe('commands load only what they use', () => {
     }
   });
 
-  it('exec loads no AWS library until a Bedrock request comes', () => {
+  it('a Gemini dry run loads no SDK', () => {
+    const loaded = modulesLoadedBy(['run', '--dry-run', '-m', 'gemini-2.5-flash', '--max-tokens', '10', 'hi'], { LLM_USAGE_LEDGER: '/dev/null' });
+    expect(loaded.some((u) => u.includes('/js-tiktoken/'))).toBe(true); // the trace works: the prompt was counted
+    for (const heavy of ['/@google/genai/', '/openai/']) {
+      expect(loaded.filter((u) => u.includes(heavy)), heavy).toEqual([]);
+    }
+  });
+
+  it('exec loads no AWS library until a Bedrock request comes, and never the Gemini SDK', () => {
     const loaded = modulesLoadedBy(['exec', '--no-ledger', '--', process.execPath, '-e', '0']);
     expect(loaded.some((u) => u.includes('/dist/proxy/server.js'))).toBe(true); // the trace works
-    for (const heavy of ['/@smithy/', '/@aws-sdk/', '/@aws-crypto/']) {
+    for (const heavy of ['/@smithy/', '/@aws-sdk/', '/@aws-crypto/', '/@google/genai/']) {
       expect(loaded.filter((u) => u.includes(heavy)), heavy).toEqual([]);
     }
   });
