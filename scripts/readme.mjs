@@ -48,6 +48,8 @@ function output(args, reply) {
       ANTHROPIC_BASE_URL: fake.url,
       AZURE_OPENAI_ENDPOINT: fake.url,
       AZURE_OPENAI_API_KEY: 'readme-azure-example',
+      GEMINI_API_KEY: 'readme-gemini-example',
+      GOOGLE_GEMINI_BASE_URL: fake.url,
     });
   }
   // Shell-like splitting of the example's arguments: 'quoted' and "quoted" words stay together.

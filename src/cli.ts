@@ -96,14 +96,14 @@ Examples:
   const callOptions = (cmd: Command) =>
     cmd
       .option('-m, --model <name>', 'the model to call', model, 'gpt-4o-mini')
-      .option('-p, --provider <name>', 'openai, anthropic, azure or bedrock (default: azure for azure/DEPLOYMENT, anthropic for claude-*, bedrock for Bedrock model ids and ARNs, else openai)', name)
-      .option('--api <api>', 'chat, completions or responses; on Bedrock messages or converse (default: completions for legacy completion models, messages for Claude on Bedrock, converse for other Bedrock models, else chat)', name)
+      .option('-p, --provider <name>', 'openai, anthropic, azure, bedrock or google (alias gemini) (default: azure for azure/DEPLOYMENT, google for google/MODEL and gemini-*, anthropic for claude-*, bedrock for Bedrock model ids and ARNs, else openai)', name)
+      .option('--api <api>', 'chat, completions or responses; on Bedrock messages or converse; on Google gemini or chat (its OpenAI-compatible endpoint) (default: completions for legacy completion models, messages for Claude on Bedrock, converse for other Bedrock models, gemini on Google, else chat)', name)
       .option('--system <text>', 'a system prompt', text)
       .option('--max-tokens <n>', 'the most output tokens per call', positive)
       .option('--temperature <t>', 'sampling temperature, 0 to 2', temperature)
       .option('-n <n>', 'choices per call (chat and completions), at most 128', choices)
       .option('--repeat <n>', 'make each call this many times (at most 10,000 calls in all)', repeatCount, 1)
-      .option('--base-url <url>', 'the API base URL (default: OPENAI_BASE_URL with /v1, ANTHROPIC_BASE_URL without; Azure: AZURE_OPENAI_ENDPOINT; Bedrock: AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL)', text)
+      .option('--base-url <url>', 'the API base URL (default: OPENAI_BASE_URL with /v1, ANTHROPIC_BASE_URL without; Azure: AZURE_OPENAI_ENDPOINT; Bedrock: AWS_ENDPOINT_URL_BEDROCK_RUNTIME, AWS_ENDPOINT_URL; Google: GOOGLE_GEMINI_BASE_URL, without /v1beta)', text)
       .option('--json', 'print only one JSON object on stdout: every call and the tally')
       .option('--verbose', 'show each HTTP attempt (retries included) and its request id on stderr')
       .option('--max-cost <usd>', 'refuse to send, exit 2, when the worst case (prompt + --max-tokens, or the context window, at the output price) exceeds this', dollars)
@@ -138,7 +138,8 @@ Examples:
         'Call a model once per prompt, in order (the prompt comes from stdin when none is given).\n' +
           'Each reply goes to stdout; then the summary (Tokens Used / Prompt / Completion / requests / cost) to stderr.\n' +
           'Keys come from OPENAI_API_KEY or ANTHROPIC_API_KEY; Azure OpenAI (--provider azure, where -m is the deployment) ' +
-          'reads AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY (or AZURE_OPENAI_AD_TOKEN) and OPENAI_API_VERSION.',
+          'reads AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY (or AZURE_OPENAI_AD_TOKEN) and OPENAI_API_VERSION; ' +
+          'Google\'s Gemini API (--provider google, google/MODEL, gemini-*) GEMINI_API_KEY or GOOGLE_API_KEY.',
       )
       .argument('[prompts...]', 'one call per prompt'),
   ))
@@ -150,6 +151,7 @@ Examples:
   $ llm-usage run -m gpt-3.5-turbo-0125 "Tell me a joke" "Tell me another"
   $ llm-usage run -m claude-3-5-haiku-latest --repeat 3 "hello"
   $ llm-usage run -m azure/my-gpt4o-deployment "Tell me a joke"
+  $ llm-usage run -m gemini-2.5-flash "Tell me a joke"
   $ llm-usage run -m gpt-4o --max-tokens 500 --max-cost 0.01 "Summarise the news"
   $ llm-usage run -m gpt-4o --max-tokens 500 --dry-run "Summarise the news"
   $ echo "Summarise: ..." | llm-usage run -m gpt-4o --json`,
