@@ -232,11 +232,12 @@ describe('routing', () => {
   });
 
   it('takes upstreams from flags, then the user\'s variables, then the public endpoints', () => {
-    expect(upstreamsOf({}, {})).toEqual({ openai: new URL('https://api.openai.com/v1'), anthropic: new URL('https://api.anthropic.com'), bedrock: null });
+    const google = new URL('https://generativelanguage.googleapis.com');
+    expect(upstreamsOf({}, {})).toEqual({ openai: new URL('https://api.openai.com/v1'), anthropic: new URL('https://api.anthropic.com'), bedrock: null, google });
     const env = { OPENAI_BASE_URL: 'http://localhost:11434/v1', OPENAI_API_BASE: 'http://old/v1', ANTHROPIC_BASE_URL: 'http://a.example' };
     expect(upstreamsOf({}, env).openai.href).toBe('http://localhost:11434/v1');
     expect(upstreamsOf({}, { OPENAI_API_BASE: 'http://old/v1' }).openai.href).toBe('http://old/v1');
-    expect(upstreamsOf({ openai: 'http://flag/v1', anthropic: 'http://b' }, env)).toEqual({ openai: new URL('http://flag/v1'), anthropic: new URL('http://b'), bedrock: null });
+    expect(upstreamsOf({ openai: 'http://flag/v1', anthropic: 'http://b' }, env)).toEqual({ openai: new URL('http://flag/v1'), anthropic: new URL('http://b'), bedrock: null, google });
     // Bedrock: the service's own variable before AWS_ENDPOINT_URL, as the AWS SDKs read them; null: the region's public endpoint.
     const aws = { AWS_ENDPOINT_URL: 'http://all.example', AWS_ENDPOINT_URL_BEDROCK_RUNTIME: 'http://bedrock.example:8080' };
     expect(upstreamsOf({}, aws).bedrock?.href).toBe('http://bedrock.example:8080/');

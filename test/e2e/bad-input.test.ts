@@ -136,7 +136,7 @@ const call = (cmd: 'run' | 'stream', full: boolean) => {
   add([cmd, '   '], /the prompt is empty/);
   add([cmd, '-m', '', 'hi'], /--model .* argument '' is invalid/);
   add([cmd, '-p', '', 'hi'], /--provider .* argument '' is invalid/);
-  add([cmd, '-p', 'google', 'hi'], /--provider must be openai, anthropic, azure or bedrock, not "google"/);
+  add([cmd, '-p', 'vertex', 'hi'], /--provider must be openai, anthropic, azure, bedrock or google \(gemini\), not "vertex"/);
   add([cmd, '--api', '', 'hi'], /--api .* argument '' is invalid/);
   add([cmd, '--api', 'embeddings', 'hi'], /--api must be chat, completions or responses, not "embeddings"/);
   add([cmd, '-m', 'claude-3-5-haiku-latest', '--api', 'responses', 'hi'], /--api responses is an OpenAI API; Anthropic models use messages/);
@@ -144,7 +144,7 @@ const call = (cmd: 'run' | 'stream', full: boolean) => {
   for (const value of ['0', '9007199254740993']) add([cmd, '--max-tokens', value, 'hi'], /--max-tokens .*is invalid. expected/);
   for (const value of ['3', '', '0x1', '2.0001']) add([cmd, '--temperature', value, 'hi'], /--temperature .*is invalid. expected a number from 0 to 2/);
   for (const value of ['0', '129']) add([cmd, '-n', value, 'hi'], /option '-n <n>' argument .* is invalid/);
-  add([cmd, '-n', '2', '--api', 'responses', 'hi'], /-n 2: several choices per call are only for the chat and completions APIs/);
+  add([cmd, '-n', '2', '--api', 'responses', 'hi'], /-n 2: several choices per call are only for the chat, completions and gemini APIs/);
   for (const value of ['0', '10001', '1000001']) add([cmd, '--repeat', value, 'hi'], /--repeat .*is invalid. expected/);
   for (const value of ['abc', '', '0x10', '1e309']) add([cmd, '--max-cost', value, 'hi'], /--max-cost .*is invalid. expected dollars, such as 0.50/);
   add([cmd, '-m', 'my-model', '--max-cost', '1', 'hi'], /--max-cost \$1\.00: cannot bound the cost \(no price for model "my-model"\); nothing was sent/);
@@ -254,7 +254,7 @@ add(['proxy', 'extra'], /too many arguments for 'proxy'/);
 add(['exec'], /no command to run/);
 add(['exec', process.execPath, '-e', '0'], /exec: put -- before the command/);
 add(['exec', '--bogus', '--', 'true'], /exec: unknown option '--bogus'/);
-add(['exec', '--providers', 'azure,gcp', '--', 'true'], /--providers: "gcp" is not one of openai, anthropic, azure, bedrock/);
+add(['exec', '--providers', 'azure,gcp', '--', 'true'], /--providers: "gcp" is not one of openai, anthropic, azure, bedrock, google/);
 add(['exec', '--providers', '', '--', 'true'], /--providers .* argument '' is invalid/);
 add(['proxy', '--providers', 'azure'], /unknown option '--providers'/);
 
