@@ -139,7 +139,9 @@ function checkedBaseUrl(value: string, source: string, provider: ProviderName): 
  */
 export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.ProcessEnv, requireKey = true): CallSpec[] {
   const provider = providerOf(opts);
-  const api = apiOf(opts, provider);
+  // A --base-url that is Gemini's OpenAI-compatible endpoint (…/v1beta/openai) speaks chat.
+  const googleCompat = provider === 'google' && opts.api === undefined && /\/openai\/*$/.test(opts.baseUrl ?? '');
+  const api = googleCompat ? 'chat' : apiOf(opts, provider);
   if ((opts.n ?? 1) > 1 && (api === 'messages' || api === 'responses' || api === 'converse')) {
     throw new UsageError(`-n ${opts.n}: several choices per call are only for the chat, completions and gemini APIs`);
   }
@@ -174,7 +176,7 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
  * for chat, its OpenAI-compatible endpoint under it.
  */
 function googleBaseUrl(provider: ProviderName, api: Api, base: string | undefined): string | undefined {
-  if (provider !== 'google' || api !== 'chat') return base;
+  if (provider !== 'google' || api !== 'chat' || (base && /\/openai$/.test(base))) return base;
   return `${base ?? EXAMPLE_BASE_URL.google}${GOOGLE_OPENAI_PATH}`;
 }
 

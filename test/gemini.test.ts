@@ -128,6 +128,7 @@ describe('the Gemini wire readers', () => {
       expect(outcome.usage, `split at ${at}`).toEqual(expected);
       expect(outcome.failure, `split at ${at}`).toBeUndefined();
       expect(outcome.model).toBe('gemini-2.5-flash');
+      expect(outcome.requestId).toBe('r1');
     }
     // And one byte at a time.
     expect(meterBytes([...bytes].map((b) => Buffer.from([b]))).usage).toEqual(expected);
@@ -201,6 +202,15 @@ describe('which calls go to Google, with which key and base URL', () => {
     expect(plan({ model: 'gemini-2.5-flash', api: 'chat' })).toMatchObject({ provider: 'google', api: 'chat', baseURL: 'https://generativelanguage.googleapis.com/v1beta/openai' });
     expect(() => plan({ model: 'gemini-2.5-flash', api: 'responses' })).toThrow('--api on Google is gemini (generateContent) or chat (its OpenAI-compatible endpoint), not "responses"');
     expect(() => plan({ model: 'gpt-4o', api: 'gemini' })).toThrow(/--api gemini is Google's/);
+    // A --base-url that is the OpenAI-compatible endpoint itself speaks chat there.
+    expect(plan({ model: 'gemini-2.5-flash', baseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai/' })).toMatchObject({ api: 'chat', baseURL: 'https://generativelanguage.googleapis.com/v1beta/openai' });
+  });
+
+  it('Gemini through the OpenAI flavour (an OpenAI client pointed at …/v1beta/openai) is priced under google', async () => {
+    const usage = geminiUsage({ promptTokenCount: 11, candidatesTokenCount: 16 });
+    const r = await recordOf({ provider: 'openai', api: 'chat', model: 'gemini-2.5-flash', prompt: '', stream: false, streamUsage: false, apiKey: '', proxied: true }, { text: [''], model: 'gemini-2.5-flash', usage }, 1, table);
+    expect(r.priced_as).toBe('google/gemini-2.5-flash');
+    expect(r.cost_usd).toBe(0.0000433);
   });
 });
 

@@ -26,6 +26,8 @@ export function geminiErrorFailure(body: Json, kind: ProviderFailure['kind'], st
 /** Reads one response object (a whole body, or a stream chunk) into `got`; true when it ends the response. */
 function readChunk(chunk: Json, got: Gathered): boolean {
   got.setModel(chunk['modelVersion']);
+  // Google sends no request id header; the body's responseId names the response.
+  if (typeof chunk['responseId'] === 'string' && chunk['responseId']) got.requestId = chunk['responseId'];
   const usage = geminiUsage(chunk['usageMetadata']);
   if (usage) got.usage = usage;
   let finished = Boolean(text(object(chunk['promptFeedback'])?.['blockReason']));

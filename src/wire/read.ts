@@ -146,6 +146,8 @@ export class Gathered {
   usage: Usage | null = null;
   partialUsage: Usage | undefined;
   failure: ProviderFailure | undefined;
+  /** An id the body gave (Gemini's responseId), where no header gives one. */
+  requestId: string | undefined;
 
   add(choice: number, piece: unknown): void {
     if (typeof piece !== 'string' || piece === '') return;
@@ -163,6 +165,7 @@ export class Gathered {
     const outcome: CallOutcome = { text: this.pieces.map((p) => p.join('')), model: this.model, usage: this.usage };
     if (this.partialUsage && !this.usage) outcome.partialUsage = this.partialUsage;
     if (failure) outcome.failure = failure;
+    if (this.requestId) outcome.requestId = this.requestId;
     return outcome;
   }
 }
