@@ -316,6 +316,18 @@ describe('llm-usage exec: a program using @google/genai', () => {
   });
 });
 
+describe('llm-usage exec: an unreachable Gemini upstream', () => {
+  it('the program gets a 502 in Google\'s format; the summary names the upstream and the setting, never the key', async () => {
+    const r = await cli(['exec', '--json', '--google-upstream', 'http://127.0.0.1:9', '--', process.execPath, GENAI_CLIENT, tmp('down.json'), 'array-stream']);
+    expect(r.code, r.stderr).toBe(0);
+    const body = JSON.parse(Buffer.from(received(join(dir, `${files}-down.json`)).bodies[0]?.body ?? '', 'base64').toString());
+    expect(body.error).toMatchObject({ code: 502, status: 'UNAVAILABLE' });
+    expect(body.error.message).toMatch(/^llm-usage proxy: cannot reach http:\/\/127\.0\.0\.1:9 /);
+    expect(r.stderr).toContain('(check --google-upstream or GOOGLE_GEMINI_BASE_URL)');
+    expectNoKey(r.stdout, r.stderr);
+  });
+});
+
 describe('llm-usage proxy with Gemini', () => {
   it('prints GOOGLE_GEMINI_BASE_URL and where Gemini calls go; meters a call made to it', async () => {
     const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/llm-usage.js', import.meta.url)), 'proxy', '--port', '0', '--no-ledger'], {
