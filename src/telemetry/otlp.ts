@@ -30,12 +30,18 @@ export interface OtlpExport {
   close(timeoutMs: number): Promise<void>;
 }
 
-/** A short-lived command waits this long at most for an export (OTEL_EXPORTER_OTLP_TIMEOUT if lower). */
-const SHORT_EXPORT_TIMEOUT_MS = 1500;
+/**
+ * How long one export may take (retries included). Shorter than the specification's 10 s
+ * default: the exporter's pending requests and retry timers keep a process alive, so this is
+ * what a dead or slow collector can add to a command's exit. A short-lived command never waits
+ * longer; the proxy takes OTEL_EXPORTER_OTLP_TIMEOUT when it is set (its periodic exports may
+ * go far), and then waits that long at its stop.
+ */
+const EXPORT_TIMEOUT_MS = 1500;
 
 export async function startOtlp(o: OtlpOptions): Promise<OtlpExport> {
   const { config } = o;
-  const timeoutMillis = o.longRunning ? config.timeoutMs ?? 10_000 : Math.min(config.timeoutMs ?? SHORT_EXPORT_TIMEOUT_MS, SHORT_EXPORT_TIMEOUT_MS);
+  const timeoutMillis = o.longRunning ? config.timeoutMs ?? EXPORT_TIMEOUT_MS : Math.min(config.timeoutMs ?? EXPORT_TIMEOUT_MS, EXPORT_TIMEOUT_MS);
   const resource = defaultResource()
     .merge(resourceFromAttributes({ 'service.name': 'llm-usage', 'service.version': o.version }))
     // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over our defaults.

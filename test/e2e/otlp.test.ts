@@ -246,6 +246,41 @@ describe('a collector that is down or slow costs one warning line and a second o
   });
 });
 
+describe('a collector that is down or slow does not hold up the proxy', () => {
+  it('one warning line, the summary, exit 0, and a stop that stays quick', async () => {
+    const hanging = await startOtlpReceiver({ mode: 'hang' });
+    try {
+      for (const url of [`http://127.0.0.1:${await freePort()}`, hanging.url]) {
+        const child = spawn(process.execPath, [BIN, 'proxy', '--port', '0', '--quiet'], { env: { ...process.env, NO_COLOR: '1', LLM_USAGE_LEDGER: '/dev/null', ...env({ OTEL_EXPORTER_OTLP_ENDPOINT: url }) }, stdio: ['ignore', 'pipe', 'pipe'] });
+        running.push(child);
+        let stdout = '';
+        let stderr = '';
+        child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        const base = await new Promise<string>((resolve) =>
+          child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+            stdout += d;
+            const m = /^OPENAI_BASE_URL=(\S+)$/m.exec(stdout);
+            if (m) resolve(m[1] as string);
+          }),
+        );
+        fake.queue({ usage: { input: 11, output: 16 } });
+        const reply = await fetch(`${base}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${OPENAI_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: PROMPT }] }) });
+        expect(reply.status).toBe(200);
+        await reply.text();
+        const stopped = performance.now();
+        child.kill('SIGINT');
+        const code = await new Promise((resolve) => child.on('close', resolve));
+        expect(code, url).toBe(0);
+        expect(performance.now() - stopped, url).toBeLessThan(4000);
+        expect(stderr).toMatch(/│ Tokens Used\s+│\s+27 │/);
+        expect(stderr.split('\n').filter((l) => l.includes('OpenTelemetry'))).toHaveLength(1);
+      }
+    } finally {
+      await hanging.close();
+    }
+  });
+});
+
 describe('--tag end to end: the ledger, the export, report --by tag:KEY', () => {
   it('tags each call in the ledger and the export; report groups by a tag', async () => {
     const ledger = ledgerFile();
