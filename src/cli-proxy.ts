@@ -19,6 +19,7 @@ const meteringOptions = (cmd: Command) => {
     // Checked with the variables they stand for, in one place (proxy/routes.ts).
     .option('--openai-upstream <url>', 'where OpenAI calls go (default: OPENAI_BASE_URL, else https://api.openai.com/v1)', text)
     .option('--anthropic-upstream <url>', 'where Anthropic calls go (default: ANTHROPIC_BASE_URL, else https://api.anthropic.com)', text)
+    .option('--bedrock-upstream <url>', 'where Bedrock calls go (default: AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else AWS_ENDPOINT_URL, else https://bedrock-runtime.{region}.amazonaws.com for the region each call is signed for)', text)
     .option('--json', 'print the summary as one JSON object (the same as run --json) on stderr')
     .option('--report <file>', 'also write the JSON summary to FILE', file)
     .addOption(tagOption())
@@ -28,7 +29,7 @@ const meteringOptions = (cmd: Command) => {
 };
 
 // Options of exec that take a value, to tell them from CMD when reading the raw arguments.
-const EXEC_VALUED = new Set(['--max-cost', '--openai-upstream', '--anthropic-upstream', '--report', '--pricing', '--ledger', '--tag']);
+const EXEC_VALUED = new Set(['--max-cost', '--openai-upstream', '--anthropic-upstream', '--bedrock-upstream', '--report', '--pricing', '--ledger', '--tag']);
 
 /**
  * True when CMD has option-like arguments and no `--` came before it: some of them could have
@@ -56,10 +57,12 @@ export function registerProxyCommands(program: Command, io: Io): void {
       .summary('run a program and meter every LLM call it makes, in any language; then the usage summary')
       .description(
         'Run CMD with its LLM clients pointed at a metering proxy on 127.0.0.1 (OPENAI_BASE_URL, OPENAI_API_BASE, ' +
-          'ANTHROPIC_BASE_URL), which forwards every call where it would have gone (your own base URLs, else the ' +
+          'ANTHROPIC_BASE_URL, AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ANTHROPIC_BEDROCK_BASE_URL), which forwards every call where it would have gone (your own base URLs, else the ' +
           "providers') and reads its usage. When CMD exits, the summary goes to stderr (stdout is CMD's) and " +
           "llm-usage exits with CMD's exit code.\n\n" +
-          'Keys pass through untouched and are never stored or printed. Ctrl-C and SIGTERM go to CMD.\n' +
+          'Keys pass through untouched and are never stored or printed. An AWS request is forwarded only if its ' +
+          'signature verifies against your AWS credentials (the AWS SDK\'s default chain), and is signed again for Bedrock. ' +
+          'Ctrl-C and SIGTERM go to CMD.\n' +
           "Exit codes: CMD's own; 127 when CMD is not found, 126 when it cannot be executed; 2 for bad options.",
       )
       .argument('[CMD...]', 'the program to run and its arguments, after --')
@@ -132,6 +135,7 @@ function meteringOpts(o: Record<string, unknown>): MeteringOptions {
     maxCost: o.maxCost as number | undefined,
     openaiUpstream: o.openaiUpstream as string | undefined,
     anthropicUpstream: o.anthropicUpstream as string | undefined,
+    bedrockUpstream: o.bedrockUpstream as string | undefined,
     pricing: o.pricing as string | undefined,
     ledger: o.ledger as string | false | undefined,
     tags: o.tag as string[] | undefined,

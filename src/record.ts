@@ -172,10 +172,11 @@ export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseU
   return `${spec.provider} ${spec.model}: ${what}: ${f.message.replace(/\s+/g, ' ').trim()}${adviceFor(spec, f)}`;
 }
 
-const UPSTREAM_SETTING = {
+/** Where exec and proxy take each provider's upstream from. */
+export const UPSTREAM_SETTING = {
   openai: '--openai-upstream or OPENAI_BASE_URL',
   anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL',
-  bedrock: 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
+  bedrock: '--bedrock-upstream or AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
 } as const;
 
 function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {

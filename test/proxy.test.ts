@@ -152,7 +152,29 @@ const refusalOf = (r: ReturnType<typeof routeOf>) => ('refusal' in r ? r.refusal
 const pathOf = (r: ReturnType<typeof routeOf>) => ('refusal' in r ? r.refusal : r.upstreamPath);
 
 describe('routing', () => {
-  const upstreams: Upstreams = { openai: new URL('https://api.openai.com/v1'), anthropic: new URL('https://api.anthropic.com') };
+  const upstreams: Upstreams = { openai: new URL('https://api.openai.com/v1'), anthropic: new URL('https://api.anthropic.com'), bedrock: null };
+
+  it('routes Bedrock by its SigV4 signature or its /model/ path: the four operations metered, the rest passed through', () => {
+    const r = (method: string, path: string, headers = {}) => routeOf(method, path, headers, upstreams);
+    const signed = { authorization: 'AWS4-HMAC-SHA256 Credential=AKIA/20261202/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature=00' };
+    expect(r('POST', '/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke', signed)).toMatchObject({
+      provider: 'bedrock',
+      api: 'messages',
+      upstreamPath: '/model/anthropic.claude-3-haiku-20240307-v1%3A0/invoke',
+      bedrock: { operation: 'invoke', modelId: 'anthropic.claude-3-haiku-20240307-v1:0', stream: false },
+    });
+    expect(r('POST', '/model/us.anthropic.claude-3-5-haiku-20241022-v1%3A0/invoke-with-response-stream')).toMatchObject({ provider: 'bedrock', api: 'messages', bedrock: { stream: true } });
+    expect(r('POST', '/model/amazon.nova-lite-v1%3A0/converse')).toMatchObject({ api: 'converse', bedrock: { operation: 'converse', stream: false } });
+    // An inference-profile ARN keeps its encoded '/': it is the model id's, and it is what was signed.
+    const arn = '/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.amazon.nova-lite-v1%3A0/converse-stream';
+    expect(r('POST', arn)).toMatchObject({ api: 'converse', upstreamPath: arn, bedrock: { modelId: 'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-lite-v1:0', stream: true } });
+    expect(r('POST', '/model/m/count-tokens', signed)).toMatchObject({ provider: 'bedrock', api: null });
+    expect(r('GET', '/async-invoke?maxResults=5', signed)).toMatchObject({ provider: 'bedrock', api: null, upstreamPath: '/async-invoke?maxResults=5' });
+    expect(r('GET', '/model/m/invoke')).toMatchObject({ provider: 'bedrock', api: null });
+    for (const path of ['/model/../v1/chat/completions', '/model/%2e%2e/x', '/model//x/invoke', '/model/x\\y/invoke']) {
+      expect(r('POST', path), path).toMatchObject({ refusal: 'bad-path', provider: 'bedrock' });
+    }
+  });
 
   it('maps each metered path to its API, and the rest to pass-through', () => {
     const r = (method: string, path: string, headers = {}) => routeOf(method, path, headers, upstreams);
@@ -210,11 +232,17 @@ describe('routing', () => {
   });
 
   it('takes upstreams from flags, then the user\'s variables, then the public endpoints', () => {
-    expect(upstreamsOf({}, {})).toEqual({ openai: new URL('https://api.openai.com/v1'), anthropic: new URL('https://api.anthropic.com') });
+    expect(upstreamsOf({}, {})).toEqual({ openai: new URL('https://api.openai.com/v1'), anthropic: new URL('https://api.anthropic.com'), bedrock: null });
     const env = { OPENAI_BASE_URL: 'http://localhost:11434/v1', OPENAI_API_BASE: 'http://old/v1', ANTHROPIC_BASE_URL: 'http://a.example' };
     expect(upstreamsOf({}, env).openai.href).toBe('http://localhost:11434/v1');
     expect(upstreamsOf({}, { OPENAI_API_BASE: 'http://old/v1' }).openai.href).toBe('http://old/v1');
-    expect(upstreamsOf({ openai: 'http://flag/v1', anthropic: 'http://b' }, env)).toEqual({ openai: new URL('http://flag/v1'), anthropic: new URL('http://b') });
+    expect(upstreamsOf({ openai: 'http://flag/v1', anthropic: 'http://b' }, env)).toEqual({ openai: new URL('http://flag/v1'), anthropic: new URL('http://b'), bedrock: null });
+    // Bedrock: the service's own variable before AWS_ENDPOINT_URL, as the AWS SDKs read them; null: the region's public endpoint.
+    const aws = { AWS_ENDPOINT_URL: 'http://all.example', AWS_ENDPOINT_URL_BEDROCK_RUNTIME: 'http://bedrock.example:8080' };
+    expect(upstreamsOf({}, aws).bedrock?.href).toBe('http://bedrock.example:8080/');
+    expect(upstreamsOf({}, { AWS_ENDPOINT_URL: 'http://all.example' }).bedrock?.href).toBe('http://all.example/');
+    expect(upstreamsOf({ bedrock: 'http://flag.example' }, aws).bedrock?.href).toBe('http://flag.example/');
+    expect(() => upstreamsOf({}, { AWS_ENDPOINT_URL_BEDROCK_RUNTIME: 'bedrock' })).toThrow('AWS_ENDPOINT_URL_BEDROCK_RUNTIME: "bedrock" is not a URL (expected e.g. https://bedrock-runtime.us-east-1.amazonaws.com)');
     expect(() => upstreamsOf({}, { OPENAI_BASE_URL: 'not a url' })).toThrow(/OPENAI_BASE_URL: "not a url" is not a URL/);
     expect(() => upstreamsOf({ anthropic: 'ftp://x' }, {})).toThrow('--anthropic-upstream: "ftp://x" is not an http:// or https:// URL (expected e.g. https://api.anthropic.com)');
   });
@@ -310,6 +338,8 @@ describe('headers', () => {
     expect(keyOf({ authorization: 'Bearer sk-abcdefgh123' })).toBe('sk-abcdefgh123');
     expect(keyOf({ 'x-api-key': 'sk-ant-abcdefgh' })).toBe('sk-ant-abcdefgh');
     expect(keyOf({ 'api-key': 'azure-key-123' })).toBe('azure-key-123');
+    // AWS: the session token travels (the secret key never does), and the signature is no key.
+    expect(keyOf({ authorization: 'AWS4-HMAC-SHA256 Credential=AKIA/20261202/us-east-1/bedrock/aws4_request, SignedHeaders=host, Signature=ab', 'x-amz-security-token': 'IQoJb3JpZ2luX2VjE' })).toBe('IQoJb3JpZ2luX2VjE');
     expect(keyOf({ authorization: 'Bearer x' })).toBeUndefined();
   });
 
@@ -321,6 +351,13 @@ describe('headers', () => {
     const anthropic = errorReply('anthropic', 'unreachable', 'llm-usage proxy: cannot reach');
     expect(anthropic.status).toBe(502);
     expect(JSON.parse(anthropic.body)).toEqual({ type: 'error', error: { type: 'api_error', message: 'llm-usage proxy: cannot reach' } });
+    // AWS's REST-JSON errors: the type in x-amzn-errortype, {"message"} in the body; a budget
+    // refusal is Bedrock's non-retried quota error (the AWS SDKs retry every 429).
+    const aws = errorReply('bedrock', 'budget', 'llm-usage: budget exceeded');
+    expect([aws.status, aws.headers['x-amzn-errortype'], JSON.parse(aws.body)]).toEqual([400, 'ServiceQuotaExceededException', { message: 'llm-usage: budget exceeded' }]);
+    const signature = errorReply('bedrock', 'signature', 'llm-usage proxy: no', 'UnrecognizedClientException');
+    expect([signature.status, signature.headers['x-amzn-errortype']]).toEqual([403, 'UnrecognizedClientException']);
+    expect(errorReply('bedrock', 'unreachable', 'x').status).toBe(502);
   });
 });
 

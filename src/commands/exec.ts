@@ -12,6 +12,7 @@ export interface MeteringOptions {
   maxCost?: number;
   openaiUpstream?: string;
   anthropicUpstream?: string;
+  bedrockUpstream?: string;
   pricing?: string;
   /** --ledger FILE, or false for --no-ledger. */
   ledger?: string | false;

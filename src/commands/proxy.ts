@@ -2,7 +2,7 @@ import { UsageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { untilStopped } from '../proxy/process.js';
 import { openSession, reportSession } from '../proxy/report.js';
-import { displayUrl, loopingUpstream } from '../proxy/routes.js';
+import { bedrockDefault, displayUrl, loopingUpstream } from '../proxy/routes.js';
 import { startProxy, type MeteringProxy } from '../proxy/server.js';
 import type { CallRecord } from '../record.js';
 import type { MeteringOptions } from './exec.js';
@@ -28,7 +28,8 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
   const { upstreams } = session.proxy;
   const loop = async (port: number) => {
     const name = await loopingUpstream(upstreams, host, port);
-    return name ? new UsageError(`the ${name} upstream ${displayUrl(upstreams[name])} is this proxy itself: set --${name}-upstream, or pick another --port`) : null;
+    const url = name ? upstreams[name] : null;
+    return name && url ? new UsageError(`the ${name} upstream ${displayUrl(url)} is this proxy itself: set --${name}-upstream, or pick another --port`) : null;
   };
   if (opts.port !== 0) {
     const looping = await loop(opts.port);
@@ -66,6 +67,7 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
         origin: proxy.origin,
         openai: displayUrl(upstreams.openai),
         anthropic: displayUrl(upstreams.anthropic),
+        bedrock: upstreams.bedrock ? displayUrl(upstreams.bedrock) : bedrockDefault(io.env),
         via: { http: httpProxy && displayUrl(httpProxy), https: httpsProxy && displayUrl(httpsProxy) },
         loopbackOnly,
         maxCostUsd: opts.maxCost,

@@ -24,7 +24,8 @@ export function relayHeaders(raw: readonly string[], drop: readonly string[] = [
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
     const lower = name.toLowerCase();
-    if (HOP_BY_HOP.has(lower) || listed.has(lower) || drop.includes(lower)) continue;
+    // A pseudo-header (HTTP/2's :path, :authority…) is its framing, like a hop-by-hop header.
+    if (HOP_BY_HOP.has(lower) || listed.has(lower) || drop.includes(lower) || lower.charCodeAt(0) === 0x3a) continue;
     out.push(name, raw[i + 1] as string);
   }
   for (const [name, value] of add) out.push(name, value);
@@ -56,11 +57,12 @@ export function contentEncoding(headers: IncomingHttpHeaders): string {
 }
 
 /**
- * The API key a request carries (Authorization: Bearer, x-api-key, Azure's api-key), so
- * nothing the upstream echoes back can print it. Never stored beyond the call.
+ * The API key a request carries (Authorization: Bearer, x-api-key, Azure's api-key; AWS's
+ * session token, as its secret key never travels), so nothing the upstream echoes back can
+ * print it. Never stored beyond the call.
  */
 export function keyOf(headers: IncomingHttpHeaders): string | undefined {
   const bearer = /^\s*Bearer\s+(\S+)/i.exec(headers.authorization ?? '')?.[1];
-  const key = bearer ?? headers['x-api-key'] ?? headers['api-key'];
+  const key = bearer ?? headers['x-api-key'] ?? headers['api-key'] ?? headers['x-amz-security-token'];
   return typeof key === 'string' && key.length >= 8 ? key : undefined;
 }

@@ -40,6 +40,8 @@ export class SessionCalls {
   /** The error lines of the first failed calls (refusals by --max-cost are summed up elsewhere). */
   readonly failures: string[] = [];
   failedCount = 0;
+  /** Calls refused by --max-cost that went to Bedrock (answered 400, not 429). */
+  refusedBedrock = 0;
   private readonly builder = new TallyBuilder();
 
   constructor(keepAll: boolean) {
@@ -50,6 +52,7 @@ export class SessionCalls {
     this.count++;
     this.records?.push(record);
     this.builder.add(record);
+    if (!record.ok && record.provider === 'bedrock' && record.error?.includes(REFUSED)) this.refusedBedrock++;
     if (!record.ok && record.error && !record.error.includes(REFUSED)) {
       this.failedCount++;
       if (this.failures.length < LISTED_FAILURES) this.failures.push(record.error);
@@ -82,7 +85,7 @@ export function openSession(
   opts: MeteringOptions,
   io: Io,
 ): { calls: SessionCalls; proxy: Omit<ProxyOptions, 'host' | 'port' | 'onRecord'>; tags: Tags; record(r: CallRecord): void; close(): Promise<void> } {
-  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream }, io.env);
+  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream, bedrock: opts.bedrockUpstream }, io.env);
   const proxyEnv = proxyEnvOf(io.env);
   const limits = limitsOf(io.env);
   if (opts.report) checkReportPath(opts.report);
@@ -93,7 +96,8 @@ export function openSession(
   const runId = randomUUID();
   const ledger = ledgerHook(command, opts.ledger, io, runId, tags);
   const telemetry: CallSink | null = openTelemetry({ ctx: { command, runId, tags }, env: io.env, warn: (line) => io.err(line + '\n'), longRunning: command === 'proxy' });
-  const servers: Partial<Record<string, Server | null>> = { openai: serverOf(upstreams.openai), anthropic: serverOf(upstreams.anthropic) };
+  // Bedrock's default upstream is each request's own region: not known here, so no server.address.
+  const servers: Partial<Record<string, Server | null>> = { openai: serverOf(upstreams.openai), anthropic: serverOf(upstreams.anthropic), bedrock: serverOf(upstreams.bedrock ?? undefined) };
   return {
     calls,
     proxy: { upstreams, proxyEnv, limits, table, pricing, maxCostUsd: opts.maxCost },
@@ -128,8 +132,8 @@ export function reportSession(s: MeteredSession, opts: { json: boolean; report?:
   const json = opts.json || opts.report ? JSON.stringify(sessionJson(s, tally), null, 2) + '\n' : '';
   if (opts.json) io.err(json);
   else {
-    const { count, failures, failedCount } = s.calls;
-    io.err(renderSummary(tally, io.colourErr) + renderProxyNotes({ calls: count, failures, failedCount, maxCostUsd: s.maxCostUsd, ...s.stats }, io.colourErr));
+    const { count, failures, failedCount, refusedBedrock } = s.calls;
+    io.err(renderSummary(tally, io.colourErr) + renderProxyNotes({ calls: count, failures, failedCount, refusedBedrock, maxCostUsd: s.maxCostUsd, ...s.stats }, io.colourErr));
   }
   if (opts.report) {
     try {

@@ -15,23 +15,30 @@ import { networkInterfaces } from 'node:os';
 import { UsageError } from '../errors.js';
 import type { ProviderName } from '../providers/types.js';
 import type { RecordApi } from '../record.js';
+import { bedrockTargetOf, type BedrockTarget } from '../wire/bedrock.js';
+import { isSigV4 } from './aws.js';
 import type { ProxyRefusal } from './provider-errors.js';
 
 export interface Upstreams {
   openai: URL;
   anthropic: URL;
+  /** Null: the public endpoint of the region each request is signed for (see aws.ts). */
+  bedrock: URL | null;
 }
 
 /** The providers' public endpoints, used when nothing else is configured. */
-export const PUBLIC_UPSTREAMS = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com' } as const;
+export const PUBLIC_UPSTREAMS = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com', bedrock: 'https://bedrock-runtime.{region}.amazonaws.com' } as const;
 
 export interface Route {
-  /** One with an upstream (Bedrock is not routed by the proxy yet). */
+  /** A provider the proxy forwards to (each has an upstream). */
   provider: keyof Upstreams;
   /** The API metered, or null for a path that passes through unmetered (e.g. GET /v1/models). */
   api: RecordApi | null;
   /** Path and query to request on the provider's upstream. */
   upstreamPath: string;
+  /** Bedrock: the operation and model its path names, and, once its signature verified, where it goes. */
+  bedrock?: BedrockTarget | null;
+  upstream?: URL;
 }
 
 /** A request the proxy answers itself and never forwards. */
@@ -86,6 +93,7 @@ export function routeOf(method: string, target: string, headers: IncomingHttpHea
   const queryAt = target.indexOf('?');
   const rawPath = queryAt === -1 ? target : target.slice(0, queryAt);
   const query = queryAt === -1 ? '' : target.slice(queryAt);
+  if (isSigV4(headers) || rawPath.startsWith('/model/')) return bedrockRouteOf(method, rawPath, query);
   const underV1 = /^\/+v1(\/|$)/.test(rawPath);
   const path = normalisedPath(rawPath, underV1 ? 1 : 0);
   if (path === null) {
@@ -108,6 +116,20 @@ export function routeOf(method: string, target: string, headers: IncomingHttpHea
   return { provider: 'openai', api: method === 'POST' ? (OPENAI_APIS[rest] ?? null) : null, upstreamPath: basePath(upstreams.openai) + (rest === '/' ? '' : rest) + query };
 }
 
+/**
+ * A Bedrock request (SigV4-signed, or a /model/ path): metered when it is one of the four
+ * runtime operations, passed through (signed again all the same) otherwise. Its path is sent as
+ * it came, for it is what was signed: a model ARN's %2F is a model id's, not a separator, but no
+ * segment may be `.` or `..`.
+ */
+function bedrockRouteOf(method: string, rawPath: string, query: string): Route | Refusal {
+  if (rawPath.split('/').some((s, i) => (i > 0 && s === '') || /^(\.|%2e){1,2}$/i.test(s) || s.includes('\\'))) {
+    return { refusal: 'bad-path', provider: 'bedrock', message: `llm-usage proxy: the path ${rawPath} leaves the API's base path; not forwarded` };
+  }
+  const target = method === 'POST' ? bedrockTargetOf(rawPath) : null;
+  return { provider: 'bedrock', api: target ? target.api : null, upstreamPath: rawPath + query, bedrock: target };
+}
+
 function basePath(url: URL): string {
   return url.pathname.replace(/\/+$/, '');
 }
@@ -117,9 +139,10 @@ function basePath(url: URL): string {
  * (or OPENAI_API_BASE, older clients' name) and ANTHROPIC_BASE_URL, else the public endpoints.
  * A malformed URL is a UsageError naming where it came from.
  */
-export function upstreamsOf(flags: { openai?: string; anthropic?: string }, env: NodeJS.ProcessEnv): Upstreams {
+export function upstreamsOf(flags: { openai?: string; anthropic?: string; bedrock?: string }, env: NodeJS.ProcessEnv): Upstreams {
   const openai = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.openai);
   const anthropic = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.anthropic);
+  const bedrock = (value: string | undefined, source: string) => upstreamUrl(value, source, 'https://bedrock-runtime.us-east-1.amazonaws.com');
   return {
     openai:
       openai(flags.openai, '--openai-upstream') ??
@@ -127,6 +150,12 @@ export function upstreamsOf(flags: { openai?: string; anthropic?: string }, env:
       openai(env.OPENAI_API_BASE, 'OPENAI_API_BASE') ??
       new URL(PUBLIC_UPSTREAMS.openai),
     anthropic: anthropic(flags.anthropic, '--anthropic-upstream') ?? anthropic(env.ANTHROPIC_BASE_URL, 'ANTHROPIC_BASE_URL') ?? new URL(PUBLIC_UPSTREAMS.anthropic),
+    // As the AWS SDKs read them, the service's own variable before the general one.
+    bedrock:
+      bedrock(flags.bedrock, '--bedrock-upstream') ??
+      bedrock(env.AWS_ENDPOINT_URL_BEDROCK_RUNTIME, 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME') ??
+      bedrock(env.AWS_ENDPOINT_URL, 'AWS_ENDPOINT_URL') ??
+      null,
   };
 }
 
@@ -177,6 +206,18 @@ export function proxyEnvOf(env: NodeJS.ProcessEnv): ProxyEnv {
   return { httpProxy: read('HTTP_PROXY'), httpsProxy: read('HTTPS_PROXY'), noProxy: env.NO_PROXY ?? env.no_proxy };
 }
 
+/**
+ * Where Bedrock calls go when no endpoint is set, in words: the public endpoint of the region
+ * each is signed for, which is AWS_REGION's (or AWS_DEFAULT_REGION's) unless the program says
+ * otherwise or takes it from its profile.
+ */
+export function bedrockDefault(env: NodeJS.ProcessEnv): string {
+  const region = [env.AWS_REGION, env.AWS_DEFAULT_REGION].find((r) => r && /^[a-z0-9-]+$/.test(r));
+  // No braces: `proxy --json`'s summary is the first { on stderr.
+  const url = (r: string) => PUBLIC_UPSTREAMS.bedrock.replace('{region}', r);
+  return region ? `${url(region)} (the region of AWS_REGION; each request goes to the region it is signed for)` : `${url('REGION')} (the region each request is signed for)`;
+}
+
 /** A URL fit to print: no user name or password, no query. */
 export function displayUrl(url: URL | string): string {
   const u = typeof url === 'string' ? new URL(url) : url;
@@ -196,6 +237,9 @@ export function clientEnv(env: NodeJS.ProcessEnv, origin: string): NodeJS.Proces
     OPENAI_API_BASE: `${origin}/v1`,
     ANTHROPIC_BASE_URL: origin,
     ANTHROPIC_API_URL: origin,
+    // The AWS SDKs (JavaScript v3, boto3, the CLI) and AnthropicBedrock.
+    AWS_ENDPOINT_URL_BEDROCK_RUNTIME: origin,
+    ANTHROPIC_BEDROCK_BASE_URL: origin,
   };
   const proxied = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy'].some((name) => env[name]);
   if (proxied) {
@@ -253,7 +297,8 @@ async function listeningAddresses(host: string): Promise<(address: string) => bo
  * Names are resolved only when the port matches, so nothing is looked up in the usual case.
  */
 export async function loopingUpstream(upstreams: Upstreams, host: string, port: number): Promise<keyof Upstreams | null> {
-  for (const [name, url] of Object.entries(upstreams) as [keyof Upstreams, URL][]) {
+  for (const [name, url] of Object.entries(upstreams) as [keyof Upstreams, URL | null][]) {
+    if (!url) continue;
     const upstreamPort = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     if (upstreamPort !== port) continue;
     const ours = await listeningAddresses(host);

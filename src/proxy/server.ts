@@ -19,9 +19,12 @@ import { SpendingLimit, worstCaseUsd } from '../budget.js';
 import { redactKeys } from '../errors.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { CallOutcome, ProviderFailure, ProviderName } from '../providers/types.js';
-import type { CallRecord, RecordApi } from '../record.js';
+import { UPSTREAM_SETTING, type CallRecord, type RecordApi } from '../record.js';
 import { formatUsd } from '../render/format.js';
 import { bufferOf, INLINE_BYTES, Offload, type EndedCall } from './calls.js';
+import { bedrockBodyOutcome, bedrockStreamMeter, type BedrockStreamMeter } from '../wire/bedrock.js';
+import { AwsGate, type AwsCredentials } from './aws.js';
+import { serveH2c } from './h2.js';
 import { contentEncoding, decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
 import type { ProxyLimits } from './limits.js';
 import { bodyOutcome, streamMeter, type BodyEnd } from '../wire/index.js';
@@ -47,6 +50,8 @@ export interface ProxyOptions {
   onRecord(record: CallRecord): void;
   /** `proxy --metrics`: answers /metrics itself (outside /v1, so never routed upstream). */
   metrics?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
+  /** The AWS credentials Bedrock requests are checked against; by default the AWS SDK's chain. */
+  awsCredentials?: () => Promise<AwsCredentials>;
 }
 
 export interface ProxyStats {
@@ -90,6 +95,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   const stats: ProxyStats = { requests: 0, unmetered: 0, refused: {}, spentUsd: 0 };
   const budget = new SpendingLimit(opts.maxCostUsd);
   const offload = new Offload(opts.table, opts.pricing);
+  const aws = new AwsGate(opts.upstreams.bedrock, opts.awsCredentials);
   const timeouts = { headersTimeout: limits.upstreamHeadersTimeoutMs, bodyTimeout: limits.upstreamBodyTimeoutMs };
   // Without a proxy to go through, a plain Agent: the proxy-aware one checks NO_PROXY on every request.
   const dispatcher: Dispatcher = opts.proxyEnv?.httpProxy || opts.proxyEnv?.httpsProxy ? new EnvHttpProxyAgent({ ...opts.proxyEnv, ...timeouts }) : new Agent(timeouts);
@@ -104,21 +110,48 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     opts.onRecord(record);
   }
 
-  function refuse(res: http.ServerResponse, provider: ProviderName, refusal: ProxyRefusal, message: string): void {
+  function refuse(res: http.ServerResponse, provider: ProviderName, refusal: ProxyRefusal, message: string, awsType?: string): void {
     stats.refused[refusal] = (stats.refused[refusal] ?? 0) + 1;
-    reply(res, provider, refusal, message);
+    reply(res, provider, refusal, message, awsType);
   }
 
   /** An answer of the proxy's own. Past a body too large to read, the connection closes. */
-  function reply(res: http.ServerResponse, provider: ProviderName, refusal: ProxyRefusal, message: string): void {
+  function reply(res: http.ServerResponse, provider: ProviderName, refusal: ProxyRefusal, message: string, awsType?: string): void {
     if (res.headersSent || res.destroyed) return;
-    const r = errorReply(provider, refusal, message);
+    const r = errorReply(provider, refusal, message, awsType);
     if (refusal === 'too-large') res.shouldKeepAlive = false;
     res.writeHead(r.status, r.headers).end(r.body);
   }
 
   function upstreamOf(route: Route): URL {
-    return opts.upstreams[route.provider];
+    // A Bedrock route has its own once its signature verified (aws.ts), before anything is sent.
+    return route.upstream ?? (opts.upstreams[route.provider] as URL);
+  }
+
+  /**
+   * A Bedrock request's signature checked against the user's AWS credentials: how to sign its
+   * headers for the upstream, or null when it was answered here (403) and must not be sent.
+   */
+  async function admitAws(req: http.IncomingMessage, res: http.ServerResponse, route: Route, body: Buffer): Promise<((headers: string[]) => Promise<string[]>) | null> {
+    const admitted = await aws.admit({ method: req.method ?? 'POST', target: route.upstreamPath, headers: req.headers, body });
+    if ('type' in admitted) {
+      refuse(res, 'bedrock', 'signature', admitted.message, admitted.type);
+      return null;
+    }
+    route.upstream = admitted.endpoint;
+    route.upstreamPath = admitted.url.pathname + admitted.url.search;
+    return admitted.sign;
+  }
+
+  /** A Bedrock path that carries no usage: read whole, for its signature is checked before it is sent. */
+  async function signedPassThrough(req: http.IncomingMessage, res: http.ServerResponse, route: Route): Promise<void> {
+    const read = await readBody(req);
+    if (read === 'gone') return;
+    if (read === 'too-large') return refuse(res, route.provider, 'too-large', `llm-usage proxy: the request body is larger than ${limits.maxBodyBytes} bytes (LLM_USAGE_PROXY_MAX_BODY); not sent`);
+    const sign = await admitAws(req, res, route, read);
+    if (!sign) return;
+    stats.unmetered++;
+    passThrough(req, res, route, { body: read, headers: await sign(upstreamHeaders(req, [], [['content-length', String(read.length)]])) });
   }
 
   function unreachable(route: Route, error: Error): string {
@@ -184,10 +217,11 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   }
 
   /** A path that carries no usage: both bodies stream straight through. */
-  function passThrough(req: http.IncomingMessage, res: http.ServerResponse, route: Route): void {
+  function passThrough(req: http.IncomingMessage, res: http.ServerResponse, route: Route, signed?: { body: Buffer; headers: string[] }): void {
     const length = req.headers['content-length'];
     const hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
-    const abandon = forward(route, req.method ?? 'GET', upstreamHeaders(req, [], length !== undefined ? [['content-length', length]] : []), hasBody ? req : null, {
+    const headers = signed?.headers ?? upstreamHeaders(req, [], length !== undefined ? [['content-length', length]] : []);
+    const abandon = forward(route, req.method ?? 'GET', headers, signed ? signed.body : hasBody ? req : null, {
       head(status, headers, message) {
         res.writeHead(status, message || undefined, responseHeaders(headers, []));
       },
@@ -250,9 +284,12 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       refuse(res, route.provider, 'too-large', `llm-usage proxy: the request body is larger than ${limits.maxBodyBytes} bytes (LLM_USAGE_PROXY_MAX_BODY); not sent`);
       return;
     }
+    const sign = route.provider === 'bedrock' ? await admitAws(req, res, route, read) : undefined;
+    if (sign === null) return;
     // A large request goes to the worker thread and comes back with its facts.
     const { facts, raw: body } = await offload.facts(read, route.api, route.provider, budget.maxUsd !== undefined);
-    const call: Call = { route, model: facts.model, stream: facts.stream, key: keyOf(req.headers), started, reservedUsd: 0 };
+    // Bedrock names the model, and whether it streams, in the path.
+    const call: Call = { route, model: route.bedrock?.modelId ?? facts.model, stream: route.bedrock?.stream ?? facts.stream, key: keyOf(req.headers), started, reservedUsd: 0 };
     const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request'>, error?: string) => {
       const r = await offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs: performance.now() - started, request: body, ...ended });
       const line = error !== undefined ? `${route.provider} ${call.model || 'unknown'}: ${error}` : r.error;
@@ -279,6 +316,14 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
 
     const encodings = decodableAcceptEncoding(req.headers['accept-encoding']);
     const injected = facts.injected ? bufferOf(facts.injected) : null;
+    const sentHeaders = (bytes: Buffer, rewrite: boolean) => {
+      const add: [string, string][] = [['content-length', String(bytes.length)]];
+      const acceptEncoding = rewrite ? 'identity' : encodings;
+      if (acceptEncoding !== undefined) add.push(['accept-encoding', acceptEncoding]);
+      return upstreamHeaders(req, ['accept-encoding'], add);
+    };
+    // Signed for the upstream now: a Bedrock request is sent once, as it came (never rewritten).
+    const signed = sign ? await sign(sentHeaders(body, false)) : null;
     return new Promise<void>((resolve) => {
       const done = (p: Promise<void>) => void p.then(resolve, resolve);
       let abandon: (reason: Error) => void = () => undefined;
@@ -299,11 +344,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
 
       // `bytes`: the request as sent; `rewrite`: usage was asked for on the client's behalf.
       const send = (bytes: Buffer, rewrite: boolean) => {
-        const add: [string, string][] = [['content-length', String(bytes.length)]];
-        const acceptEncoding = rewrite ? 'identity' : encodings;
-        if (acceptEncoding !== undefined) add.push(['accept-encoding', acceptEncoding]);
         let retry = false;
-        abandon = forward(route, req.method ?? 'POST', upstreamHeaders(req, ['accept-encoding'], add), bytes, {
+        abandon = forward(route, req.method ?? 'POST', signed ?? sentHeaders(bytes, rewrite), bytes, {
           head(status, headers, message) {
             // Some OpenAI-compatible servers reject stream_options: the client's own request,
             // exactly as it sent it, gets its own answer, and usage is estimated.
@@ -328,7 +370,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
               ? `llm-usage proxy: ${displayUrl(upstreamOf(route))} sent no response headers within ${limits.upstreamHeadersTimeoutMs / 1000} s (LLM_USAGE_PROXY_UPSTREAM_HEADERS_TIMEOUT)`
               : unreachable(route, error);
             reply(res, route.provider, timeout ? 'timeout' : 'unreachable', message);
-            const setting = route.provider === 'openai' ? '--openai-upstream or OPENAI_BASE_URL' : '--anthropic-upstream or ANTHROPIC_BASE_URL';
+            const setting = UPSTREAM_SETTING[route.provider];
             done(failed({ kind: 'connection', message }, `${message.replace(/^llm-usage proxy: /, '')}: answered ${timeout ? 504 : 502}${timeout ? '' : ` (check ${setting})`}`));
           },
         });
@@ -351,6 +393,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     private readonly unreadable: boolean;
     private readonly editing: boolean;
     private readonly requestId: string | undefined;
+    private readonly headers: http.IncomingHttpHeaders;
+    private readonly frames: BedrockStreamMeter | null = null;
     private readonly bodyParts: Buffer[] = [];
     private ended = false;
     private settled = false;
@@ -366,7 +410,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       private readonly onOutcome: (outcome: CallOutcome) => void,
       private readonly onBody: (response: { status: number; body: Buffer; end: BodyEnd; requestId?: string }) => void,
     ) {
-      const requestId = headers['x-request-id'] ?? headers['request-id'];
+      const requestId = headers['x-request-id'] ?? headers['request-id'] ?? headers['x-amzn-requestid'];
       this.requestId = Array.isArray(requestId) ? requestId[0] : requestId;
       const stream = status >= 200 && status < 300 && /^text\/event-stream/i.test(String(headers['content-type'] ?? ''));
       const encoding = contentEncoding(headers);
@@ -375,6 +419,12 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       this.unreadable = encoding !== '' && this.decoder === null;
       this.editing = stream && rewrite && !this.unreadable;
       this.meter = stream ? streamMeter(call.route.api) : null;
+      const bedrock = call.route.bedrock;
+      this.headers = headers;
+      // Bedrock streams are binary event-stream frames: relayed as they are, read by their own meter.
+      if (bedrock?.stream && status >= 200 && status < 300 && /^application\/vnd\.amazon\.eventstream/i.test(String(headers['content-type'] ?? ''))) {
+        this.frames = bedrockStreamMeter(bedrock.operation as 'invoke-with-response-stream' | 'converse-stream');
+      }
       this.stripper = this.editing && this.meter ? new UsageStripper(this.meter) : null;
       // A stream the stripper does not read is read here, event by event.
       this.splitter = this.meter && !this.stripper ? new LineSplitter() : null;
@@ -431,7 +481,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     /** Reads decoded bytes: an edited stream's lines, a stream's events, or a body kept for its end. */
     private read(bytes: Buffer): void {
       const { stripper, meter } = this;
-      if (stripper) {
+      if (this.frames) this.frames.push(bytes);
+      else if (stripper) {
         const out = stripper.push(bytes);
         if (out.length && this.controller) write(this.res, out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out), this.controller);
       } else if (meter && this.splitter && this.reader) {
@@ -454,7 +505,14 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       if (this.settled) return;
       this.settled = true;
       const { status } = this;
-      if (this.unreadable) {
+      const bedrock = this.call.route.bedrock;
+      if (this.frames && !this.unreadable) {
+        void this.frames.outcome(end).then((outcome) => this.onOutcome(this.withCause(outcome)));
+      } else if (bedrock && !this.unreadable) {
+        // Bedrock's usage may be in its headers (InvokeModel of models other than Claude).
+        const operation = bedrock.operation.startsWith('invoke') ? 'invoke' : 'converse';
+        this.onOutcome(this.withCause(bedrockBodyOutcome(operation, status, this.headers, Buffer.concat(this.bodyParts), end)));
+      } else if (this.unreadable) {
         let outcome: CallOutcome = { text: [], model: null, usage: null };
         if (end !== 'complete' || status >= 300) outcome = bodyOutcome(this.call.route.api, status, '', end);
         this.onOutcome(this.withCause(outcome));
@@ -481,12 +539,16 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     noDelay: true,
   });
   let origin = '';
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (opts.metrics !== undefined && req.url === '/metrics') return opts.metrics(req, res);
     stats.requests++;
     const route = routeOf(req.method ?? 'GET', req.url ?? '', req.headers, opts.upstreams, origin);
     if ('refusal' in route) {
       refuse(res, route.provider, route.refusal, route.message);
+      return;
+    }
+    if (route.api === null && route.provider === 'bedrock') {
+      void signedPassThrough(req, res, route).catch(() => void res.destroy());
       return;
     }
     if (route.api === null) {
@@ -499,7 +561,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       .catch(() => void res.destroy())
       .finally(() => running.delete(work));
     running.set(work, (reason) => cut(reason));
-  });
+  };
+  server.on('request', onRequest);
+  const h2c = serveH2c(server, onRequest, limits);
   // What node:http cannot parse, or a client too slow to send its headers, gets node:http's
   // own 400, 431 or 408, and the connection closes: nothing of it is forwarded.
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
@@ -524,14 +588,17 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     async close(graceMs = 2000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      h2c.close();
       const cut = setTimeout(() => {
         const reason = stopReason ?? 'llm-usage stopped before the response ended';
         for (const c of running.values()) c(reason);
         server.closeAllConnections();
+        h2c.destroy();
       }, graceMs);
       while (running.size) await Promise.allSettled([...running.keys()]);
       clearTimeout(cut);
       server.closeAllConnections();
+      h2c.destroy();
       await closed;
       await Promise.all([offload.close(), dispatcher.close()]);
     },

@@ -4,16 +4,16 @@ import { painter } from './style.js';
 
 /** The variables clients use, one NAME=value line each: what `llm-usage proxy` prints on stdout. */
 export function renderBaseUrls(origin: string): string {
-  return `OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\n`;
+  return `OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${origin}\nANTHROPIC_BEDROCK_BASE_URL=${origin}\n`;
 }
 
 /** Where the proxy forwards, and how it stops (stderr). */
 export function renderProxyBanner(
-  b: { origin: string; openai: string; anthropic: string; via: { http?: string; https?: string }; loopbackOnly: boolean; maxCostUsd?: number },
+  b: { origin: string; openai: string; anthropic: string; bedrock: string; via: { http?: string; https?: string }; loopbackOnly: boolean; maxCostUsd?: number },
   colour: boolean,
 ): string {
   const c = painter(colour);
-  const lines = [`llm-usage proxy: metering on ${b.origin}; OpenAI calls go to ${b.openai}, Anthropic calls to ${b.anthropic}`];
+  const lines = [`llm-usage proxy: metering on ${b.origin}; OpenAI calls go to ${b.openai}, Anthropic calls to ${b.anthropic}, Bedrock calls to ${b.bedrock}`];
   if (b.via.https) lines.push(`llm-usage proxy: https upstreams are reached through ${b.via.https} (HTTPS_PROXY), unless NO_PROXY names them`);
   if (b.via.http) lines.push(`llm-usage proxy: http upstreams are reached through ${b.via.http} (HTTP_PROXY), unless NO_PROXY names them`);
   if (b.maxCostUsd !== undefined) lines.push(`llm-usage proxy: calls are refused once they cost ${formatUsd(b.maxCostUsd)}`);
@@ -42,11 +42,12 @@ const REFUSALS: Record<string, string> = {
   'bad-path': 'a path that leaves the API (400)',
   azure: 'Azure OpenAI, not metered yet (400)',
   'too-large': 'a body over LLM_USAGE_PROXY_MAX_BODY (413)',
+  signature: 'AWS requests whose signature does not verify against your AWS credentials (403)',
 };
 
 /** The notes under an exec or proxy summary: failures by name (the first few), refusals, pass-throughs. */
 export function renderProxyNotes(
-  n: { calls: number; failures: readonly string[]; failedCount: number; requests: number; unmetered: number; refused: Partial<Record<string, number>>; maxCostUsd?: number; spentUsd: number },
+  n: { calls: number; failures: readonly string[]; failedCount: number; refusedBedrock?: number; requests: number; unmetered: number; refused: Partial<Record<string, number>>; maxCostUsd?: number; spentUsd: number },
   colour: boolean,
 ): string {
   const c = painter(colour);
@@ -57,7 +58,10 @@ export function renderProxyNotes(
   const budget = n.refused['budget'] ?? 0;
   if (budget > 0 && n.maxCostUsd !== undefined) {
     const calls = budget === 1 ? '1 call was' : `${formatCount(budget)} calls were`;
-    lines.push(c.yellow(`llm-usage: --max-cost ${formatUsd(n.maxCostUsd)} held at ${formatUsd(n.spentUsd)} spent: ${calls} refused with HTTP 429 and not sent`));
+    // Bedrock's refusals are its 400 ServiceQuotaExceededException: the AWS SDKs retry a 429.
+    const bedrock = n.refusedBedrock ?? 0;
+    const how = bedrock === 0 ? 'HTTP 429' : bedrock === budget ? 'HTTP 400 (ServiceQuotaExceededException)' : `HTTP 429 (${formatCount(bedrock)} to Bedrock with 400)`;
+    lines.push(c.yellow(`llm-usage: --max-cost ${formatUsd(n.maxCostUsd)} held at ${formatUsd(n.spentUsd)} spent: ${calls} refused with ${how} and not sent`));
   }
   for (const [why, text] of Object.entries(REFUSALS)) {
     const count = n.refused[why] ?? 0;

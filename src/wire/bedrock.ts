@@ -15,8 +15,7 @@
  * `amazon-bedrock-invocationMetrics` of its last chunk; Converse's `usage`; ConverseStream's
  * `metadata` event.
  */
-import { EventStreamCodec, type Message } from '@smithy/eventstream-codec';
-import { getChunkedStream } from '@smithy/core/event-streams';
+import type { EventStreamCodec, Message } from '@smithy/eventstream-codec';
 import { bedrockConverseUsage, bedrockInvocationUsage } from '../normalise.js';
 import type { CallOutcome, ProviderFailure } from '../providers/types.js';
 import { anthropicMessagesWire } from './anthropic-messages.js';
@@ -100,10 +99,17 @@ export function awsErrorFailure(status: number, headers: HeadersLike, body: Json
 
 const utf8Decoder = new TextDecoder();
 const utf8Encoder = new TextEncoder();
-const codec = new EventStreamCodec(
-  (bytes) => utf8Decoder.decode(bytes),
-  (input) => utf8Encoder.encode(input),
-);
+// Loaded with the first event stream, not with the wire formats: exec and proxy start without them.
+let framing: Promise<{ codec: EventStreamCodec; getChunkedStream: typeof import('@smithy/core/event-streams').getChunkedStream }> | null = null;
+function loadFraming() {
+  return (framing ??= Promise.all([import('@smithy/eventstream-codec'), import('@smithy/core/event-streams')]).then(([{ EventStreamCodec }, { getChunkedStream }]) => ({
+    codec: new EventStreamCodec(
+      (bytes) => utf8Decoder.decode(bytes),
+      (input) => utf8Encoder.encode(input),
+    ),
+    getChunkedStream,
+  })));
+}
 
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -210,6 +216,7 @@ export class EventStreamReader {
   constructor(onMessage: (message: StreamMessage) => void) {
     this.finished = (async () => {
       try {
+        const { codec, getChunkedStream } = await loadFraming();
         for await (const frame of getChunkedStream(this.queue)) {
           const message = codec.decode(frame);
           const messageType = stringHeader(message, ':message-type') || 'event';

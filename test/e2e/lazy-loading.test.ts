@@ -58,4 +58,12 @@ describe('commands load only what they use', () => {
       await fake.close();
     }
   });
+
+  it('exec loads no AWS library until a Bedrock request comes', () => {
+    const loaded = modulesLoadedBy(['exec', '--no-ledger', '--', process.execPath, '-e', '0']);
+    expect(loaded.some((u) => u.includes('/dist/proxy/server.js'))).toBe(true); // the trace works
+    for (const heavy of ['/@smithy/', '/@aws-sdk/', '/@aws-crypto/']) {
+      expect(loaded.filter((u) => u.includes(heavy)), heavy).toEqual([]);
+    }
+  });
 });

@@ -119,7 +119,7 @@ describe('llm-usage proxy', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/│ Tokens Used\s+│\s+62 │/);
     expect(r.stderr).toMatch(/│ Successful Requests\s+│\s+2 │/);
-    expect(r.stdout).toBe(`OPENAI_BASE_URL=${p.openai}\nANTHROPIC_BASE_URL=${p.anthropic}\n`);
+    expect(r.stdout).toBe(`OPENAI_BASE_URL=${p.openai}\nANTHROPIC_BASE_URL=${p.anthropic}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${p.anthropic}\nANTHROPIC_BEDROCK_BASE_URL=${p.anthropic}\n`);
     expectNothingPrivate(r.stdout + r.stderr);
   });
 
@@ -168,7 +168,7 @@ describe('llm-usage proxy', () => {
   it('says when an https upstream is reached through HTTPS_PROXY, without its credentials; a proxy it cannot use is exit 2', async () => {
     const p = await startProxy(['--openai-upstream', 'https://api.openai.com/v1'], { HTTPS_PROXY: 'http://corp:SECRET@proxy.corp.example:3128', NO_PROXY: 'internal.example' });
     await p.waitForErr(/Ctrl-C/);
-    expect(p.err()).toContain(`OpenAI calls go to https://api.openai.com/v1, Anthropic calls to ${fake.url}\n`);
+    expect(p.err()).toContain(`OpenAI calls go to https://api.openai.com/v1, Anthropic calls to ${fake.url}, Bedrock calls to `);
     expect(p.err()).toContain('llm-usage proxy: https upstreams are reached through http://proxy.corp.example:3128 (HTTPS_PROXY), unless NO_PROXY names them\n');
     const { stderr } = await p.stop();
     expectNothingPrivate(stderr);
