@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { addLedgerOptions, choices, collectFiles, count, dollars, file, model, modelList, name, positive, pricingOption, repeatCount, temperature, text } from './cli-options.js';
+import { addLedgerOptions, choices, collectFiles, count, dollars, file, model, modelList, name, positive, pricingOption, repeatCount, tagOption, temperature, text } from './cli-options.js';
 import { registerProxyCommands } from './cli-proxy.js';
 import { describeFailure, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
@@ -108,6 +108,7 @@ Examples:
       .option('--verbose', 'show each HTTP attempt (retries included) and its request id on stderr')
       .option('--max-cost <usd>', 'refuse to send, exit 2, when the worst case (prompt + --max-tokens, or the context window, at the output price) exceeds this', dollars)
       .option('--dry-run', 'print the worst-case cost of the calls and send nothing')
+      .addOption(tagOption())
       .addOption(pricingOption());
   const withLedger = (cmd: Command) => addLedgerOptions(cmd, true);
 
@@ -128,6 +129,7 @@ Examples:
     dryRun: o.dryRun === true,
     ledger: o.ledger as string | false | undefined,
     logContent: o.logContent === true,
+    tags: o.tag as string[] | undefined,
   });
 
   withLedger(callOptions(
@@ -198,7 +200,7 @@ Examples:
     )
     .option('--since <when>', 'from this date (2026-11-01), time, or age (30m, 24h, 7d, 2w)', text)
     .option('--until <when>', 'up to this date (inclusive), time, or age', text)
-    .option('--by <group>', 'day, model, provider or command', name, 'day')
+    .option('--by <group>', 'day, model, provider, command, or tag:KEY (the calls\' --tag KEY=VALUE)', name, 'day')
     .option('-m, --model <name>', 'only this model', name)
     .option('-p, --provider <name>', 'only this provider', name)
     .option('--json', 'print the rows as a JSON array')
@@ -212,7 +214,8 @@ Examples:
 Examples:
   $ llm-usage report --since 7d
   $ llm-usage report --by model --since 2026-11-01 --until 2026-11-30
-  $ llm-usage report --by command --provider anthropic --csv > spend.csv`,
+  $ llm-usage report --by command --provider anthropic --csv > spend.csv
+  $ llm-usage report --by tag:project --since 30d`,
     )
     .action(async (o: Record<string, unknown>) => {
       const { reportCommand } = await import('./commands/report.js');

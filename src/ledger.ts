@@ -23,6 +23,8 @@ export interface LedgerEntry {
   error_kind: string | null;
   status: number | null;
   duration_ms: number;
+  /** --tag and LLM_USAGE_TAGS, when any. */
+  tags?: Record<string, string>;
   prompt?: string;
   text?: string;
 }
@@ -40,7 +42,7 @@ export function ledgerPath(choice: LedgerChoice, env: NodeJS.ProcessEnv): string
   return join(envPaths('llm-usage', { suffix: '' }).data, 'ledger.jsonl');
 }
 
-export function entryOf(record: CallRecord, ctx: { command: string; runId: string; time?: Date; prompt?: string; logContent?: boolean }): LedgerEntry {
+export function entryOf(record: CallRecord, ctx: { command: string; runId: string; time?: Date; prompt?: string; logContent?: boolean; tags?: Record<string, string> }): LedgerEntry {
   const entry: LedgerEntry = {
     time: (ctx.time ?? new Date()).toISOString(),
     command: ctx.command,
@@ -58,6 +60,7 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
     status: record.status,
     duration_ms: record.duration_ms,
   };
+  if (ctx.tags && Object.keys(ctx.tags).length) entry.tags = ctx.tags;
   if (ctx.logContent) {
     if (ctx.prompt !== undefined) entry.prompt = ctx.prompt;
     entry.text = record.text;

@@ -1,7 +1,10 @@
 import type { LedgerEntry } from './ledger.js';
 import { roundUsd } from './pricing/cost.js';
 
-export type GroupBy = 'day' | 'model' | 'provider' | 'command';
+export type GroupBy = 'day' | 'model' | 'provider' | 'command' | `tag:${string}`;
+
+/** The group of calls without the tag that --by tag:KEY groups by. */
+export const UNTAGGED = '(untagged)';
 
 export interface ReportQuery {
   /**
@@ -60,9 +63,12 @@ export class ReportBuilder {
   private readonly groups = new Map<string, ReportRow>();
   private readonly total = emptyRow('total');
   private readonly model?: string;
+  /** KEY of --by tag:KEY. */
+  private readonly tag: string | null;
 
   constructor(private readonly q: ReportQuery) {
     this.model = q.model?.toLowerCase();
+    this.tag = q.by.startsWith('tag:') ? q.by.slice(4) : null;
   }
 
   /** Entries whose time is not a time at all: left out, and counted here for a warning. */
@@ -79,7 +85,7 @@ export class ReportBuilder {
     if (q.until !== undefined && time > q.until) return;
     if (q.provider !== undefined && e.provider !== q.provider) return;
     if (this.model !== undefined && e.model.toLowerCase() !== this.model && e.priced_as?.split('/')[1]?.toLowerCase() !== this.model) return;
-    const key = q.by === 'day' ? this.dayOf(time) : q.by === 'model' ? e.model : q.by === 'provider' ? e.provider : e.command;
+    const key = q.by === 'day' ? this.dayOf(time) : q.by === 'model' ? e.model : q.by === 'provider' ? e.provider : this.tag === null ? e.command : (e.tags?.[this.tag] ?? UNTAGGED);
     let row = this.groups.get(key);
     if (!row) {
       row = emptyRow(key);

@@ -4,6 +4,7 @@ import type { Io } from '../io.js';
 import { ledgerPath, scanLedger } from '../ledger.js';
 import { renderReport, reportCsv } from '../render/report.js';
 import { ReportBuilder, timeBound, type GroupBy } from '../report.js';
+import { badTagKey } from '../telemetry/tags.js';
 
 export interface ReportOptions {
   since?: string;
@@ -32,7 +33,10 @@ const GROUPS: GroupBy[] = ['day', 'model', 'provider', 'command'];
 
 /** `llm-usage report`: what the ledger says was spent, grouped and filtered. */
 export async function reportCommand(opts: ReportOptions, io: Io): Promise<void> {
-  if (!GROUPS.includes(opts.by as GroupBy)) throw new UsageError(`--by must be one of ${GROUPS.join(', ')}, not "${opts.by}"`);
+  if (opts.by.startsWith('tag:')) {
+    const bad = badTagKey(opts.by.slice(4));
+    if (bad) throw new UsageError(`--by ${opts.by}: ${bad}`);
+  } else if (!GROUPS.includes(opts.by as GroupBy)) throw new UsageError(`--by must be one of ${GROUPS.join(', ')}, or tag:KEY, not "${opts.by}"`);
   if (opts.json && opts.csv) throw new UsageError('choose one of --json and --csv');
   const utc = opts.utc === true;
   const now = new Date();

@@ -2,7 +2,7 @@ import type { GroupBy, ReportRow } from '../report.js';
 import { formatCount, formatUsd } from './format.js';
 import { painter, table } from './style.js';
 
-const HEAD: Record<GroupBy, string> = { day: 'Day', model: 'Model', provider: 'Provider', command: 'Command' };
+const HEAD: Record<string, string> = { day: 'Day', model: 'Model', provider: 'Provider', command: 'Command' };
 
 /**
  * The report table, a total row, and (unless `chart` is false) a bar chart of cost per group.
@@ -21,7 +21,7 @@ export function renderReport(rows: ReportRow[], total: ReportRow, by: GroupBy, c
   ];
   const body = rows.map((r) => line(r, r.key));
   body.push(line(total, c.bold('Total')).map((cell, i) => (i === 0 ? cell : c.bold(cell))));
-  const head = [by === 'day' ? `${HEAD[by]} (${zone})` : HEAD[by], 'Requests', 'Input (cached)', 'Output (reasoning)', 'Total tokens', 'Cost', 'Estimated / unpriced'];
+  const head = [by === 'day' ? `${HEAD[by]} (${zone})` : HEAD[by] ?? `Tag ${by.slice(4)}`, 'Requests', 'Input (cached)', 'Output (reasoning)', 'Total tokens', 'Cost', 'Estimated / unpriced'];
   let out = table(head, body, colour, ['left', 'right', 'right', 'right', 'right', 'right', 'right']) + '\n';
   if (chart && rows.length) out += '\n' + costChart(rows, colour) + '\n';
   if (total.unpriced_requests) out += `Cost covers priced calls only: ${formatCount(total.unpriced_requests)} had no price.\n`;

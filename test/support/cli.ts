@@ -20,7 +20,7 @@ export function runCli(
 ): Promise<CliResult> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(OPENAI|ANTHROPIC|AZURE|LLM_USAGE)_/.test(k) && k !== 'FORCE_COLOR') env[k] = v;
+    if (v !== undefined && !/^(OPENAI|ANTHROPIC|AZURE|LLM_USAGE|OTEL)_/.test(k) && k !== 'FORCE_COLOR') env[k] = v;
   }
   // The ledger goes nowhere unless a test names one: tests never touch the user's data directory.
   Object.assign(env, { NO_COLOR: '1', COLUMNS: '200', TZ: 'UTC', LLM_USAGE_LEDGER: '/dev/null' });
