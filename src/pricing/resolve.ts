@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { staleTableHint } from './source.js';
 import { matches } from './table.js';
 import type { MatchLogic, ModelInfo, PriceTable, ProviderInfo } from './types.js';
 
@@ -75,7 +76,7 @@ export function requireModel(table: PriceTable, asked: string, providerId?: stri
   const hint = close.length ? `; close: ${close.join(', ')}` : '';
   const fineTuned = asked.startsWith('ft:') ? ' (fine-tuned models have their own prices)' : '';
   throw new UsageError(
-    `unknown model "${asked}"${scope}${fineTuned}${hint}. Check the name, or add its price with --pricing FILE`,
+    `unknown model "${asked}"${scope}${fineTuned}${hint}. Check the name, or add its price with --pricing FILE${staleTableHint(table.source, new Date(), '; ')}`,
   );
 }
 
