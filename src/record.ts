@@ -170,10 +170,10 @@ export function priceOf(usage: Usage, names: string[], provider: string, table: 
     const found = resolveModel(table, name, undefined, pricingProviderOf(provider));
     if (!found) continue;
     const { cost, pricedAs, note } = tieredCostOf(usage, found);
-    if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price`, price_note: note };
-    return { cost_usd: roundUsd(cost.usd), priced_as: pricedAs, cost_note: null, price_note: note };
+    if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price`, ...(note ? { price_note: note } : {}) };
+    return { cost_usd: roundUsd(cost.usd), priced_as: pricedAs, cost_note: null, ...(note ? { price_note: note } : {}) };
   }
-  return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE${staleTableHint(table.source, new Date(), '; ')})`, price_note: null };
+  return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE${staleTableHint(table.source, new Date(), '; ')})` };
 }
 
 const KEY_VAR = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', bedrock: 'the AWS credentials: AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' } as const;

@@ -18,6 +18,7 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string):
   if (t.cache_creation_tokens) rows.push(['    Cache writes', formatCount(t.cache_creation_tokens), 'reported, included above']);
   rows.push(['  Completion Tokens', formatCount(t.completion_tokens), mark(t.sources.completion)]);
   if (t.reasoning_tokens) rows.push(['    Reasoning', formatCount(t.reasoning_tokens), 'reported, included above']);
+  if (t.web_search_requests) rows.push(['Web searches', formatCount(t.web_search_requests), 'reported, priced per search']);
   rows.push(['Successful Requests', formatCount(t.successful_requests), '']);
   if (t.failed_requests) rows.push([c.red('Failed Requests'), c.red(formatCount(t.failed_requests)), '']);
   rows.push([c.bold('Total Cost (USD)'), c.bold(totalCost(t)), costSource(t)]);
@@ -38,6 +39,7 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string):
     out.push(`* estimated with tiktoken ${t.encodings.join(', ')}: the provider reported no usage${estimateHint ? ` (${estimateHint})` : ''}${approx}`);
   }
   for (const note of t.unpriced) out.push(`cost unknown: ${note}`);
+  for (const note of t.price_notes ?? []) out.push(`cost note: ${note}`);
   return out.join('\n') + '\n';
 }
 
