@@ -240,8 +240,8 @@ Examples:
     .command('pricing')
     .summary('which price table is in use, and `pricing update` to download the current one')
     .description(
-      'Prices come from @pydantic/genai-prices: the table built in, or the one `pricing update` downloaded\n' +
-        '(used by every command when it is newer than the built-in one). --pricing FILE / LLM_USAGE_PRICING\n' +
+      'Prices come from @pydantic/genai-prices: the table built in, or the one `pricing update` downloaded ' +
+        '(used by every command when it is newer than the built-in one). --pricing FILE / LLM_USAGE_PRICING ' +
         'still layer on top. Nothing is downloaded unless you run `pricing update`.',
     )
     .addHelpText(
@@ -264,9 +264,9 @@ Examples:
     .command('update')
     .summary("download upstream's current prices, check them, and use them from now on")
     .description(
-      "Download genai-prices' live data (through HTTPS_PROXY when set), check it as the built-in table is checked,\n" +
-        'keep our providers, merge our overlay, and save it in your data directory (atomically, with the URL, time\n' +
-        'and SHA-256). Prints the models added and prices changed, or "already current". A failed or bad download\n' +
+      "Download genai-prices' live data (through HTTPS_PROXY when set), check it as the built-in table is checked, " +
+        'keep our providers, merge our overlay, and save it in your data directory (atomically, with the URL, time ' +
+        'and SHA-256). Prints the models added and prices changed, or "already current". A failed or bad download ' +
         'is one line, exit 1, and changes nothing.',
     )
     .option('--url <url>', "download from this URL (default: LLM_USAGE_PRICES_URL, else genai-prices' data.json on GitHub)", text)
