@@ -265,6 +265,11 @@ describe('report --reprice over calls recorded before the update', () => {
 
     expect((await runCli(['pricing', 'update', '--url', `${base}/data.json`], { env: env() })).code).toBe(0);
 
+    // run uses the downloaded table too, and its summary says so.
+    const after = await runCli(['run', '-m', 'gpt-test-7', '--no-ledger', 'hi'], { env: callEnv });
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stderr).toMatch(/│ Total Cost \(USD\)\s+│\s+\$0\.0175 │ prices downloaded \d{4}-\d{2}-\d{2}: openai\/gpt-test-7\s+│/);
+
     // Without --reprice the report is what was recorded.
     const plain = JSON.parse((await runCli(['report', '--by', 'model', '--json', '--ledger', ledger], { env: env() })).stdout);
     expect(plain.find((r: { model: string }) => r.model === 'gpt-4o').cost_usd).toBeCloseTo(oldCost, 12);
