@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { KEPT_PROVIDERS, mergeUpstream } from '../src/pricing/merge.js';
 import type { ModelInfo, PriceTable, ProviderInfo } from '../src/pricing/types.js';
-import { diffTables, parseUpstream, pricesUrl, readOverlay, tableFromDownload } from '../src/pricing/update.js';
+import { diffTables, parseUpstream, pricesUrl, readOverlay, shownUrl, tableFromDownload } from '../src/pricing/update.js';
 
 const builtIn = JSON.parse(readFileSync(new URL('../pricing.json', import.meta.url), 'utf8')) as PriceTable;
 const model = (id: string, prices: ModelInfo['prices']): ModelInfo => ({ id, match: { equals: id }, prices });
@@ -78,6 +78,14 @@ describe('what pricing update refuses', () => {
     const now = new Date('2026-12-02T10:00:00Z');
     const { table } = tableFromDownload(bytes, url, now, { providers: [] });
     expect(table.source).toMatchObject({ url, downloaded: '2026-12-02T10:00:00.000Z', synced: '2026-12-02', sha256: 'e'.length ? expect.stringMatching(/^[0-9a-f]{64}$/) : '' });
+  });
+
+  it('a password in the URL is never printed or saved', () => {
+    const secret = 'https://me:hunter2-SECRET@mirror.example/data.json';
+    expect(shownUrl(secret)).toBe('https://me:***@mirror.example/data.json');
+    expect(() => parseUpstream(Buffer.from('<html>'), secret)).toThrow(/^the download from https:\/\/me:\*\*\*@mirror\.example\/data\.json is /);
+    const { table } = tableFromDownload(Buffer.from(JSON.stringify(allKept())), secret, new Date(), { providers: [] });
+    expect(JSON.stringify(table)).not.toContain('SECRET');
   });
 
   it('--url and LLM_USAGE_PRICES_URL must be http(s) URLs (exit 2)', () => {

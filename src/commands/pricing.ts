@@ -29,7 +29,7 @@ export function pricingStatusCommand(opts: { json?: boolean }, io: Io): void {
  */
 export async function pricingUpdateCommand(opts: PricingUpdateOptions, io: Io): Promise<void> {
   if (!(opts.timeout > 0)) throw new UsageError('--timeout must be a number of seconds above 0');
-  const { pricesUrl, download, tableFromDownload, diffTables, saveTable } = await import('../pricing/update.js');
+  const { pricesUrl, download, tableFromDownload, diffTables, saveTable, shownUrl } = await import('../pricing/update.js');
   const url = pricesUrl(opts.url, io.env);
   const before = tableInUse().table;
   const bytes = await download(url, opts.timeout * 1000);
@@ -38,7 +38,7 @@ export async function pricingUpdateCommand(opts: PricingUpdateOptions, io: Io): 
   const file = downloadedTablePath();
   saveTable(file, table);
   const result: PricingUpdate = {
-    url,
+    url: shownUrl(url),
     bytes: bytes.length,
     sha256: table.source.sha256 as string,
     downloaded: table.source.downloaded as string,

@@ -26,8 +26,22 @@ export function pricesUrl(flag: string | undefined, env: NodeJS.ProcessEnv): str
   } catch {
     throw new UsageError(`${from} "${url}" is not a URL: give an http(s) URL of genai-prices' data.json, or leave it out for upstream's`);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new UsageError(`${from} "${url}" is not an http(s) URL: give one such as ${DEFAULT_PRICES_URL}`);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new UsageError(`${from} "${shownUrl(url)}" is not an http(s) URL: give one such as ${DEFAULT_PRICES_URL}`);
+  // fetch refuses URLs with credentials (and would echo them in its error): say so first.
+  if (parsed.username || parsed.password) throw new UsageError(`${from} "${shownUrl(url)}" has a user name or password in it, which a download cannot send: give a mirror that needs none`);
   return url;
+}
+
+/** A URL as printed and saved: a password in it (a mirror behind basic auth) becomes "***". */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.password) return url;
+    u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
 }
 
 /**
@@ -38,7 +52,7 @@ export async function download(url: string, timeoutMs: number, maxBytes = MAX_DO
   const { EnvHttpProxyAgent, fetch } = await import('undici');
   const dispatcher = new EnvHttpProxyAgent();
   const signal = AbortSignal.timeout(timeoutMs);
-  const fail = (why: string, what = 'check the network (and HTTPS_PROXY), or give a mirror with --url') => new DownloadFailed(`cannot download prices from ${url}: ${why} (${what}); ${unchanged}`);
+  const fail = (why: string, what = 'check the network (and HTTPS_PROXY), or give a mirror with --url') => new DownloadFailed(`cannot download prices from ${shownUrl(url)}: ${why} (${what}); ${unchanged}`);
   const timedOut = () => fail(`no complete answer within ${timeoutMs / 1000} s`, 'try again, or raise --timeout');
   try {
     const response = await fetch(url, { dispatcher, signal, headers: { accept: 'application/json' }, redirect: 'follow' });
@@ -62,7 +76,7 @@ export async function download(url: string, timeoutMs: number, maxBytes = MAX_DO
   } catch (e) {
     if (e instanceof DownloadFailed) throw e;
     if (signal.aborted) throw timedOut();
-    throw fail(causeOf(e));
+    throw fail(causeOf(e).split(url).join(shownUrl(url)));
   } finally {
     void dispatcher.close().catch(() => {});
   }
@@ -83,7 +97,7 @@ function causeOf(e: unknown): string {
 export function parseUpstream(bytes: Buffer, url: string): ProviderInfo[] {
   const text = bytes.toString('utf8');
   const head = text.trimStart().slice(0, 200).toLowerCase();
-  const bad = (why: string) => new DownloadFailed(`the download from ${url} ${why}; ${unchanged}`);
+  const bad = (why: string) => new DownloadFailed(`the download from ${shownUrl(url)} ${why}; ${unchanged}`);
   if (head.startsWith('<')) throw bad(`is ${head.startsWith('<!doctype html') || head.startsWith('<html') ? 'an HTML page' : 'markup'}, not price data (a captive portal or an error page?): check the network, or --url`);
   let data: unknown;
   try {
@@ -113,7 +127,7 @@ export function tableFromDownload(bytes: Buffer, url: string, now: Date, overlay
   try {
     merged = mergeUpstream(upstream, overlay);
   } catch (e) {
-    throw new DownloadFailed(`the download from ${url} cannot be used: ${(e as Error).message}; ${unchanged}`);
+    throw new DownloadFailed(`the download from ${shownUrl(url)} cannot be used: ${(e as Error).message}; ${unchanged}`);
   }
   const table: PriceTable = {
     source: {
@@ -121,7 +135,7 @@ export function tableFromDownload(bytes: Buffer, url: string, now: Date, overlay
       version: 'live data',
       synced: now.toISOString().slice(0, 10),
       overlay: 'scripts/pricing-overlay.json',
-      url,
+      url: shownUrl(url),
       downloaded: now.toISOString(),
       sha256: createHash('sha256').update(bytes).digest('hex'),
     },

@@ -188,6 +188,13 @@ describe('llm-usage pricing update', () => {
     expect(r.stderr).toMatch(/^llm-usage: --url "ftp:\/\/example\.com\/data\.json" is not an http\(s\) URL: give one such as https:\/\/raw\.githubusercontent\.com\/.+\n$/);
   });
 
+  it('a URL with a password is bad input, and the password is never printed (regression: fetch echoed it)', async () => {
+    const r = await runCli(['pricing', 'update', '--url', `http://me:hunter2-SECRET@127.0.0.1:9/data.json`], { env: env() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('llm-usage: --url "http://me:***@127.0.0.1:9/data.json" has a user name or password in it, which a download cannot send: give a mirror that needs none\n');
+    expect(r.stdout + r.stderr).not.toContain('SECRET');
+  });
+
   it('a damaged download is not used, and `pricing` says so', async () => {
     const file = saved();
     await runCli(['pricing', 'update', '--url', `${base}/data.json`], { env: env() });
