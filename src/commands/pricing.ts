@@ -32,7 +32,7 @@ export async function pricingUpdateCommand(opts: PricingUpdateOptions, io: Io): 
   const { pricesUrl, download, tableFromDownload, diffTables, saveTable, shownUrl } = await import('../pricing/update.js');
   const url = pricesUrl(opts.url, io.env);
   const before = tableInUse().table;
-  const bytes = await download(url, opts.timeout * 1000);
+  const bytes = await download(url, opts.timeout * 1000, io.env);
   const now = new Date();
   const { table, dropped } = tableFromDownload(bytes, url, now);
   const file = downloadedTablePath();

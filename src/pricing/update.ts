@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DownloadFailed, UsageError } from '../errors.js';
+import { proxyEnvOf } from '../proxy/routes.js';
 import { mergeUpstream, KEPT_PROVIDERS, type Overlay } from './merge.js';
 import { priceAt, providerProblem } from './table.js';
 import type { ModelPrice, PriceTable, ProviderInfo, Tiered } from './types.js';
@@ -48,9 +49,11 @@ export function shownUrl(url: string): string {
  * Downloads `url` through undici's EnvHttpProxyAgent (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), within
  * `timeoutMs` for the whole body and at most `maxBytes`. Any failure is one DownloadFailed line.
  */
-export async function download(url: string, timeoutMs: number, maxBytes = MAX_DOWNLOAD_BYTES): Promise<Buffer> {
+export async function download(url: string, timeoutMs: number, env: NodeJS.ProcessEnv, maxBytes = MAX_DOWNLOAD_BYTES): Promise<Buffer> {
+  // The proxy variables checked as exec and proxy check them: a bad one is a UsageError naming it.
+  const proxies = proxyEnvOf(env);
   const { EnvHttpProxyAgent, fetch } = await import('undici');
-  const dispatcher = new EnvHttpProxyAgent();
+  const dispatcher = new EnvHttpProxyAgent(proxies);
   const signal = AbortSignal.timeout(timeoutMs);
   const fail = (why: string, what = 'check the network (and HTTPS_PROXY), or give a mirror with --url') => new DownloadFailed(`cannot download prices from ${shownUrl(url)}: ${why} (${what}); ${unchanged}`);
   const timedOut = () => fail(`no complete answer within ${timeoutMs / 1000} s`, 'try again, or raise --timeout');

@@ -188,6 +188,13 @@ describe('llm-usage pricing update', () => {
     expect(r.stderr).toMatch(/^llm-usage: --url "ftp:\/\/example\.com\/data\.json" is not an http\(s\) URL: give one such as https:\/\/raw\.githubusercontent\.com\/.+\n$/);
   });
 
+  it('a proxy variable that is not a URL is bad input naming it, not an internal error (regression)', async () => {
+    const r = await runCli(['pricing', 'update', '--url', `${base}/data.json`], { env: env({ HTTPS_PROXY: 'http://u:SECRET@[bad' }) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('llm-usage: HTTPS_PROXY is not a URL (expected e.g. http://proxy.example:3128)\n');
+    expect(existsSync(saved())).toBe(false);
+  });
+
   it('a URL with a password is bad input, and the password is never printed (regression: fetch echoed it)', async () => {
     const r = await runCli(['pricing', 'update', '--url', `http://me:hunter2-SECRET@127.0.0.1:9/data.json`], { env: env() });
     expect(r.code).toBe(2);
