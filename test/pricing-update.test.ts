@@ -1,10 +1,12 @@
 // The pure parts of `pricing update`: the merge shared with scripts/sync-pricing.mjs, the
 // difference it prints, and what it refuses to read.
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { KEPT_PROVIDERS, mergeUpstream } from '../src/pricing/merge.js';
 import type { ModelInfo, PriceTable, ProviderInfo } from '../src/pricing/types.js';
-import { diffTables, parseUpstream, pricesUrl, readOverlay, shownUrl, tableFromDownload } from '../src/pricing/update.js';
+import { diffTables, download, parseUpstream, pricesUrl, readOverlay, shownUrl, tableFromDownload } from '../src/pricing/update.js';
 
 const builtIn = JSON.parse(readFileSync(new URL('../pricing.json', import.meta.url), 'utf8')) as PriceTable;
 const model = (id: string, prices: ModelInfo['prices']): ModelInfo => ({ id, match: { equals: id }, prices });
@@ -93,5 +95,25 @@ describe('what pricing update refuses', () => {
     expect(pricesUrl(undefined, { LLM_USAGE_PRICES_URL: 'http://10.0.0.1/p.json' })).toBe('http://10.0.0.1/p.json');
     expect(() => pricesUrl('not a url', {})).toThrow(/^--url "not a url" is not a URL/);
     expect(() => pricesUrl(undefined, { LLM_USAGE_PRICES_URL: 'file:///etc/passwd' })).toThrow(/^LLM_USAGE_PRICES_URL "file:\/\/\/etc\/passwd" is not an http\(s\) URL/);
+  });
+});
+
+describe('the size cap', () => {
+  it('a body past the cap is refused, whether its length is declared or not', async () => {
+    const body = Buffer.alloc(5000, 'x');
+    const server = http.createServer((req, res) => {
+      if (req.url === '/declared') res.writeHead(200, { 'content-length': body.length });
+      else res.writeHead(200, { 'transfer-encoding': 'chunked' });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      await expect(download(`${base}/declared`, 5000, {}, 1000)).rejects.toThrow(/: it is 5000 bytes, more than 1000 \(a price table is a few MB\) \(check --url\); nothing was changed$/);
+      await expect(download(`${base}/chunked`, 5000, {}, 1000)).rejects.toThrow(/: it is more than 1000 bytes \(a price table is a few MB\) \(check --url\); nothing was changed$/);
+      expect((await download(`${base}/chunked`, 5000, {}, 5000)).length).toBe(5000);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

@@ -202,6 +202,17 @@ describe('llm-usage pricing update', () => {
     expect(r.stdout + r.stderr).not.toContain('SECRET');
   });
 
+  it('a download older than the built-in table (llm-usage was upgraded since) is not used, and `pricing` says why', async () => {
+    await runCli(['pricing', 'update', '--url', `${base}/data.json`], { env: env() });
+    const table = JSON.parse(readFileSync(saved(), 'utf8')) as PriceTable;
+    table.source.downloaded = '2020-01-01T00:00:00.000Z';
+    writeFileSync(saved(), JSON.stringify(table));
+    const status = await runCli(['pricing'], { env: env() });
+    expect(status.stdout).toMatch(/^Prices in use: built-in, /m);
+    expect(status.stdout).toContain(`The downloaded table ${saved()} is not used: it is older than the built-in one (downloaded 2020-01-01, built-in synced ${builtIn.source.synced}).`);
+    expect(JSON.parse((await runCli(['price', '-m', 'gpt-4o', '--json'], { env: env() })).stdout).prices_per_million.input).toBe(GPT4O.input_mtok);
+  });
+
   it('a damaged download is not used, and `pricing` says so', async () => {
     const file = saved();
     await runCli(['pricing', 'update', '--url', `${base}/data.json`], { env: env() });
