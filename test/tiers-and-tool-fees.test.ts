@@ -119,3 +119,15 @@ describe('the stale-table hint', () => {
     expect(staleTableHint({ ...source, origin: 'downloaded', downloaded: '2026-10-30T10:00:00.000Z' }, new Date('2026-11-15T00:00:00Z'))).toBe('');
   });
 });
+
+describe('fine-tuned names price only at fine-tuning prices', () => {
+  it('ft:o4-mini is unknown, not base o4-mini through Azure\'s "contains" rule (regression)', () => {
+    expect(resolveModel(table, 'ft:o4-mini-2025-04-16:org::abc123')).toBeNull();
+    expect(resolveModel(table, 'ft:gpt-4.1-2025-04-14:org::abc123')).toBeNull();
+    // Upstream's own fine-tuning rules still apply.
+    expect(resolveModel(table, 'ft:gpt-4o-2024-08-06:org::abc123')?.model.id).toBe('ft:gpt-4o');
+    expect(resolveModel(table, 'ft:gpt-4-0613:org::abc123')?.model.id).toBe('gpt-4');
+    // The base names are untouched.
+    expect(resolveModel(table, 'o4-mini-2025-04-16')?.provider.id).toBe('openai');
+  });
+});
