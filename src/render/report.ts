@@ -8,10 +8,11 @@ const HEAD: Record<GroupBy, string> = { day: 'Day', model: 'Model', provider: 'P
 
 /**
  * The report table, a total row, and (unless `chart` is false) a bar chart of cost per group.
- * `zone` names the time zone the days are in. With `repricedWith` (report --reprice), the cost is
- * the cost at that table, beside what was recorded and the difference.
+ * `zone` names the time zone the days are in. With `repriced` (report --reprice), the cost is the
+ * cost at that table, beside what was recorded and the difference, and its notes follow.
  */
-export function renderReport(rows: ReportRow[], total: ReportRow, by: GroupBy, colour: boolean, chart: boolean, zone = 'UTC', repricedWith?: TableSource): string {
+export function renderReport(rows: ReportRow[], total: ReportRow, by: GroupBy, colour: boolean, chart: boolean, zone = 'UTC', repriced?: { source: TableSource; notes: string[] }): string {
+  const repricedWith = repriced?.source;
   const c = painter(colour);
   const line = (r: ReportRow, label: string) => [
     label,
@@ -34,6 +35,7 @@ export function renderReport(rows: ReportRow[], total: ReportRow, by: GroupBy, c
     const newly = total.newly_priced_requests ?? 0;
     out += `Re-priced with ${tableName(repricedWith)}${repricedWith.user_files?.length ? `, with ${repricedWith.user_files.join(', ')} on top` : ''}; Recorded is what the ledger says each call cost when it ran.\n`;
     if (newly) out += `${formatCount(newly)} call${newly === 1 ? ' was' : 's were'} unpriced when recorded and ${newly === 1 ? 'has' : 'have'} a price now.\n`;
+    for (const note of repriced?.notes ?? []) out += `cost note: ${note}\n`;
   }
   return out;
 }

@@ -40,6 +40,15 @@ describe('service tiers', () => {
     const json = JSON.parse((await runCli(['run', '-m', 'gpt-4o-mini', '--json', 'hi'], { env: env(join(dir, 'j.jsonl')) })).stdout);
     expect(json.calls[0]).toMatchObject({ service_tier: 'flex', price_note: expect.stringContaining('priced at standard rates') });
     expect(json.price_notes).toHaveLength(1);
+
+    // report --reprice prices the ledger line at its tier again, and says the same.
+    const note = 'cost note: openai/gpt-4o-mini ran at the "flex" service tier, which the price table has no price for: priced at standard rates';
+    const report = await runCli(['report', '--reprice', '--no-chart', '--ledger', ledger], { env: {} });
+    expect(report.code, report.stderr).toBe(0);
+    expect(report.stdout).toContain(`${note}\n`);
+    const asJson = await runCli(['report', '--reprice', '--json', '--ledger', ledger], { env: {} });
+    expect(asJson.stderr).toBe(`llm-usage: ${note}\n`);
+    expect(JSON.parse(asJson.stdout)[0].reprice_difference_usd).toBe(0);
   });
 
   it('a standard tier says nothing more, and is still recorded', async () => {
