@@ -208,6 +208,8 @@ Examples:
     .option('--no-chart', 'leave out the bar chart')
     .option('--ledger <file>', 'read this ledger (default: LLM_USAGE_LEDGER, else the user data directory)', file)
     .option('--utc', 'days, and dates and times without an offset, in UTC rather than your time zone (TZ)')
+    .option('--reprice', 'price every call again with the table in use now, and show how much that differs from what was recorded')
+    .addOption(pricingOption())
     .addHelpText(
       'after',
       `
@@ -215,7 +217,8 @@ Examples:
   $ llm-usage report --since 7d
   $ llm-usage report --by model --since 2026-11-01 --until 2026-11-30
   $ llm-usage report --by command --provider anthropic --csv > spend.csv
-  $ llm-usage report --by tag:project --since 30d`,
+  $ llm-usage report --by tag:project --since 30d
+  $ llm-usage report --by model --reprice`,
     )
     .action(async (o: Record<string, unknown>) => {
       const { reportCommand } = await import('./commands/report.js');
@@ -231,9 +234,52 @@ Examples:
           chart: o.chart !== false,
           ledger: o.ledger as string | undefined,
           utc: o.utc === true,
+          reprice: o.reprice === true,
+          pricing: o.pricing as string | undefined,
         },
         io,
       );
+    });
+
+  const pricing = program
+    .command('pricing')
+    .summary('which price table is in use, and `pricing update` to download the current one')
+    .description(
+      'Prices come from @pydantic/genai-prices: the table built in, or the one `pricing update` downloaded ' +
+        '(used by every command when it is newer than the built-in one). --pricing FILE / LLM_USAGE_PRICING ' +
+        'still layer on top. Nothing is downloaded unless you run `pricing update`.',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-usage pricing
+  $ llm-usage pricing update
+  $ llm-usage pricing update --url https://mirror.example.com/genai-prices/data.json`,
+    );
+  pricing
+    .command('status', { isDefault: true })
+    .summary('which table is in use, where it came from, and how old it is (the default)')
+    .option('--json', 'print JSON only')
+    .action(async (o: Record<string, unknown>) => {
+      const { pricingStatusCommand } = await import('./commands/pricing.js');
+      pricingStatusCommand({ json: o.json === true }, io);
+    });
+  pricing
+    .command('update')
+    .summary("download upstream's current prices, check them, and use them from now on")
+    .description(
+      "Download genai-prices' live data (through HTTPS_PROXY when set), check it as the built-in table is checked, " +
+        'keep our providers, merge our overlay, and save it in your data directory (atomically, with the URL, time ' +
+        'and SHA-256). Prints the models added and prices changed, or "already current". A failed or bad download ' +
+        'is one line, exit 1, and changes nothing.',
+    )
+    .option('--url <url>', "download from this URL (default: LLM_USAGE_PRICES_URL, else genai-prices' data.json on GitHub)", text)
+    .option('--timeout <seconds>', 'give up after this many seconds', positive, 30)
+    .option('--json', 'print JSON only')
+    .action(async (o: Record<string, unknown>) => {
+      const { pricingUpdateCommand } = await import('./commands/pricing.js');
+      await pricingUpdateCommand({ url: o.url as string | undefined, timeout: o.timeout as number, json: o.json === true }, io);
     });
 
   program

@@ -19,6 +19,8 @@ export interface LedgerEntry {
   usage: Usage;
   usage_source: Source;
   cost_usd: number | null;
+  /** The service tier the provider reported (absent when it reported none): `report --reprice` prices at it. */
+  service_tier?: string;
   ok: boolean;
   error_kind: string | null;
   status: number | null;
@@ -55,6 +57,7 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
     usage: record.usage,
     usage_source: record.usage_source,
     cost_usd: roundUsd(record.cost_usd),
+    ...(record.service_tier ? { service_tier: record.service_tier } : {}),
     ok: record.ok,
     error_kind: record.error_kind,
     status: record.status,

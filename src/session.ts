@@ -176,7 +176,7 @@ export async function callAndReport(
 
   const tally = tallyOf(records);
   if (opts.json) io.out(JSON.stringify(summaryJson(records, tally), null, 2) + '\n');
-  else io.err(renderSummary(tally, io.colourErr, usageHint(specs)));
+  else io.err(renderSummary(tally, io.colourErr, usageHint(specs), table.source));
   if (interrupted) throw new Interrupted();
   if (tally.failed_requests > 0) throw new CallFailed('');
 }

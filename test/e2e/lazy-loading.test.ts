@@ -23,7 +23,15 @@ describe('commands load only what they use', () => {
   it('price loads no SDK, no tokenizer and not genai-prices', () => {
     const loaded = modulesLoadedBy(['price', '--model', 'gpt-4-turbo', '-i', '10', '-o', '10']);
     expect(loaded.some((u) => u.includes('/commander/'))).toBe(true); // the trace works
-    for (const heavy of ['/openai/', '/@anthropic-ai/', '/js-tiktoken/', '/genai-prices/', '/@aws-sdk/', '/@smithy/', '/@opentelemetry/', '/prom-client/', '/telemetry/']) {
+    for (const heavy of ['/openai/', '/@anthropic-ai/', '/js-tiktoken/', '/genai-prices/', '/@aws-sdk/', '/@smithy/', '/@opentelemetry/', '/prom-client/', '/telemetry/', '/undici/', '/pricing/update.js']) {
+      expect(loaded.filter((u) => u.includes(heavy)), heavy).toEqual([]);
+    }
+  });
+
+  it('pricing status loads no HTTP client: only `pricing update` downloads', () => {
+    const loaded = modulesLoadedBy(['pricing']);
+    expect(loaded.some((u) => u.includes('/commands/pricing.js'))).toBe(true); // the trace works
+    for (const heavy of ['/undici/', '/pricing/update.js', '/openai/', '/@anthropic-ai/']) {
       expect(loaded.filter((u) => u.includes(heavy)), heavy).toEqual([]);
     }
   });
