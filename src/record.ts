@@ -1,6 +1,7 @@
-import { costOf, roundUsd } from './pricing/cost.js';
+import { roundUsd } from './pricing/cost.js';
 import { resolveForCall } from './pricing/resolve.js';
-import { priceAt } from './pricing/table.js';
+import { staleTableHint } from './pricing/source.js';
+import { tieredCostOf } from './pricing/tier.js';
 import type { PriceTable } from './pricing/types.js';
 import { BEDROCK_PRICING_PROVIDER } from './providers/bedrock.js';
 import type { Api, CallOutcome, CallSpec, FailureKind, ProviderName } from './providers/types.js';
@@ -68,6 +69,10 @@ export interface CallRecord {
    */
   priced_by?: 'model' | 'deployment';
   cost_note: string | null;
+  /** The service tier the provider reported serving the call at (OpenAI service_tier, Anthropic usage.service_tier). */
+  service_tier?: string | null;
+  /** Said of a priced cost: it was priced at standard rates because the table has no price for the call's tier. */
+  price_note?: string | null;
   request_id: string | null;
   duration_ms: number;
 }
@@ -75,8 +80,10 @@ export interface CallRecord {
 /** Turns a provider's outcome into a record: fills in usage the provider did not report, and prices it. */
 export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationMs: number, table: PriceTable): Promise<CallRecord> {
   const model = outcome.model ?? spec.model;
-  const { usage, source, estimate } = await usageOf(spec, outcome, model);
-  const priced = priceOf(usage, [model, spec.model], spec.provider, table, outcome.model !== null);
+  const { usage: reported, source, estimate } = await usageOf(spec, outcome, model);
+  // The tier is kept beside the usage, not in it: the usage stays LangChain's shape.
+  const { service_tier: serviceTier, ...usage } = reported;
+  const priced = priceOf({ ...usage, ...(serviceTier ? { service_tier: serviceTier } : {}) }, [model, spec.model], spec.provider, table, outcome.model !== null);
   if (spec.provider === 'azure' && priced.priced_as !== null) {
     priced.priced_by = outcome.model !== null && resolveForCall(table, outcome.model, 'azure') ? 'model' : 'deployment';
   }
@@ -99,6 +106,7 @@ export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationM
     usage_source: source,
     estimate,
     ...priced,
+    service_tier: serviceTier ?? null,
     request_id: outcome.requestId ?? f?.requestId ?? null,
     duration_ms: Math.round(durationMs),
   };
@@ -160,21 +168,26 @@ export function pricingProviderOf(provider: string): string {
   return provider === 'bedrock' ? BEDROCK_PRICING_PROVIDER : provider;
 }
 
-/** The call's price by the first of `names` the table knows; `replied`: the first is the model the reply named. */
-function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable, replied: boolean): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note'> {
+/**
+ * A call's cost with the table given: the first of `names` the table knows, at the prices of the
+ * service tier in `usage.service_tier` where the table has them. Used when a call is recorded, and
+ * by `report --reprice` with the table in use now. `replied`: the first name is the model the
+ * reply named (what an Azure deployment's note says).
+ */
+export function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable, replied = false): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note' | 'price_note'> {
   for (const name of names) {
     const found = resolveForCall(table, name, pricingProviderOf(provider));
     if (!found) continue;
-    const cost = costOf(usage, priceAt(found.model));
-    const pricedAs = `${found.provider.id}/${found.model.id}`;
-    if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price` };
-    return { cost_usd: roundUsd(cost.usd), priced_as: pricedAs, cost_note: null };
+    const { cost, pricedAs, note } = tieredCostOf(usage, found);
+    if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price`, ...(note ? { price_note: note } : {}) };
+    return { cost_usd: roundUsd(cost.usd), priced_as: pricedAs, cost_note: null, ...(note ? { price_note: note } : {}) };
   }
+  const hint = staleTableHint(table.source, new Date(), '; ');
   if (provider === 'azure') {
     const named = replied ? `its reply named "${names[0]}"` : 'its reply named no model';
-    return { cost_usd: null, priced_as: null, cost_note: `no azure price for deployment "${names[1]}" (${named}; add the model with --pricing FILE)` };
+    return { cost_usd: null, priced_as: null, cost_note: `no azure price for deployment "${names[1]}" (${named}; add the model with --pricing FILE${hint})` };
   }
-  return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };
+  return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE${hint})` };
 }
 
 const KEY_VAR = {

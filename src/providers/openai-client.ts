@@ -69,7 +69,7 @@ export async function readChoiceStream<C extends { index: number; finish_reason?
       out.append(choice.index, textOf(choice));
       if (choice.finish_reason) finished.add(choice.index);
     }
-    const usage = openAIChatUsage(chunk.usage as Parameters<typeof openAIChatUsage>[0]);
+    const usage = openAIChatUsage(chunk.usage as Parameters<typeof openAIChatUsage>[0], chunk);
     if (usage) out.usage = usage;
   }
   // An abort between the finish chunk and the usage chunk loses the usage too.

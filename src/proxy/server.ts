@@ -48,6 +48,8 @@ export interface ProxyOptions {
   limits: ProxyLimits;
   /** Every metered call, once, when it has ended: done, failed, cut or refused. */
   onRecord(record: CallRecord): void;
+  /** `proxy --metrics`: answers /metrics itself (outside /v1, so never routed upstream). */
+  metrics?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** The AWS credentials Bedrock requests are checked against; by default the AWS SDK's chain. */
   awsCredentials?: () => Promise<AwsCredentials>;
 }
@@ -547,6 +549,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   });
   let origin = '';
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (opts.metrics !== undefined && req.url === '/metrics') return opts.metrics(req, res);
     stats.requests++;
     const route = routeOf(req.method ?? 'GET', req.url ?? '', req.headers, opts.upstreams, origin);
     if ('refusal' in route) {

@@ -27,7 +27,7 @@ export class OpenAIStreamMeter implements StreamMeter {
       if (chunk?.['error'] !== undefined) this.got.failure = errorFailure(chunk, 'stream-error');
       else if (chunk) {
         this.got.setModel(chunk['model']);
-        if (object(chunk['usage'])) this.got.usage = openAIChatUsage(chunk['usage']);
+        if (object(chunk['usage'])) this.got.usage = openAIChatUsage(chunk['usage'], chunk);
       }
     }
     if (this.pending.add(data)) this.drain();
@@ -49,7 +49,7 @@ export class OpenAIStreamMeter implements StreamMeter {
       return;
     }
     this.got.setModel(chunk['model']);
-    if (object(chunk['usage'])) this.got.usage = openAIChatUsage(chunk['usage']);
+    if (object(chunk['usage'])) this.got.usage = openAIChatUsage(chunk['usage'], chunk);
     const choices = chunk['choices'];
     if (!Array.isArray(choices)) return;
     for (const c of choices) {
@@ -89,7 +89,7 @@ export function choicesTimes(max: number | null, json: Json, bestOf = false): nu
 export const openAIChatWire: WireFormat = {
   meter: () => new OpenAIStreamMeter('chat'),
   readBody(json, got) {
-    got.usage = openAIChatUsage(json['usage']);
+    got.usage = openAIChatUsage(json['usage'], json);
     for (const [i, c] of arrayOf(json['choices']).entries()) {
       const message = object(object(c)?.['message']);
       got.add(i, message?.['content']);
