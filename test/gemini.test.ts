@@ -15,6 +15,8 @@ import { geminiTargetOf } from '../src/proxy/google.js';
 import { keyOf } from '../src/proxy/headers.js';
 import { clientEnv, clientProvidersOf, routeOf, upstreamsOf, type Route } from '../src/proxy/routes.js';
 import { recordOf } from '../src/record.js';
+import { operationOf } from '../src/telemetry/attributes.js';
+import { PROVIDER } from '../src/telemetry/semconv.js';
 import { bodyOutcome, streamMeter, type BodyEnd } from '../src/wire/index.js';
 import { LineSplitter, SseReader } from '../src/wire/sse.js';
 
@@ -258,6 +260,14 @@ describe('the proxy\'s Gemini routes', () => {
     const r = errorReply('google', 'budget', 'llm-usage: budget exceeded');
     expect(r.status).toBe(429);
     expect(JSON.parse(r.body)).toEqual({ error: { code: 429, message: 'llm-usage: budget exceeded', status: 'RESOURCE_EXHAUSTED' } });
+  });
+});
+
+describe('telemetry names Gemini as the GenAI conventions do', () => {
+  it('gen_ai.provider.name gcp.gemini, gen_ai.operation.name generate_content (chat through the compatible endpoint)', () => {
+    expect(PROVIDER.google).toBe('gcp.gemini');
+    expect(operationOf({ api: 'gemini' })).toBe('generate_content');
+    expect(operationOf({ api: 'chat' })).toBe('chat');
   });
 });
 
