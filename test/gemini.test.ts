@@ -158,7 +158,15 @@ describe('the Gemini wire readers', () => {
     expect(outcome.usage).toMatchObject({ input_tokens: 12, output_tokens: 27, output_token_details: { reasoning: 20 } });
     expect(outcome.text).toEqual(['Why did the chicken']);
     expect(outcome.failure).toBeUndefined();
-    expect(bodyOutcome('gemini', 200, array.slice(0, -40), 'cut').failure?.kind).toBe('stream-cut');
+    // Cut anywhere: the chunks that arrived whole keep their reported usage and text.
+    const ends = STREAM.map((_, k) => `[${STREAM.slice(0, k + 1).map((c) => JSON.stringify(c, null, 2)).join('\n,\r\n')}`.length);
+    for (let at = 1; at < array.length - 2; at++) {
+      const cut = bodyOutcome('gemini', 200, array.slice(0, at), 'cut');
+      expect(cut.failure?.kind, `cut at ${at}`).toBe('stream-cut');
+      const whole = ends.filter((e) => e <= at).length;
+      const last = STREAM[whole - 1] as { usageMetadata?: object } | undefined;
+      expect(cut.usage, `cut at ${at}`).toEqual(whole ? geminiUsage(last?.usageMetadata) : null);
+    }
 
     const whole = bodyOutcome('gemini', 200, JSON.stringify({ candidates: [0, 1].map((i) => ({ content: { parts: [{ text: `c${i}` }] }, finishReason: 'STOP', index: i })), usageMetadata: { promptTokenCount: 5, candidatesTokenCount: 6, totalTokenCount: 11 }, modelVersion: 'gemini-2.5-pro' }), 'complete');
     expect(whole).toMatchObject({ text: ['c0', 'c1'], model: 'gemini-2.5-pro', usage: { input_tokens: 5, output_tokens: 6 } });

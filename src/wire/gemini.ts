@@ -81,6 +81,27 @@ function partsText(content: unknown): string {
     .join('');
 }
 
+/**
+ * The whole chunks of a JSON-array stream that was cut off (`[{…},{…},{…` ): the longest prefix
+ * that JSON.parse reads as an array once closed, found by trying each of the last few `}` as the
+ * end of a chunk. Null when the body is no such prefix.
+ */
+export function cutArrayChunks(body: string): unknown[] | null {
+  if (!body.trimStart().startsWith('[')) return null;
+  let end = body.length;
+  for (let tries = 0; tries < 64; tries++) {
+    end = body.lastIndexOf('}', end - 1);
+    if (end === -1) return [];
+    try {
+      const items: unknown = JSON.parse(`${body.slice(0, end + 1)}]`);
+      if (Array.isArray(items)) return items;
+    } catch {
+      // Not the end of a whole chunk: try the one before.
+    }
+  }
+  return null;
+}
+
 export const geminiWire: WireFormat & { arrayBody(items: unknown[], end: BodyEnd): CallOutcome } = {
   meter: () => new GeminiStreamMeter(),
   readBody(json, got) {

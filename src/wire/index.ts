@@ -7,7 +7,7 @@ import type { CallOutcome } from '../providers/types.js';
 import type { RecordApi } from '../record.js';
 import { anthropicMessagesWire } from './anthropic-messages.js';
 import { bedrockConverseWire } from './bedrock.js';
-import { geminiErrorFailure, geminiWire } from './gemini.js';
+import { cutArrayChunks, geminiErrorFailure, geminiWire } from './gemini.js';
 import { openAIChatWire } from './openai-chat.js';
 import { openAICompletionsWire, openAIEmbeddingsWire } from './openai-completions.js';
 import { openAIResponsesWire } from './openai-responses.js';
@@ -43,7 +43,11 @@ export function bodyOutcome(api: RecordApi, status: number, body: string, end: B
   }
   const json = object(parsed);
   // Gemini's stream without alt=sse is one JSON array of its chunks.
-  if (api === 'gemini' && Array.isArray(parsed) && status >= 200 && status < 300) return geminiWire.arrayBody(parsed, end);
+  if (api === 'gemini' && status >= 200 && status < 300) {
+    // Cut off mid-array, the chunks that arrived whole still count: their usage was reported.
+    const items = Array.isArray(parsed) ? parsed : end !== 'complete' && parsed === null ? cutArrayChunks(body) : null;
+    if (items) return geminiWire.arrayBody(items, end);
+  }
   if (status < 200 || status >= 300) {
     const failure = json ? (api === 'gemini' ? geminiErrorFailure : errorFailure)(json, 'http', status) : { kind: 'http' as const, status, message: nonJsonMessage(body, status) };
     return { text: [], model: null, usage: null, failure };

@@ -301,6 +301,20 @@ describe('llm-usage exec: a program using @google/genai', () => {
     expectNoKey(r.stdout, r.stderr, readFileSync(report, 'utf8'), readFileSync(ledger, 'utf8'));
   });
 
+  it('a JSON-array stream cut off: the chunks that arrived whole keep their reported usage; the call is failed', async () => {
+    const report = tmp('report.json');
+    fake.queue({ usage: { input: 40, output: 16 }, cutAfter: 3 });
+    const r = await cli(['exec', '--report', report, '--', process.execPath, GENAI_CLIENT, tmp('cut.json'), 'array-stream']);
+    expect(r.code).toBe(1);
+    const call = JSON.parse(readFileSync(report, 'utf8')).calls[0];
+    expect(call).toMatchObject({ provider: 'google', api: 'gemini', stream: true, ok: false, error_kind: 'stream-cut', usage_source: 'reported' });
+    // Three of the default reply's word pieces arrived: the third chunk's running counts.
+    expect(call.usage.input_tokens).toBe(40);
+    expect(call.usage.output_tokens).toBeGreaterThan(0);
+    expect(call.usage.output_tokens).toBeLessThan(16);
+    expectNoKey(r.stdout, r.stderr, readFileSync(report, 'utf8'));
+  });
+
   it('--max-cost refuses in Google\'s format; --providers google sets only GOOGLE_GEMINI_BASE_URL', async () => {
     const names = ['OPENAI_BASE_URL', 'OPENAI_API_BASE', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_API_URL', 'AZURE_OPENAI_ENDPOINT', 'AWS_ENDPOINT_URL_BEDROCK_RUNTIME', 'ANTHROPIC_BEDROCK_BASE_URL', 'GOOGLE_GEMINI_BASE_URL'];
     const program = `process.stdout.write(JSON.stringify(${JSON.stringify(names)}.filter((k) => process.env[k] !== undefined)))`;
