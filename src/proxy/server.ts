@@ -48,7 +48,7 @@ export interface ProxyOptions {
   limits: ProxyLimits;
   /** Every metered call, once, when it has ended: done, failed, cut or refused. */
   onRecord(record: CallRecord): void;
-  /** `proxy --metrics`: answers /metrics itself (outside /v1, so never routed upstream). */
+  /** `proxy`'s /metrics: answers /metrics itself (outside /v1, so never routed upstream). */
   metrics?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** The AWS credentials Bedrock requests are checked against; by default the AWS SDK's chain. */
   awsCredentials?: () => Promise<AwsCredentials>;
