@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, type CliResult } from '../support/cli.js';
+import { runCli, type CliResult, summaryRow as row } from '../support/cli.js';
 import { DEFAULT_TEXT, startFakeProvider, type FakeProvider, type FakeReply } from '../support/fake-provider.mjs';
 import { startTap } from '../support/tap.js';
 
@@ -47,13 +47,6 @@ function expectNoSecrets(...texts: string[]) {
   }
 }
 
-/** The figure and source of a summary row. */
-function row(summary: string, label: string): { value: string; source: string } | null {
-  const line = summary.split('\n').find((l) => new RegExp(`^│\\s+${label.replace(/[()]/g, '\\$&')}\\s+│`).test(l));
-  if (!line) return null;
-  const cells = line.split('│').map((c) => c.trim());
-  return { value: cells[2] as string, source: cells[3] as string };
-}
 
 describe('llm-usage run --provider azure', () => {
   it('calls the deployment with api-key and api-version, prices by the reply\'s model under azure, and says so', async () => {
