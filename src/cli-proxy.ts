@@ -106,8 +106,8 @@ Examples:
       .option('--port <n>', 'the port to listen on (0: any free port)', port, DEFAULT_PROXY_PORT)
       .option('--host <address>', 'the address to listen on; anything but loopback lets other machines send calls through it', text)
       .option('--quiet', 'no line per call; only the summary at the end')
-      .option('--metrics', 'serve GET /metrics on the proxy\'s port for Prometheus: tokens, cost, requests, durations by provider and model')
-      .option('--metrics-tags', 'with --metrics: the --tag tags as labels (tag_KEY)'),
+      .option('--no-metrics', 'do not serve GET /metrics (by default the proxy\'s port answers it for Prometheus: tokens, cost, requests, durations by provider and model)')
+      .option('--metrics-tags', 'the --tag tags as labels of /metrics (tag_KEY)'),
   )
     .addHelpText(
       'after',
@@ -115,13 +115,13 @@ Examples:
 Examples:
   $ llm-usage proxy
   $ llm-usage proxy --port 8080 --max-cost 5
-  $ llm-usage proxy --metrics --tag team=search     # then scrape http://127.0.0.1:${DEFAULT_PROXY_PORT}/metrics
+  $ llm-usage proxy --tag team=search     # then scrape http://127.0.0.1:${DEFAULT_PROXY_PORT}/metrics
   $ OPENAI_BASE_URL=http://127.0.0.1:${DEFAULT_PROXY_PORT}/v1 jupyter lab     # in another terminal`,
     )
     .action(async (o: Record<string, unknown>) => {
       const { proxyCommand } = await import('./commands/proxy.js');
       await proxyCommand(
-        { ...meteringOpts(o), port: o.port as number, host: o.host as string | undefined, quiet: o.quiet === true, metrics: o.metrics === true, metricsTags: o.metricsTags === true },
+        { ...meteringOpts(o), port: o.port as number, host: o.host as string | undefined, quiet: o.quiet === true, metrics: o.metrics !== false, metricsTags: o.metricsTags === true },
         io,
       );
     });

@@ -35,7 +35,7 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
     const looping = await loop(opts.port);
     if (looping) throw looping;
   }
-  if (opts.metricsTags && !opts.metrics) throw new UsageError('--metrics-tags labels what --metrics serves: add --metrics');
+  if (opts.metricsTags && !opts.metrics) throw new UsageError('--metrics-tags labels what /metrics serves: drop --no-metrics');
   const metrics = opts.metrics ? (await import('../telemetry/prometheus.js')).startPrometheus({ tags: session.tags, tagLabels: opts.metricsTags === true }) : null;
   let proxy: MeteringProxy;
   const onRecord = (r: CallRecord) => {

@@ -48,7 +48,7 @@ export interface ProxyOptions {
   limits: ProxyLimits;
   /** Every metered call, once, when it has ended: done, failed, cut or refused. */
   onRecord(record: CallRecord): void;
-  /** `proxy --metrics`: answers /metrics itself (outside /v1, so never routed upstream). */
+  /** `proxy`'s /metrics: answers /metrics itself (outside /v1, so never routed upstream). */
   metrics?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** The AWS credentials Bedrock requests are checked against; by default the AWS SDK's chain. */
   awsCredentials?: () => Promise<AwsCredentials>;
@@ -300,7 +300,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       reservedUsd: 0,
     };
     const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request'>, error?: string) => {
-      const r = await offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs: performance.now() - started, request: body, ...ended });
+      const durationMs = performance.now() - started;
+      await nextTurn();
+      const r = await offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs, request: body, ...ended });
       const line = error !== undefined ? `${route.provider} ${call.model || 'unknown'}: ${error}` : r.error;
       r.error = line === null ? null : redactCallKey(line, call.key);
       emit(call, r);
@@ -620,6 +622,23 @@ interface Sink {
   data(chunk: Buffer, c: Dispatcher.DispatchController): void;
   end(): void;
   error(error: Error): void;
+}
+
+let turn: Promise<void> | null = null;
+
+/**
+ * Resolves on the next turn of the event loop, once for all that wait in this one: the calls
+ * that end together are recorded together, one after the other, while that code is hot in the
+ * CPU's caches (bench/proxy.mjs: about a tenth less CPU per call than recording each as it ends).
+ * Clients never wait for it: a call is recorded after its response has gone.
+ */
+function nextTurn(): Promise<void> {
+  return (turn ??= new Promise((resolve) =>
+    setImmediate(() => {
+      turn = null;
+      resolve();
+    }),
+  ));
 }
 
 function timedOut(error: Error): boolean {

@@ -1,9 +1,9 @@
 /**
- * `proxy --metrics`: GET /metrics in the Prometheus text exposition format, written by
+ * `proxy`'s GET /metrics in the Prometheus text exposition format, written by
  * prom-client (we never write a protocol by hand). Counters of tokens, cost and requests, and a
  * duration histogram, by provider and model; the --tag tags become labels only with
  * --metrics-tags (each label multiplies the series a Prometheus server keeps).
- * Loaded only when --metrics is given.
+ * Loaded only by `proxy` (not with --no-metrics).
  */
 import type http from 'node:http';
 import client from 'prom-client';

@@ -70,7 +70,7 @@ export const OPERATION = {
 /** gen_ai.provider.name for our providers (the conventions' well-known values). */
 export const PROVIDER: Record<ProviderName, string> = { openai: 'openai', anthropic: 'anthropic', azure: 'azure.ai.openai', bedrock: 'aws.bedrock', google: 'gcp.gemini' };
 
-/** The Prometheus names of `proxy --metrics` (the text format, through prom-client). */
+/** The Prometheus names of `proxy`'s /metrics (the text format, through prom-client). */
 export const PROM = {
   tokens: 'llm_usage_tokens_total',
   tokenDetails: 'llm_usage_token_details_total',

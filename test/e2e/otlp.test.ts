@@ -322,7 +322,7 @@ describe('--tag end to end: the ledger, the export, report --by tag:KEY', () => 
       [['run', PROMPT], { OTEL_EXPORTER_OTLP_ENDPOINT: rx.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, /^llm-usage: OTEL_EXPORTER_OTLP_PROTOCOL=grpc: llm-usage exports OTLP over HTTP only/],
       [['exec', '--', process.execPath, CLIENT, '/dev/null', 'chat'], { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, /^llm-usage: OTEL_EXPORTER_OTLP_ENDPOINT: OTLP over HTTP needs an http/],
       [['report', '--by', 'tag:'], {}, /^llm-usage: --by tag:: "" is not a tag key/],
-      [['proxy', '--port', '0', '--metrics-tags'], {}, /^llm-usage: --metrics-tags labels what --metrics serves: add --metrics/],
+      [['proxy', '--port', '0', '--no-metrics', '--metrics-tags'], {}, /^llm-usage: --metrics-tags labels what \/metrics serves: drop --no-metrics/],
     ];
     for (const [args, extra, message] of cases) {
       const r = await runCli(args, { env: env(extra) });

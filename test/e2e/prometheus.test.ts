@@ -106,9 +106,9 @@ async function until<T>(what: string, get: () => Promise<T | null | undefined>, 
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
 
-describe('proxy --metrics: GET /metrics on the proxy\'s own port', () => {
-  it('answers /metrics itself and never routes it upstream; without --metrics it is no route, and not forwarded either', async () => {
-    const on = await startProxy(['--metrics', '--quiet']);
+describe('proxy: GET /metrics on the proxy\'s own port', () => {
+  it('answers /metrics itself by default and never routes it upstream; with --no-metrics it is no route, and not forwarded either', async () => {
+    const on = await startProxy(['--quiet']);
     const r = await fetch(`${on.origin}/metrics`);
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
@@ -122,7 +122,7 @@ describe('proxy --metrics: GET /metrics on the proxy\'s own port', () => {
     expect(text).toContain('llm_usage_proxy_requests_total{kind="metered",reason=""} 1');
     expect(await on.stop()).toBe(0);
 
-    const off = await startProxy(['--quiet']);
+    const off = await startProxy(['--no-metrics', '--quiet']);
     const none = await fetch(`${off.origin}/metrics`);
     expect(none.status).toBe(404);
     expect(await off.stop()).toBe(0);
@@ -130,7 +130,7 @@ describe('proxy --metrics: GET /metrics on the proxy\'s own port', () => {
   });
 });
 
-describe('a real Prometheus server scraping proxy --metrics', () => {
+describe('a real Prometheus server scraping proxy /metrics', () => {
   it('holds the token and cost totals of the proxy\'s own summary', async () => {
     const version = spawnSync('prometheus', ['--version'], { encoding: 'utf8' });
     // Not a skip: without Prometheus this test cannot show what it is for, so it fails.
@@ -138,7 +138,7 @@ describe('a real Prometheus server scraping proxy --metrics', () => {
 
     const dir = mkdtempSync(join(tmpdir(), 'llm-usage-prometheus-'));
     const report = join(dir, 'summary.json');
-    const proxy = await startProxy(['--metrics', '--tag', 'team=search', '--metrics-tags', '--report', report]);
+    const proxy = await startProxy(['--tag', 'team=search', '--metrics-tags', '--report', report]);
     const promPort = await freePort();
     const prom = `http://127.0.0.1:${promPort}`;
     writeFileSync(

@@ -51,3 +51,11 @@ export function runCli(
     else child.stdin.end();
   });
 }
+
+/** The figure and source of a summary row, e.g. summaryRow(r.stderr, 'Prompt Tokens') -> { value: '11', source: 'reported' }. */
+export function summaryRow(summary: string, label: string): { value: string; source: string } | null {
+  const line = summary.split('\n').find((l) => new RegExp(`^│\\s+${label.replace(/[()]/g, '\\$&')}\\s+│`).test(l));
+  if (!line) return null;
+  const cells = line.split('│').map((c) => c.trim());
+  return { value: cells[2] as string, source: cells[3] as string };
+}
