@@ -4,14 +4,13 @@
 // fake sent, and the key (in x-goog-api-key or ?key=) nowhere in any output, error, ledger or report.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, type CliResult } from '../support/cli.js';
+import { runCli, summaryRow as row, type CliResult } from '../support/cli.js';
 import { DEFAULT_TEXT, startFakeProvider, type FakeProvider, type FakeReply } from '../support/fake-provider.mjs';
+import { startTap } from '../support/tap.js';
 
 // A distinctive key, shaped like Google's: no output, error, ledger line or report may show it.
 const KEY = 'AIzaSyDSECRETgeminiKEY0123456789abcdefg';
@@ -41,14 +40,6 @@ function expectNoKey(...texts: string[]) {
     expect(text).not.toContain(KEY);
     expect(text).not.toContain('SECRET');
   }
-}
-
-/** The figure and source of a summary row. */
-function row(summary: string, label: string): { value: string; source: string } | null {
-  const line = summary.split('\n').find((l) => new RegExp(`^│\\s+${label.replace(/[()]/g, '\\$&')}\\s+│`).test(l));
-  if (!line) return null;
-  const cells = line.split('│').map((c) => c.trim());
-  return { value: cells[2] as string, source: cells[3] as string };
 }
 
 describe('llm-usage run and stream with Gemini', () => {
@@ -169,39 +160,6 @@ const withoutRandomness = (text: string) =>
     .replace(/chatcmpl-[A-Za-z0-9]+|fp_[0-9a-f]+/g, 'ID')
     .replace(/"created":\d+/g, '"created":0');
 
-/** A recording tap between the proxy and the fake: every response body exactly as the fake sent it. */
-async function startTap(): Promise<{ url: string; bodies: Buffer[]; urls: string[]; close(): Promise<void> }> {
-  const bodies: Buffer[] = [];
-  const urls: string[] = [];
-  const server = http.createServer((req, res) => {
-    urls.push(req.url ?? '');
-    const up = http.request(`${fake.url}${req.url}`, { method: req.method, headers: req.headers }, (response) => {
-      res.writeHead(response.statusCode ?? 500, response.headers);
-      const parts: Buffer[] = [];
-      response.on('data', (c: Buffer) => {
-        parts.push(c);
-        res.write(c);
-      });
-      response.on('end', () => {
-        bodies.push(Buffer.concat(parts));
-        res.end();
-      });
-    });
-    req.pipe(up);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    bodies,
-    urls,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 /** Runs the client straight against the fake, without llm-usage. */
 async function direct(args: string[]): Promise<{ code: number | null; stderr: string }> {
   const env: Record<string, string> = {};
@@ -224,7 +182,7 @@ const CALLS = ['generate', 'stream', 'array-stream', 'compat'];
 
 describe('llm-usage exec: a program using @google/genai', () => {
   it('meters every call exactly; the program gets byte for byte what Gemini sent; the key is nowhere', async () => {
-    const tap = await startTap();
+    const tap = await startTap(fake.url);
     const out = tmp('proxied.json');
     const report = tmp('report.json');
     const ledger = tmp('ledger.jsonl');
@@ -252,7 +210,7 @@ describe('llm-usage exec: a program using @google/genai', () => {
     expect(j).toMatchObject({ prompt_tokens: 68, completion_tokens: 93, cached_tokens: 5, reasoning_tokens: 16, successful_requests: 4, failed_requests: 0, unmetered_requests: 0, refused_requests: 0 });
 
     // The paths, the query (alt=sse, the key) and the headers reached Gemini as the program sent them.
-    expect(tap.urls).toEqual([
+    expect(fake.requests.map((q) => q.url)).toEqual([
       '/v1beta/models/gemini-2.5-flash:generateContent',
       '/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse',
       `/v1beta/models/gemini-2.5-flash:streamGenerateContent?key=${encodeURIComponent(KEY)}`,
