@@ -3,6 +3,7 @@ import { resolveModel } from './pricing/resolve.js';
 import type { PriceTable } from './pricing/types.js';
 import { AZURE_KEY_VAR, azureConnection, azureDeploymentOf } from './providers/azure.js';
 import { BEDROCK_ENDPOINT_VARS, bedrockApiOf, isBedrockModel } from './providers/bedrock.js';
+import { COMPAT_NAMES, compatBaseUrl, compatModelOf, compatRow, isCompat } from './providers/compat.js';
 import type { Api, CallSpec, ProviderName } from './providers/types.js';
 
 /** What run and stream accept, before it becomes one CallSpec per call. */
@@ -22,7 +23,12 @@ export interface CallOptions {
 /** Most calls one run or stream makes: each is a row of the summary and, with --dry-run, of its table. */
 export const MAX_CALLS = 10_000;
 
-const KEY_VAR: Record<ProviderName, string | null> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', azure: AZURE_KEY_VAR, bedrock: null };
+const KEY_VAR: Record<string, string | null> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', azure: AZURE_KEY_VAR, bedrock: null };
+
+/** The variable a provider's key is read from; null where it takes none (Bedrock signs, ollama is local). */
+export function keyVarOf(provider: ProviderName): string | null {
+  return isCompat(provider) ? compatRow(provider).keyVar : (KEY_VAR[provider] ?? null);
+}
 
 // Models served only by the legacy completions endpoint.
 const LEGACY_COMPLETION = /^(gpt-3\.5-turbo-instruct|davinci-002|babbage-002|text-(davinci|curie|babbage|ada)-\d{3}|davinci|curie|babbage|ada)(\b|$)/;
@@ -36,6 +42,10 @@ export function isLegacyCompletionModel(model: string): boolean {
  * Bedrock model id or ARN bedrock, the rest openai.
  */
 export function providerOf(opts: Pick<CallOptions, 'provider' | 'model'>): ProviderName {
+  // An OpenAI-compatible provider: --provider NAME, or NAME/MODEL (providers/compat.ts).
+  const compat = opts.provider === undefined ? compatModelOf(opts.model) : null;
+  if (compat) return compat.provider;
+  if (opts.provider !== undefined && isCompat(opts.provider)) return opts.provider;
   const deployment = azureDeploymentOf(opts.model) !== null;
   if (opts.provider === undefined) {
     if (deployment) return 'azure';
@@ -44,7 +54,7 @@ export function providerOf(opts: Pick<CallOptions, 'provider' | 'model'>): Provi
   }
   if (deployment && opts.provider !== 'azure') throw new UsageError(`--model ${opts.model} is an Azure deployment: drop --provider ${opts.provider}, or the azure/ prefix`);
   if (opts.provider === 'openai' || opts.provider === 'anthropic' || opts.provider === 'azure' || opts.provider === 'bedrock') return opts.provider;
-  throw new UsageError(`--provider must be openai, anthropic, azure or bedrock, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
+  throw new UsageError(`--provider must be openai, anthropic, azure, bedrock or ${COMPAT_NAMES.join(', ')}, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
 }
 
 /** The API flavour: --api, else legacy completion models use completions, Anthropic messages, the rest chat. */
@@ -56,6 +66,13 @@ export function apiOf(opts: Pick<CallOptions, 'api' | 'model'>, provider: Provid
     throw new UsageError(`--api on Bedrock is messages (Claude, through InvokeModel) or converse, not "${opts.api}"`);
   }
   if (opts.api === 'converse') throw new UsageError('--api converse is Bedrock\'s: give a Bedrock model id, or --provider bedrock');
+  if (isCompat(provider)) {
+    // Compatible providers speak chat, and some legacy completions; none of them OpenAI's Responses.
+    const completions = compatRow(provider).completions;
+    if (opts.api === undefined || opts.api === 'chat') return 'chat';
+    if (opts.api === 'completions' && completions) return 'completions';
+    throw new UsageError(`--api on ${provider} is chat${completions ? ' or completions' : ''}, not "${opts.api}"`);
+  }
   if (provider === 'anthropic') {
     if (opts.api !== undefined && opts.api !== 'messages') throw new UsageError(`--api ${opts.api} is an OpenAI API; Anthropic models use messages`);
     return 'messages';
@@ -66,7 +83,7 @@ export function apiOf(opts: Pick<CallOptions, 'api' | 'model'>, provider: Provid
 }
 
 /** The variables a base URL comes from after --base-url, first set wins. */
-const BASE_URL_VARS: Record<ProviderName, readonly string[]> = {
+const BASE_URL_VARS: Record<string, readonly string[]> = {
   openai: ['OPENAI_BASE_URL'],
   anthropic: ['ANTHROPIC_BASE_URL'],
   // Azure's endpoint is read by azureConnection (providers/azure.ts), with its key and version.
@@ -81,7 +98,11 @@ const BASE_URL_VARS: Record<ProviderName, readonly string[]> = {
  */
 export function baseUrlOf(provider: ProviderName, flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (flag !== undefined) return checkedBaseUrl(flag, '--base-url', provider);
-  for (const name of BASE_URL_VARS[provider]) {
+  if (isCompat(provider)) {
+    const { url, source } = compatBaseUrl(provider, env);
+    return checkedBaseUrl(url, source, provider);
+  }
+  for (const name of BASE_URL_VARS[provider] ?? []) {
     // An empty variable is an unset one, as the SDKs read it.
     const value = env[name];
     if (value?.trim()) return checkedBaseUrl(value, name, provider);
@@ -89,7 +110,7 @@ export function baseUrlOf(provider: ProviderName, flag: string | undefined, env:
   return undefined;
 }
 
-const EXAMPLE_BASE_URL: Record<ProviderName, string> = {
+const EXAMPLE_BASE_URL: Record<string, string> = {
   openai: 'https://api.openai.com/v1',
   anthropic: 'https://api.anthropic.com',
   azure: 'https://RESOURCE.openai.azure.com',
@@ -101,7 +122,7 @@ const EXAMPLE_BASE_URL: Record<ProviderName, string> = {
  * before anything is sent, not a failed call. Credentials in it are never echoed.
  */
 function checkedBaseUrl(value: string, source: string, provider: ProviderName): string {
-  const example = EXAMPLE_BASE_URL[provider];
+  const example = isCompat(provider) ? compatRow(provider).baseUrl : (EXAMPLE_BASE_URL[provider] as string);
   let url: URL;
   try {
     url = new URL(value.trim());
@@ -129,12 +150,12 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
   }
   // Azure: --model names the deployment; its endpoint, key and API version are its own (providers/azure.ts).
   const azure = provider === 'azure' ? azureConnection(opts.baseUrl, env, requireKey) : null;
-  const keyVar = KEY_VAR[provider];
+  const keyVar = keyVarOf(provider);
   // Bedrock signs with AWS credentials, found (or missed) asynchronously by readyToSend.
   const apiKey = azure ? azure.apiKey : keyVar ? (env[keyVar] ?? '') : '';
   if (keyVar && !apiKey && requireKey) throw new UsageError(`no API key: set the ${keyVar} environment variable`);
   const baseURL = azure ? azure.endpoint : baseUrlOf(provider, opts.baseUrl, env);
-  const model = azure ? (azureDeploymentOf(opts.model) ?? opts.model) : opts.model;
+  const model = azure ? (azureDeploymentOf(opts.model) ?? opts.model) : compatModelFor(provider, opts.model);
   return prompts.map((prompt) => ({
     provider,
     api,
@@ -153,6 +174,13 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
   }));
 }
 
+/** The model a compatible provider is asked for: NAME/MODEL without its NAME/ (once: openrouter/openai/gpt-4o asks for openai/gpt-4o). */
+function compatModelFor(provider: ProviderName, model: string): string {
+  if (!isCompat(provider)) return model;
+  const prefixed = compatModelOf(model);
+  return prefixed?.provider === provider ? prefixed.model : model;
+}
+
 /**
  * `--provider anthropic -m gpt-4o` sends an OpenAI model to Anthropic's own API, and would record
  * OpenAI's price for it: a contradiction, refused before anything is sent. With a base URL (a
@@ -161,7 +189,7 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
 export function checkProviderServes(spec: Pick<CallSpec, 'provider' | 'model' | 'baseURL'>, explicit: boolean, table: PriceTable): void {
   // An Azure deployment's name says nothing of the model behind it; Bedrock serves many vendors'
   // models, under its own ids: Bedrock itself says which it has.
-  if (!explicit || spec.baseURL !== undefined || spec.provider === 'azure' || spec.provider === 'bedrock') return;
+  if (!explicit || spec.baseURL !== undefined || spec.provider === 'azure' || spec.provider === 'bedrock' || isCompat(spec.provider)) return;
   const other: ProviderName = spec.provider === 'openai' ? 'anthropic' : 'openai';
   const found = resolveModel(table, spec.model);
   if (found?.provider.id !== other || resolveModel(table, spec.model, spec.provider)) return;

@@ -3,6 +3,7 @@ import { resolveForCall } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
 import { BEDROCK_PRICING_PROVIDER } from './providers/bedrock.js';
+import { COMPAT_PROVIDERS, compatNoPriceNote, compatPriceOf, isCompat, type CompatName } from './providers/compat.js';
 import type { Api, CallOutcome, CallSpec, FailureKind, ProviderName } from './providers/types.js';
 import type { ChatMessage, EncodingName } from './tokens.js';
 import { makeUsage, type Usage } from './usage.js';
@@ -68,6 +69,12 @@ export interface CallRecord {
    */
   priced_by?: 'model' | 'deployment';
   cost_note: string | null;
+  /**
+   * The cost the provider itself reported (OpenRouter's usage.cost), when it did: then
+   * `cost_usd` is this figure, and `table_cost_usd` what pricing.json's prices come to (null: none).
+   */
+  reported_cost_usd?: number;
+  table_cost_usd?: number | null;
   request_id: string | null;
   duration_ms: number;
 }
@@ -79,6 +86,11 @@ export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationM
   const priced = priceOf(usage, [model, spec.model], spec.provider, table, outcome.model !== null);
   if (spec.provider === 'azure' && priced.priced_as !== null) {
     priced.priced_by = outcome.model !== null && resolveForCall(table, outcome.model, 'azure') ? 'model' : 'deployment';
+  }
+  // A provider that reports its own cost is billed by it: the total uses that, the table's price is kept beside it.
+  if (outcome.reportedCostUsd !== undefined && source !== 'none') {
+    const reported = roundUsd(outcome.reportedCostUsd);
+    Object.assign(priced, { reported_cost_usd: reported, table_cost_usd: priced.cost_usd, cost_usd: reported, cost_note: null });
   }
   // Nothing was processed, so nothing is billed; the model still groups with its priced calls.
   if (source === 'none') Object.assign(priced, { cost_usd: 0, cost_note: 'the call failed before the provider processed it' });
@@ -157,13 +169,15 @@ export function messagesOf(spec: Pick<CallSpec, 'system' | 'prompt'>): { role: s
 
 /** The provider of pricing.json whose prices a provider's calls are billed at, where the names differ. */
 export function pricingProviderOf(provider: string): string {
+  if (isCompat(provider)) return COMPAT_PROVIDERS.find((row) => row.id === provider)?.pricing ?? provider;
   return provider === 'bedrock' ? BEDROCK_PRICING_PROVIDER : provider;
 }
 
 /** The call's price by the first of `names` the table knows; `replied`: the first is the model the reply named. */
 function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable, replied: boolean): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note'> {
   for (const name of names) {
-    const found = resolveForCall(table, name, pricingProviderOf(provider));
+    // A compatible provider's calls are priced under its own entry only (providers/compat.ts).
+    const found = isCompat(provider) ? compatPriceOf(table, name, provider) : resolveForCall(table, name, pricingProviderOf(provider));
     if (!found) continue;
     const cost = costOf(usage, priceAt(found.model));
     const pricedAs = `${found.provider.id}/${found.model.id}`;
@@ -174,15 +188,22 @@ function priceOf(usage: Usage, names: string[], provider: string, table: PriceTa
     const named = replied ? `its reply named "${names[0]}"` : 'its reply named no model';
     return { cost_usd: null, priced_as: null, cost_note: `no azure price for deployment "${names[1]}" (${named}; add the model with --pricing FILE)` };
   }
+  if (isCompat(provider)) return { cost_usd: null, priced_as: null, cost_note: compatNoPriceNote(provider, names[0] as string) };
   return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };
 }
 
-const KEY_VAR = {
+/** Per compatible provider, one value made from its row. */
+function compatEntries(value: (row: (typeof COMPAT_PROVIDERS)[number]) => string): Record<CompatName, string> {
+  return Object.fromEntries(COMPAT_PROVIDERS.map((row) => [row.id, value(row)])) as Record<CompatName, string>;
+}
+
+const KEY_VAR: Record<ProviderName, string> = {
+  ...compatEntries((row) => row.keyVar ?? `${row.id}'s server (it takes no key)`),
   openai: 'OPENAI_API_KEY',
   anthropic: 'ANTHROPIC_API_KEY',
   azure: 'AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN',
   bedrock: 'the AWS credentials: AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
-} as const;
+};
 
 /** One line for a failed call: status, the provider's message, and what to do. */
 export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
@@ -191,12 +212,13 @@ export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseU
 }
 
 /** Where exec and proxy take each provider's upstream from. */
-export const UPSTREAM_SETTING = {
+export const UPSTREAM_SETTING: Record<ProviderName, string> = {
+  ...compatEntries((row) => `--upstream ${row.id}=URL`),
   openai: '--openai-upstream or OPENAI_BASE_URL',
   anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL',
   azure: '--azure-upstream or AZURE_OPENAI_ENDPOINT',
   bedrock: '--bedrock-upstream or AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
-} as const;
+};
 
 function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'>, f: NonNullable<CallOutcome['failure']>): string {
   // `run` retries through its SDK; the proxy relays what the program's own client got.

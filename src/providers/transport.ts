@@ -180,6 +180,7 @@ export class OutcomeBuilder {
   partialUsage: Usage | undefined;
   requestId: string | undefined;
   failure: ProviderFailure | undefined;
+  reportedCostUsd: number | undefined;
 
   constructor(
     choices: number,
@@ -204,6 +205,7 @@ export class OutcomeBuilder {
   outcome(): CallOutcome {
     const outcome: CallOutcome = { text: this.text, model: this.model, usage: this.usage };
     if (this.partialUsage) outcome.partialUsage = this.partialUsage;
+    if (this.reportedCostUsd !== undefined) outcome.reportedCostUsd = this.reportedCostUsd;
     if (this.requestId) outcome.requestId = this.requestId;
     if (this.failure) outcome.failure = this.failure;
     return outcome;

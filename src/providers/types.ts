@@ -1,5 +1,6 @@
 import type { Usage } from '../usage.js';
 import type { AwsAccess } from './bedrock.js';
+import type { CompatName } from './compat.js';
 
 export type ProviderName =
   | 'openai'
@@ -7,7 +8,9 @@ export type ProviderName =
   // Azure OpenAI: OpenAI's wire formats, to a deployment (providers/azure.ts).
   | 'azure'
   // AWS Bedrock: Claude through InvokeModel (api 'messages'), every other model through Converse.
-  | 'bedrock';
+  | 'bedrock'
+  // OpenAI-compatible providers (groq, deepseek, ...): OpenAI's wire formats at their own base URL (providers/compat.ts).
+  | CompatName;
 
 /**
  * The wire formats: OpenAI chat completions, legacy completions, Responses; Anthropic Messages
@@ -79,6 +82,8 @@ export interface CallOutcome {
    */
   partialUsage?: Usage;
   requestId?: string;
+  /** The call's cost as the provider itself reported it, in USD (OpenRouter's `usage.cost`). */
+  reportedCostUsd?: number;
   /** Set when the call failed; text/usage hold whatever arrived before the failure. */
   failure?: ProviderFailure;
 }

@@ -146,6 +146,8 @@ export class Gathered {
   usage: Usage | null = null;
   partialUsage: Usage | undefined;
   failure: ProviderFailure | undefined;
+  /** The provider's own report of the call's cost (OpenRouter's usage.cost). */
+  reportedCostUsd: number | undefined;
 
   add(choice: number, piece: unknown): void {
     if (typeof piece !== 'string' || piece === '') return;
@@ -162,6 +164,7 @@ export class Gathered {
     const failure = this.failure ?? endFailure(end, unfinished);
     const outcome: CallOutcome = { text: this.pieces.map((p) => p.join('')), model: this.model, usage: this.usage };
     if (this.partialUsage && !this.usage) outcome.partialUsage = this.partialUsage;
+    if (this.reportedCostUsd !== undefined) outcome.reportedCostUsd = this.reportedCostUsd;
     if (failure) outcome.failure = failure;
     return outcome;
   }
