@@ -14,6 +14,8 @@ export interface FakeUsage {
   cacheWrite1h?: number;
   /** Reasoning tokens (OpenAI reasoning_tokens), part of output. */
   reasoning?: number;
+  /** The cost the provider reports (OpenRouter's usage.cost, /compat/openrouter only). */
+  cost?: number;
 }
 
 /** How the fake answers one request. Every field is optional. */

@@ -9,6 +9,7 @@
 import { createServer } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { azureErrorFor, azureRoute, choiceFilterResults, promptFilterChunk, promptFilterResults } from './fake-azure.mjs';
+import { compatHandle, compatRoute } from './fake-compat.mjs';
 
 export const DEFAULT_TEXT = "Why don't scientists trust atoms?\n\nBecause they make up everything!";
 export const DEFAULT_USAGE = Object.freeze({ input: 11, output: 16 });
@@ -65,6 +66,20 @@ export async function startFakeProvider(options = {}) {
     }
     // Node already lower-cases incoming header names.
     requests.push({ method: req.method, path: url.pathname, url: req.url, headers: { ...req.headers }, body, raw });
+
+    // OpenAI-compatible providers under /compat/{provider}/, each with its usage quirks (fake-compat.mjs).
+    const compat = compatRoute(req.method, url.pathname);
+    if (compat) {
+      if (!compat.kind) {
+        sendJson(res, 404, openAiErrorBody(`Invalid URL (${req.method} ${url.pathname})`, 'invalid_request_error', null), { 'x-request-id': requestId() });
+        return;
+      }
+      const reply = normaliseReply(replyQueue.length ? replyQueue.shift() : defaultReply);
+      const ctx = { req, res, body: body ?? {}, reply, headers: { 'x-request-id': requestId(), ...reply.headers }, model: reply.model ?? body?.model ?? 'unknown', azure: false };
+      if (reply.status && reply.status >= 400) sendError(ctx, 'openai');
+      else await compatHandle(ctx, compat, { sendJson, streamSse, sseData, choiceText, pieces });
+      return;
+    }
 
     // Azure OpenAI: its own paths, checks and errors (fake-azure.mjs); then OpenAI's handlers.
     const azure = url.pathname.startsWith('/openai/') ? azureRoute(req.method, url, req.headers, options.azureKeys) : null;
@@ -168,6 +183,8 @@ function normaliseUsage(u) {
     cacheWrite: u.cacheWrite ?? 0,
     cacheWrite1h: u.cacheWrite1h ?? 0,
     reasoning: u.reasoning ?? 0,
+    // OpenRouter's reported cost (fake-compat.mjs); absent unless given.
+    ...(u.cost !== undefined ? { cost: u.cost } : {}),
   };
 }
 
