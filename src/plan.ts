@@ -152,7 +152,8 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
   const azure = provider === 'azure' ? azureConnection(opts.baseUrl, env, requireKey) : null;
   const keyVar = keyVarOf(provider);
   // Bedrock signs with AWS credentials, found (or missed) asynchronously by readyToSend.
-  const apiKey = azure ? azure.apiKey : keyVar ? (env[keyVar] ?? '') : '';
+  // A keyless local server (ollama) still gets a placeholder: the openai SDK refuses to send without one.
+  const apiKey = azure ? azure.apiKey : keyVar ? (env[keyVar] ?? '') : isCompat(provider) ? provider : '';
   if (keyVar && !apiKey && requireKey) throw new UsageError(`no API key: set the ${keyVar} environment variable`);
   const baseURL = azure ? azure.endpoint : baseUrlOf(provider, opts.baseUrl, env);
   const model = azure ? (azureDeploymentOf(opts.model) ?? opts.model) : compatModelFor(provider, opts.model);

@@ -10,6 +10,7 @@
  * posts to /openai/v1/chat/completions under it; together-ai's and the Cerebras SDK's
  * Stainless clients read TOGETHER_BASE_URL and CEREBRAS_BASE_URL).
  */
+import { UsageError } from '../errors.js';
 import { resolveModel } from '../pricing/resolve.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { Resolved } from '../pricing/resolve.js';
@@ -126,4 +127,22 @@ export function compatBaseUrl(name: CompatName, env: NodeJS.ProcessEnv): { url: 
     return { url: /\/v1$/.test(url) ? url : `${url}/v1`, source: row.hostVar };
   }
   return { url: row.baseUrl, source: `${name}'s public base URL` };
+}
+
+/**
+ * Where `price` and `count` look a NAME/MODEL up: the model under the pricing.json provider that
+ * prices that provider's calls (openrouter/VENDOR/MODEL: under VENDOR). Null for any other name;
+ * a UsageError for a provider no table prices (ollama).
+ */
+export function compatLookupOf(name: string): { model: string; provider: string } | null {
+  const prefixed = compatModelOf(name);
+  if (!prefixed) return null;
+  const row = compatRow(prefixed.provider);
+  if (prefixed.provider === 'openrouter') {
+    const m = /^([^/]+)\/(.+)$/.exec(prefixed.model);
+    if (!m) throw new UsageError(`${name}: OpenRouter models are openrouter/VENDOR/MODEL (e.g. openrouter/openai/gpt-4o)`);
+    return { provider: OPENROUTER_VENDORS[m[1] as string] ?? (m[1] as string), model: (m[2] as string).replace(/:[a-z]+$/, '') };
+  }
+  if (row.pricing === null) throw new UsageError(`${name}: ${row.id} runs models on your own machine, and pricing.json prices none of them (add one with --pricing FILE)`);
+  return { provider: row.pricing, model: prefixed.model };
 }
