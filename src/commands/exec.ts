@@ -14,6 +14,8 @@ export interface MeteringOptions {
   anthropicUpstream?: string;
   azureUpstream?: string;
   bedrockUpstream?: string;
+  /** --upstream NAME=URL, repeatable: a compatible provider's upstream (proxy/compat.ts). */
+  upstream?: string[];
   pricing?: string;
   /** --ledger FILE, or false for --no-ledger. */
   ledger?: string | false;

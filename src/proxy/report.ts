@@ -79,7 +79,7 @@ export function ledgerHook(command: 'exec' | 'proxy', ledger: string | false | u
  * metered: the session's calls, then the ledger.
  */
 export function openSession(command: 'exec' | 'proxy', opts: MeteringOptions, io: Io): { calls: SessionCalls; proxy: Omit<ProxyOptions, 'host' | 'port' | 'onRecord'>; record(r: CallRecord): void } {
-  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream, azure: opts.azureUpstream, bedrock: opts.bedrockUpstream }, io.env);
+  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream, azure: opts.azureUpstream, bedrock: opts.bedrockUpstream, compat: opts.upstream }, io.env);
   const proxyEnv = proxyEnvOf(io.env);
   const limits = limitsOf(io.env);
   if (opts.report) checkReportPath(opts.report);

@@ -1,11 +1,20 @@
 // The OpenAI-compatible providers end to end: `run` and `stream` with --provider NAME or
 // NAME/MODEL against the fake's compatible half (test/support/fake-compat.mjs), each provider's
 // usage quirk read, priced under its own entry; bad input; and `price`/`count` with NAME/MODEL.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, type CliResult } from '../support/cli.js';
 import { DEFAULT_TEXT, startFakeProvider, type FakeProvider } from '../support/fake-provider.mjs';
 
 const KEYS = { GROQ_API_KEY: 'gsk_SECRETgroq0123456789', DEEPSEEK_API_KEY: 'sk-SECRETdeepseek012345', XAI_API_KEY: 'xai-SECRETxai0123456789', OPENROUTER_API_KEY: 'sk-or-v1-SECRETrouter0123', MISTRAL_API_KEY: 'SECRETmistral0123456789' };
+
+const GROQ_CLIENT = fileURLToPath(new URL('../support/clients/groq-client.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'llm-usage-compat-'));
+let files = 0;
+const tmp = (name: string) => join(dir, `${++files}-${name}`);
 
 let fake: FakeProvider;
 beforeAll(async () => {
@@ -159,5 +168,66 @@ describe('price and count take NAME/MODEL', () => {
     const r = await cli(['count', '--model', 'x-ai/grok-3-mini', '--json', 'hello world']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ priced_as: 'x-ai/grok-3-mini' });
+  });
+});
+
+describe('llm-usage exec: compatible providers', () => {
+  it('groq-sdk (GROQ_BASE_URL) and the openai SDK on /deepseek/v1: metered exactly, priced under their providers, no secret anywhere', async () => {
+    const out = tmp('client.json');
+    const report = tmp('report.json');
+    const ledger = tmp('ledger.jsonl');
+    fake.queue({ usage: { input: 1000, output: 500 } }, { usage: { input: 2000, output: 1000 } }, { usage: { input: 1000, cached: 600, output: 200 } });
+    const r = await cli(
+      ['exec', '--report', report, '--ledger', ledger, '--upstream', `groq=${fake.url}/compat/groq/openai/v1`, '--upstream', `deepseek=${fake.url}/compat/deepseek`, '--', process.execPath, GROQ_CLIENT, out],
+      { WITH_DEEPSEEK: '1', GROQ_BASE_URL: undefined },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(readFileSync(report, 'utf8'));
+    expect(j.calls.map((c: any) => [c.provider, c.api, c.stream, c.model, c.usage_source, c.usage.input_tokens, c.usage.input_token_details.cache_read, c.usage.output_tokens, c.priced_as, c.cost_usd])).toEqual([
+      ['groq', 'chat', false, 'llama-3.1-8b-instant', 'reported', 1000, 0, 500, 'groq/llama-3.1-8b-instant', 0.00009],
+      // groq-sdk asked for no usage: Groq's x_groq.usage on the last chunk is read.
+      ['groq', 'chat', true, 'llama-3.1-8b-instant', 'reported', 2000, 0, 1000, 'groq/llama-3.1-8b-instant', 0.00018],
+      ['deepseek', 'chat', false, 'deepseek-v3.1-terminus', 'reported', 1000, 600, 200, 'deepseek/deepseek-v3.1-terminus', 0.000376],
+    ]);
+    // The requests reached each provider's upstream under its own path, with its own key.
+    expect(fake.requests.map((q) => [q.path, q.headers.authorization])).toEqual([
+      ['/compat/groq/openai/v1/chat/completions', `Bearer ${KEYS.GROQ_API_KEY}`],
+      ['/compat/groq/openai/v1/chat/completions', `Bearer ${KEYS.GROQ_API_KEY}`],
+      ['/compat/deepseek/chat/completions', `Bearer ${KEYS.DEEPSEEK_API_KEY}`],
+    ]);
+    // The SDKs got what the provider sent: groq-sdk's stream kept its x_groq usage.
+    const client = JSON.parse(readFileSync(out, 'utf8'));
+    expect(client.chat.usage).toMatchObject({ prompt_tokens: 1000, completion_tokens: 500 });
+    expect(client.stream.at(-1).x_groq.usage).toMatchObject({ prompt_tokens: 2000, completion_tokens: 1000 });
+    expect(client.deepseek.usage).toMatchObject({ prompt_cache_hit_tokens: 600 });
+    expectNoSecrets(r.stdout, r.stderr, readFileSync(report, 'utf8'), readFileSync(ledger, 'utf8'));
+  });
+
+  it("the user's own GROQ_BASE_URL is groq's upstream, as groq-sdk would have used it", async () => {
+    const report = tmp('report.json');
+    fake.queue({ usage: { input: 10, output: 10 } }, { usage: { input: 10, output: 10 } });
+    const r = await cli(['exec', '--report', report, '--', process.execPath, GROQ_CLIENT, tmp('client.json')], { GROQ_BASE_URL: `${fake.url}/compat/groq` });
+    expect(r.code, r.stderr).toBe(0);
+    expect(fake.requests.map((q) => q.path)).toEqual(['/compat/groq/openai/v1/chat/completions', '/compat/groq/openai/v1/chat/completions']);
+    expect(JSON.parse(readFileSync(report, 'utf8')).calls).toHaveLength(2);
+  });
+
+  it('--upstream with an unknown name or no URL: exit 2, one line, nothing run', async () => {
+    for (const bad of ['grok=http://127.0.0.1:9', 'groq', 'groq=not a url']) {
+      const r = await cli(['exec', '--upstream', bad, '--', process.execPath, '-e', 'console.log("ran")']);
+      expect(r.code, bad).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toContain('--upstream');
+    }
+  });
+
+  it('exec --providers groq sets GROQ_BASE_URL only', async () => {
+    const r = await cli(['exec', '--providers', 'groq', '--', process.execPath, '-e', 'console.log(JSON.stringify([process.env.GROQ_BASE_URL, process.env.OPENAI_BASE_URL ?? null, process.env.TOGETHER_BASE_URL ?? null]))'], { GROQ_BASE_URL: undefined, TOGETHER_BASE_URL: undefined });
+    expect(r.code, r.stderr).toBe(0);
+    const [groq, openai, together] = JSON.parse(r.stdout);
+    expect(groq).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/groq$/);
+    expect(openai).toBeNull();
+    expect(together).toBeNull();
   });
 });
