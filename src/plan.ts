@@ -54,7 +54,7 @@ export function providerOf(opts: Pick<CallOptions, 'provider' | 'model'>): Provi
   }
   if (deployment && opts.provider !== 'azure') throw new UsageError(`--model ${opts.model} is an Azure deployment: drop --provider ${opts.provider}, or the azure/ prefix`);
   if (opts.provider === 'openai' || opts.provider === 'anthropic' || opts.provider === 'azure' || opts.provider === 'bedrock') return opts.provider;
-  throw new UsageError(`--provider must be openai, anthropic, azure, bedrock or ${COMPAT_NAMES.join(', ')}, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
+  throw new UsageError(`--provider must be one of openai, anthropic, azure, bedrock, ${COMPAT_NAMES.join(', ')}, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
 }
 
 /** The API flavour: --api, else legacy completion models use completions, Anthropic messages, the rest chat. */

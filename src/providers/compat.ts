@@ -110,11 +110,14 @@ export function compatNoPriceNote(name: CompatName, model: string): string {
 }
 
 /**
- * The base URL of a `run` call to a compatible provider with no --base-url: the row's own
- * variable (OLLAMA_HOST, `host:port` or a URL, as ollama reads it) with /v1, else the public one.
+ * The base URL of a `run` call to a compatible provider with no --base-url: its own SDK's
+ * base-URL variable (GROQ_BASE_URL, with the path that SDK adds), or the row's own variable
+ * (OLLAMA_HOST, `host:port` or a URL, as ollama reads it) with /v1, else the public one.
  */
 export function compatBaseUrl(name: CompatName, env: NodeJS.ProcessEnv): { url: string; source: string } {
   const row = compatRow(name);
+  const own = row.sdk ? env[row.sdk.variable]?.trim() : undefined;
+  if (row.sdk && own) return { url: own.replace(/\/+$/, '') + row.sdk.path, source: row.sdk.variable };
   const host = row.hostVar ? env[row.hostVar]?.trim() : undefined;
   if (row.hostVar && host) {
     const withScheme = /^[a-z]+:\/\//i.test(host) ? host : `http://${host}`;
