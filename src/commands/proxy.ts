@@ -67,6 +67,7 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
         via: { http: httpProxy && displayUrl(httpProxy), https: httpsProxy && displayUrl(httpsProxy) },
         loopbackOnly,
         maxCostUsd: opts.maxCost,
+        compat: Object.fromEntries(Object.entries(upstreams.compat ?? {}).map(([name, url]) => [name, displayUrl(url)])),
       },
       io.colourErr,
     ),

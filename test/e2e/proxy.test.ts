@@ -119,7 +119,7 @@ describe('llm-usage proxy', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/│ Tokens Used\s+│\s+62 │/);
     expect(r.stderr).toMatch(/│ Successful Requests\s+│\s+2 │/);
-    expect(r.stdout).toBe(`OPENAI_BASE_URL=${p.openai}\nANTHROPIC_BASE_URL=${p.anthropic}\nAZURE_OPENAI_ENDPOINT=${p.anthropic}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${p.anthropic}\nANTHROPIC_BEDROCK_BASE_URL=${p.anthropic}\n`);
+    expect(r.stdout).toBe(`OPENAI_BASE_URL=${p.openai}\nANTHROPIC_BASE_URL=${p.anthropic}\nAZURE_OPENAI_ENDPOINT=${p.anthropic}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${p.anthropic}\nANTHROPIC_BEDROCK_BASE_URL=${p.anthropic}\nGROQ_BASE_URL=${p.anthropic}/groq\nTOGETHER_BASE_URL=${p.anthropic}/together/v1\nCEREBRAS_BASE_URL=${p.anthropic}/cerebras\n`);
     // No Azure endpoint configured: said at the start, and Azure calls would be refused.
     expect(r.stderr).toContain('llm-usage proxy: Azure OpenAI calls are refused: no Azure endpoint is configured (AZURE_OPENAI_ENDPOINT or --azure-upstream)\n');
     expectNothingPrivate(r.stdout + r.stderr);
