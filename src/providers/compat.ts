@@ -32,6 +32,11 @@ export interface CompatRow {
   /** Whether it serves the legacy completions API (`/completions`) beside chat. */
   readonly completions: boolean;
   /**
+   * Whether its streams carry usage unasked (groq in x_groq.usage, the others on the last chunk):
+   * then the proxy sends a program's request as it is, without asking for include_usage.
+   */
+  readonly streamUsage?: 'always';
+  /**
    * The base-URL variable of the provider's own SDK, which `exec` points at the proxy, and the
    * path that SDK puts after it before `/chat/completions` ('' when its base URL holds the /v1).
    */
@@ -39,22 +44,27 @@ export interface CompatRow {
 }
 
 export const COMPAT_PROVIDERS = [
-  { id: 'groq', baseUrl: 'https://api.groq.com/openai/v1', keyVar: 'GROQ_API_KEY', pricing: 'groq', completions: false, sdk: { variable: 'GROQ_BASE_URL', path: '/openai/v1', client: 'groq-sdk, groq (Python)' } },
+  { id: 'groq', baseUrl: 'https://api.groq.com/openai/v1', keyVar: 'GROQ_API_KEY', pricing: 'groq', completions: false, streamUsage: 'always', sdk: { variable: 'GROQ_BASE_URL', path: '/openai/v1', client: 'groq-sdk, groq (Python)' } },
   { id: 'deepseek', baseUrl: 'https://api.deepseek.com', keyVar: 'DEEPSEEK_API_KEY', pricing: 'deepseek', completions: false },
-  { id: 'mistral', baseUrl: 'https://api.mistral.ai/v1', keyVar: 'MISTRAL_API_KEY', pricing: 'mistral', completions: false },
+  { id: 'mistral', baseUrl: 'https://api.mistral.ai/v1', keyVar: 'MISTRAL_API_KEY', pricing: 'mistral', completions: false, streamUsage: 'always' },
   { id: 'x-ai', baseUrl: 'https://api.x.ai/v1', keyVar: 'XAI_API_KEY', pricing: 'x-ai', completions: false },
-  { id: 'together', baseUrl: 'https://api.together.xyz/v1', keyVar: 'TOGETHER_API_KEY', pricing: 'together', completions: true, sdk: { variable: 'TOGETHER_BASE_URL', path: '', client: 'together-ai, together (Python)' } },
+  { id: 'together', baseUrl: 'https://api.together.xyz/v1', keyVar: 'TOGETHER_API_KEY', pricing: 'together', completions: true, streamUsage: 'always', sdk: { variable: 'TOGETHER_BASE_URL', path: '', client: 'together-ai, together (Python)' } },
   { id: 'fireworks', baseUrl: 'https://api.fireworks.ai/inference/v1', keyVar: 'FIREWORKS_API_KEY', pricing: 'fireworks', completions: true },
   { id: 'cerebras', baseUrl: 'https://api.cerebras.ai/v1', keyVar: 'CEREBRAS_API_KEY', pricing: 'cerebras', completions: true, sdk: { variable: 'CEREBRAS_BASE_URL', path: '/v1', client: '@cerebras/cerebras_cloud_sdk, cerebras-cloud-sdk (Python)' } },
   { id: 'perplexity', baseUrl: 'https://api.perplexity.ai', keyVar: 'PERPLEXITY_API_KEY', pricing: 'perplexity', completions: false },
   { id: 'moonshotai', baseUrl: 'https://api.moonshot.ai/v1', keyVar: 'MOONSHOT_API_KEY', pricing: 'moonshotai', completions: false },
-  { id: 'openrouter', baseUrl: 'https://openrouter.ai/api/v1', keyVar: 'OPENROUTER_API_KEY', pricing: null, completions: true },
+  { id: 'openrouter', baseUrl: 'https://openrouter.ai/api/v1', keyVar: 'OPENROUTER_API_KEY', pricing: null, completions: true, streamUsage: 'always' },
   { id: 'ollama', baseUrl: 'http://localhost:11434/v1', keyVar: null, hostVar: 'OLLAMA_HOST', pricing: null, completions: true },
 ] as const satisfies readonly CompatRow[];
 
 export type CompatName = (typeof COMPAT_PROVIDERS)[number]['id'];
 
 export const COMPAT_NAMES: readonly CompatName[] = COMPAT_PROVIDERS.map((row) => row.id);
+
+/** Whether a provider's streams carry usage without stream_options.include_usage (the proxy then asks for none). */
+export function streamsUsageUnasked(name: string): boolean {
+  return isCompat(name) && compatRow(name).streamUsage === 'always';
+}
 
 export function isCompat(name: string): name is CompatName {
   return (COMPAT_NAMES as readonly string[]).includes(name);
