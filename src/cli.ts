@@ -96,7 +96,7 @@ Examples:
   const callOptions = (cmd: Command) =>
     cmd
       .option('-m, --model <name>', 'the model to call', model, 'gpt-4o-mini')
-      .option('-p, --provider <name>', 'openai, anthropic, azure or bedrock (default: azure for azure/DEPLOYMENT, anthropic for claude-*, bedrock for Bedrock model ids and ARNs, else openai)', name)
+      .option('-p, --provider <name>', 'openai, anthropic, azure, bedrock, or an OpenAI-compatible provider: groq, deepseek, mistral, x-ai, together, fireworks, cerebras, perplexity, moonshotai, openrouter, ollama (default: NAME for NAME/MODEL, azure for azure/DEPLOYMENT, anthropic for claude-*, bedrock for Bedrock model ids and ARNs, else openai)', name)
       .option('--api <api>', 'chat, completions or responses; on Bedrock messages or converse (default: completions for legacy completion models, messages for Claude on Bedrock, converse for other Bedrock models, else chat)', name)
       .option('--system <text>', 'a system prompt', text)
       .option('--max-tokens <n>', 'the most output tokens per call', positive)
@@ -138,7 +138,8 @@ Examples:
         'Call a model once per prompt, in order (the prompt comes from stdin when none is given).\n' +
           'Each reply goes to stdout; then the summary (Tokens Used / Prompt / Completion / requests / cost) to stderr.\n' +
           'Keys come from OPENAI_API_KEY or ANTHROPIC_API_KEY; Azure OpenAI (--provider azure, where -m is the deployment) ' +
-          'reads AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY (or AZURE_OPENAI_AD_TOKEN) and OPENAI_API_VERSION.',
+          'reads AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY (or AZURE_OPENAI_AD_TOKEN) and OPENAI_API_VERSION; ' +
+          'an OpenAI-compatible provider (-m groq/MODEL) its own key variable (GROQ_API_KEY, ...; see the README).',
       )
       .argument('[prompts...]', 'one call per prompt'),
   ))
@@ -150,6 +151,8 @@ Examples:
   $ llm-usage run -m gpt-3.5-turbo-0125 "Tell me a joke" "Tell me another"
   $ llm-usage run -m claude-3-5-haiku-latest --repeat 3 "hello"
   $ llm-usage run -m azure/my-gpt4o-deployment "Tell me a joke"
+  $ llm-usage run -m groq/llama-3.1-8b-instant "Tell me a joke"
+  $ llm-usage run -m openrouter/openai/gpt-4o "Tell me a joke"
   $ llm-usage run -m gpt-4o --max-tokens 500 --max-cost 0.01 "Summarise the news"
   $ llm-usage run -m gpt-4o --max-tokens 500 --dry-run "Summarise the news"
   $ echo "Summarise: ..." | llm-usage run -m gpt-4o --json`,

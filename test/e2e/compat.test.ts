@@ -231,3 +231,16 @@ describe('llm-usage exec: compatible providers', () => {
     expect(together).toBeNull();
   });
 });
+
+describe('--dry-run and --max-cost with a compatible provider', () => {
+  it('bound by the provider\'s own prices; an unpriced one cannot be bounded, and nothing is sent', async () => {
+    const r = await cli(['run', '-m', 'groq/llama-3.1-8b-instant', '--max-tokens', '100', '--dry-run', '--json', 'Tell me a joke']);
+    expect(r.code, r.stderr).toBe(0);
+    // 11 prompt tokens (tiktoken, approximate) x $0.05 + 100 output x $0.08 per 1M.
+    expect(JSON.parse(r.stdout).calls[0]).toMatchObject({ priced_as: 'groq/llama-3.1-8b-instant', prompt_tokens: 11, max_output_tokens: 100, cost_usd: 0.00000855 });
+    const unpriced = await cli(['run', '-m', 'groq/gpt-4o', '--max-tokens', '100', '--max-cost', '1', '--base-url', `${fake.url}/compat/groq/openai/v1`, 'hi']);
+    expect(unpriced.code).toBe(2);
+    expect(unpriced.stderr).toContain('no price for model "gpt-4o"');
+    expect(fake.requests).toHaveLength(0);
+  });
+});
