@@ -93,12 +93,26 @@ export function openAIChunkUsage(chunk: unknown): Usage | null {
 }
 
 /**
- * The cost a provider reported for a call, in USD, where it reports one: OpenRouter's
- * `usage.cost` (its credits, which are US dollars). Undefined otherwise.
+ * What a provider's usage says beyond tokens, where it says it: the cost it billed, in USD
+ * (OpenRouter's `usage.cost`, its credits, which are US dollars), and Perplexity's billed extras
+ * (`citation_tokens`, `num_search_queries`). Undefined when it says none of them.
  */
-export function reportedCostOf(usage: unknown): number | undefined {
-  const cost = objectOrNull(usage)?.['cost'];
-  return typeof cost === 'number' && Number.isFinite(cost) && cost >= 0 ? cost : undefined;
+export function usageExtrasOf(usage: unknown): UsageExtras | undefined {
+  const u = objectOrNull(usage);
+  const cost = u?.['cost'];
+  const extras: UsageExtras = {};
+  if (typeof cost === 'number' && Number.isFinite(cost) && cost >= 0) extras.reported_cost_usd = cost;
+  const citations = countOf(u, 'citation_tokens');
+  const searches = countOf(u, 'num_search_queries');
+  if (citations) extras.citation_tokens = citations;
+  if (searches) extras.web_searches = searches;
+  return Object.keys(extras).length ? extras : undefined;
+}
+
+export interface UsageExtras {
+  reported_cost_usd?: number;
+  citation_tokens?: number;
+  web_searches?: number;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { costOf, roundUsd } from './pricing/cost.js';
 import { resolveForCall } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
+import type { UsageExtras } from './normalise.js';
 import type { PriceTable } from './pricing/types.js';
 import { BEDROCK_PRICING_PROVIDER } from './providers/bedrock.js';
 import { COMPAT_PROVIDERS, compatNoPriceNote, compatPriceOf, isCompat, type CompatName } from './providers/compat.js';
@@ -75,6 +76,11 @@ export interface CallRecord {
    */
   reported_cost_usd?: number;
   table_cost_usd?: number | null;
+  /**
+   * Billed extras beside tokens that the provider reported and pricing.json prices (Perplexity's
+   * citation tokens and web searches), included in `cost_usd`.
+   */
+  fees?: { part: 'citation_tokens' | 'web_searches'; quantity: number; rate: number; usd: number }[];
   request_id: string | null;
   duration_ms: number;
 }
@@ -83,13 +89,14 @@ export interface CallRecord {
 export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationMs: number, table: PriceTable): Promise<CallRecord> {
   const model = outcome.model ?? spec.model;
   const { usage, source, estimate } = await usageOf(spec, outcome, model);
-  const priced = priceOf(usage, [model, spec.model], spec.provider, table, outcome.model !== null);
+  const priced = priceOf(usage, [model, spec.model], spec.provider, table, outcome.model !== null, outcome.extras);
   if (spec.provider === 'azure' && priced.priced_as !== null) {
     priced.priced_by = outcome.model !== null && resolveForCall(table, outcome.model, 'azure') ? 'model' : 'deployment';
   }
   // A provider that reports its own cost is billed by it: the total uses that, the table's price is kept beside it.
-  if (outcome.reportedCostUsd !== undefined && source !== 'none') {
-    const reported = roundUsd(outcome.reportedCostUsd);
+  const reportedCost = outcome.extras?.reported_cost_usd;
+  if (reportedCost !== undefined && source !== 'none') {
+    const reported = roundUsd(reportedCost);
     Object.assign(priced, { reported_cost_usd: reported, table_cost_usd: priced.cost_usd, cost_usd: reported, cost_note: null });
   }
   // Nothing was processed, so nothing is billed; the model still groups with its priced calls.
@@ -174,7 +181,7 @@ export function pricingProviderOf(provider: string): string {
 }
 
 /** The call's price by the first of `names` the table knows; `replied`: the first is the model the reply named. */
-function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable, replied: boolean): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note'> {
+function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable, replied: boolean, extras?: UsageExtras): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note' | 'fees'> {
   for (const name of names) {
     // A compatible provider's calls are priced under its own entry only (providers/compat.ts).
     const found = isCompat(provider) ? compatPriceOf(table, name, provider) : resolveForCall(table, name, pricingProviderOf(provider));
@@ -182,7 +189,9 @@ function priceOf(usage: Usage, names: string[], provider: string, table: PriceTa
     const cost = costOf(usage, priceAt(found.model));
     const pricedAs = `${found.provider.id}/${found.model.id}`;
     if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price` };
-    return { cost_usd: roundUsd(cost.usd), priced_as: pricedAs, cost_note: null };
+    const fees = feesOf(priceAt(found.model), extras);
+    const feesUsd = fees.reduce((sum, f) => sum + f.usd, 0);
+    return { cost_usd: roundUsd(cost.usd + feesUsd), priced_as: pricedAs, cost_note: null, ...(fees.length ? { fees } : {}) };
   }
   if (provider === 'azure') {
     const named = replied ? `its reply named "${names[0]}"` : 'its reply named no model';
@@ -195,6 +204,23 @@ function priceOf(usage: Usage, names: string[], provider: string, table: PriceTa
 /** Per compatible provider, one value made from its row. */
 function compatEntries(value: (row: (typeof COMPAT_PROVIDERS)[number]) => string): Record<CompatName, string> {
   return Object.fromEntries(COMPAT_PROVIDERS.map((row) => [row.id, value(row)])) as Record<CompatName, string>;
+}
+
+// The billed extras a usage can report, and the price key (per 1M tokens, per 1K searches) of each.
+const FEES = [
+  { part: 'citation_tokens', key: 'output_citation_mtok', per: 1e6 },
+  { part: 'web_searches', key: 'web_searches_kcount', per: 1e3 },
+] as const;
+
+/** The extras a call reported that its model has a price for, each priced. */
+function feesOf(prices: Record<string, unknown>, extras: UsageExtras | undefined): NonNullable<CallRecord['fees']> {
+  const out: NonNullable<CallRecord['fees']> = [];
+  for (const { part, key, per } of FEES) {
+    const quantity = extras?.[part] ?? 0;
+    const rate = prices[key];
+    if (quantity > 0 && typeof rate === 'number') out.push({ part, quantity, rate, usd: (quantity * rate) / per });
+  }
+  return out;
 }
 
 const KEY_VAR: Record<ProviderName, string> = {

@@ -3,7 +3,7 @@
 // and the price it must come to, computed here by hand from pricing.json's own figures.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { openAIChatUsage, openAIChunkUsage, reportedCostOf } from '../src/normalise.js';
+import { openAIChatUsage, openAIChunkUsage, usageExtrasOf } from '../src/normalise.js';
 import { loadPriceTable } from '../src/pricing/table.js';
 import { COMPAT_PROVIDERS, compatBaseUrl, compatModelOf, type CompatName } from '../src/providers/compat.js';
 import type { CallOutcome, CallSpec } from '../src/providers/types.js';
@@ -26,11 +26,11 @@ function spec(provider: CompatName, model: string): CallSpec {
   return { provider, api: 'chat', model, prompt: 'hi', stream: false, streamUsage: false, apiKey: '' };
 }
 
-async function priced(provider: CompatName, model: string, u: { input: number; output: number; cached?: number; reasoning?: number; cost?: number }) {
+async function priced(provider: CompatName, model: string, u: { input: number; output: number; cached?: number; reasoning?: number; cost?: number; citations?: number; searches?: number }) {
   const wire = compatUsage(provider, { cached: 0, reasoning: 0, ...u });
   const outcome: CallOutcome = { text: ['ok'], model, usage: openAIChatUsage(wire) };
-  const cost = reportedCostOf(wire);
-  if (cost !== undefined) outcome.reportedCostUsd = cost;
+  const extras = usageExtrasOf(wire);
+  if (extras) outcome.extras = extras;
   return recordOf(spec(provider, model), outcome, 1, table);
 }
 
@@ -93,6 +93,20 @@ describe('each compatible provider: one call, priced by hand from pricing.json',
     const byHand = (200 * rate('perplexity', 'sonar', 'input_mtok')) / M + rate('perplexity', 'sonar', 'requests_kcount') / 1000;
     expect(byHand).toBeCloseTo(0.0122, 15);
     expect(r.cost_usd).toBeCloseTo(byHand, 15);
+  });
+
+  it('perplexity sonar-deep-research: its citation tokens and web searches at their own prices', async () => {
+    const m = 'sonar-deep-research';
+    const r = await priced('perplexity', m, { input: 1000, output: 2000, citations: 3000, searches: 4 });
+    const byHand =
+      (1000 * rate('perplexity', m, 'input_mtok') + 2000 * rate('perplexity', m, 'output_mtok') + 3000 * rate('perplexity', m, 'output_citation_mtok')) / M +
+      (4 * rate('perplexity', m, 'web_searches_kcount')) / 1000;
+    expect(byHand).toBeCloseTo(0.044, 15); // $0.002 + $0.016 + $0.006 + $0.02
+    expect(r.cost_usd).toBeCloseTo(byHand, 15);
+    expect(r.fees).toEqual([
+      { part: 'citation_tokens', quantity: 3000, rate: 2, usd: 0.006 },
+      { part: 'web_searches', quantity: 4, rate: 5, usd: 0.02 },
+    ]);
   });
 
   it('moonshotai kimi-k2-0905-preview with cache reads', async () => {

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { openAIChunkUsage, reportedCostOf } from '../normalise.js';
+import { openAIChunkUsage, usageExtrasOf } from '../normalise.js';
 import { azureOpenAIClient } from './azure-openai.js';
 import type { CallEvents, CallOutcome, CallSpec, Provider } from './types.js';
 import { attemptLoggingFetch, failureFrom, OutcomeBuilder, unfinishedStream, type SdkErrorClasses } from './transport.js';
@@ -71,7 +71,7 @@ export async function readChoiceStream<C extends { index: number; finish_reason?
     }
     const usage = openAIChunkUsage(chunk);
     if (usage) out.usage = usage;
-    out.reportedCostUsd = reportedCostOf(chunk.usage) ?? out.reportedCostUsd;
+    out.extras = usageExtrasOf(chunk.usage) ?? out.extras;
   }
   // An abort between the finish chunk and the usage chunk loses the usage too.
   if (!allChoicesFinished(opened, finished) || (spec.signal?.aborted && !out.usage)) {

@@ -1,3 +1,4 @@
+import type { UsageExtras } from '../normalise.js';
 import type { Usage } from '../usage.js';
 import type { AwsAccess } from './bedrock.js';
 import type { CompatName } from './compat.js';
@@ -82,8 +83,8 @@ export interface CallOutcome {
    */
   partialUsage?: Usage;
   requestId?: string;
-  /** The call's cost as the provider itself reported it, in USD (OpenRouter's `usage.cost`). */
-  reportedCostUsd?: number;
+  /** What the usage said beyond tokens: the provider's own cost (OpenRouter's `usage.cost`), Perplexity's citations and searches. */
+  extras?: UsageExtras;
   /** Set when the call failed; text/usage hold whatever arrived before the failure. */
   failure?: ProviderFailure;
 }

@@ -1,5 +1,5 @@
 /** OpenAI chat completions on the wire: `data: {chunk}` streams ending in `data: [DONE]`, and JSON bodies. */
-import { openAIChatUsage, openAIChunkUsage, reportedCostOf } from '../normalise.js';
+import { openAIChatUsage, openAIChunkUsage, usageExtrasOf } from '../normalise.js';
 import type { CallOutcome } from '../providers/types.js';
 import { arrayOf, chatMessage, classify, Deferred, DONE, ERROR_KEY, errorFailure, Gathered, IS_DONE, object, parseBytes, USAGE_OBJECT, whole, type BodyEnd, type Json, type StreamMeter, type WireFormat } from './read.js';
 
@@ -37,7 +37,7 @@ export class OpenAIStreamMeter implements StreamMeter {
   private chunkUsage(chunk: Json): void {
     const usage = openAIChunkUsage(chunk);
     if (usage) this.got.usage = usage;
-    this.got.reportedCostUsd = reportedCostOf(chunk['usage']) ?? this.got.reportedCostUsd;
+    this.got.extras = usageExtrasOf(chunk['usage']) ?? this.got.extras;
   }
 
   private drain(): void {
@@ -97,7 +97,7 @@ export const openAIChatWire: WireFormat = {
   meter: () => new OpenAIStreamMeter('chat'),
   readBody(json, got) {
     got.usage = openAIChatUsage(json['usage']);
-    got.reportedCostUsd = reportedCostOf(json['usage']);
+    got.extras = usageExtrasOf(json['usage']);
     for (const [i, c] of arrayOf(json['choices']).entries()) {
       const message = object(object(c)?.['message']);
       got.add(i, message?.['content']);

@@ -7,7 +7,7 @@
 //   x-ai        reasoning_tokens OUTSIDE completion_tokens; total_tokens = prompt + completion + reasoning
 //   openrouter  usage.cost (USD) and cost_details; usage on every stream, asked for or not
 //   mistral     stream: usage on the finish chunk, asked for or not
-//   perplexity  citation_tokens, num_search_queries, search_context_size beside the counts
+//   perplexity  citation_tokens, num_search_queries (billed by sonar-deep-research), search_context_size
 //   the rest    OpenAI's own shape (together, fireworks, cerebras, moonshotai, ollama)
 //
 // Any path prefix after /compat/{provider} is accepted (groq's /openai/v1, fireworks' /inference/v1,
@@ -47,7 +47,7 @@ export function compatUsage(provider, u) {
         ...(u.cost !== undefined ? { cost: u.cost, is_byok: false, cost_details: { upstream_inference_cost: null } } : {}),
       };
     case 'perplexity':
-      return { ...base, citation_tokens: 0, num_search_queries: 1, search_context_size: 'low' };
+      return { ...base, citation_tokens: u.citations ?? 0, num_search_queries: u.searches ?? 1, search_context_size: 'low' };
     case 'groq':
       return { queue_time: 0.02, ...base, prompt_time: 0.001, completion_time: 0.01, total_time: 0.011 };
     default:

@@ -185,6 +185,9 @@ function normaliseUsage(u) {
     reasoning: u.reasoning ?? 0,
     // OpenRouter's reported cost (fake-compat.mjs); absent unless given.
     ...(u.cost !== undefined ? { cost: u.cost } : {}),
+    // Perplexity's citation tokens and web searches (fake-compat.mjs).
+    ...(u.citations !== undefined ? { citations: u.citations } : {}),
+    ...(u.searches !== undefined ? { searches: u.searches } : {}),
   };
 }
 
