@@ -39,6 +39,8 @@ function output(args, reply) {
     COLUMNS: '100',
     TZ: 'UTC',
     LLM_USAGE_LEDGER: '/dev/null',
+    // The built-in price table, whatever this machine downloaded with `pricing update`.
+    XDG_DATA_HOME: '/nonexistent/llm-usage-readme',
   };
   if (fake) {
     Object.assign(env, {

@@ -2,6 +2,7 @@
 // Generates pricing.json, the one price table the CLI reads, from @pydantic/genai-prices (the
 // maintained price database) plus the hand-kept scripts/pricing-overlay.json.
 //
+// Needs the build (npm run build) for the merge it shares with `llm-usage pricing update`.
 // Deterministic: the same upstream version and overlay give the same bytes. The `synced` date
 // only moves when the generated providers change, so running the sync twice is a no-op.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -15,12 +16,6 @@ const outFlag = process.argv.indexOf('--out');
 const outPath = outFlag > 0 ? process.argv[outFlag + 1] : join(root, 'pricing.json');
 const overlayPath = join(root, 'scripts', 'pricing-overlay.json');
 
-// openai and anthropic first: the CLI searches providers in file order when none is given.
-const KEEP = [
-  'openai', 'anthropic', 'azure', 'aws', 'google', 'groq', 'mistral', 'deepseek', 'x-ai',
-  'cohere', 'perplexity', 'together', 'fireworks', 'moonshotai', 'cerebras',
-];
-
 // The package does not export its package.json, so read the installed copy's version from disk.
 const upstreamVersion = JSON.parse(
   readFileSync(join(root, 'node_modules', '@pydantic', 'genai-prices', 'package.json'), 'utf8'),
@@ -32,18 +27,11 @@ if (!Array.isArray(upstream)) throw new Error('genai-prices returned no bundled 
 
 const overlay = JSON.parse(readFileSync(overlayPath, 'utf8'));
 
-const providers = KEEP.map((id) => {
-  const p = upstream.find((x) => x.id === id);
-  if (!p) throw new Error(`genai-prices ${upstreamVersion} has no provider '${id}'`);
-  // extractors describe response parsing for genai-prices' own extractUsage; we normalise usage ourselves.
-  const { extractors: _extractors, ...rest } = p;
-  const extra = overlay.providers.find((o) => o.id === id)?.models ?? [];
-  const extraIds = new Set(extra.map((m) => m.id));
-  return { ...rest, models: [...extra, ...p.models.filter((m) => !extraIds.has(m.id))] };
-});
-for (const o of overlay.providers) {
-  if (!KEEP.includes(o.id)) throw new Error(`overlay provider '${o.id}' is not in KEEP`);
-}
+// The same merge as `llm-usage pricing update` (src/pricing/merge.ts, built by `npm run build`):
+// the kept providers, each overlay model first in its provider, unless upstream now has its id.
+const { mergeUpstream } = await import('../dist/pricing/merge.js');
+const { providers, dropped } = mergeUpstream(upstream, overlay);
+for (const id of dropped) console.error(`pricing-overlay.json: upstream now prices ${id}; delete it from the overlay`);
 
 let synced = new Date().toISOString().slice(0, 10);
 const body = JSON.stringify(providers);

@@ -110,6 +110,12 @@ export function collectFiles(value: string, previous: string[] = []): string[] {
   return [...previous, file(value)];
 }
 
+/** --tag KEY=VALUE, repeatable: collected here, checked with LLM_USAGE_TAGS (telemetry/tags.ts). */
+export const tagOption = (): Option =>
+  new Option('--tag <key=value>', 'attribute the calls: recorded in the ledger, exported as llm_usage.tag.KEY (repeat for several; also LLM_USAGE_TAGS=k=v,k=v)').argParser(
+    (value: string, previous: string[] = []) => [...previous, text(value)],
+  );
+
 export const pricingOption = (): Option =>
   new Option('--pricing <file>', 'a price file merged over the built-in table (same schema as pricing.json); also LLM_USAGE_PRICING').argParser(file);
 

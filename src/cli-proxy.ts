@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { MeteringOptions } from './commands/exec.js';
-import { addLedgerOptions, dollars, file, pricingOption, text } from './cli-options.js';
+import { addLedgerOptions, dollars, file, pricingOption, tagOption, text } from './cli-options.js';
 import { UsageError } from './errors.js';
 import type { Io } from './io.js';
 
@@ -24,13 +24,14 @@ const meteringOptions = (cmd: Command) => {
     .option('--upstream <name=url>', 'where an OpenAI-compatible provider\'s calls go, served on the path /NAME/v1 (repeatable; e.g. groq=https://api.groq.com/openai/v1; default: its public base URL, ollama\'s OLLAMA_HOST)', (value: string, previous: string[] = []) => [...previous, text(value)])
     .option('--json', 'print the summary as one JSON object (the same as run --json) on stderr')
     .option('--report <file>', 'also write the JSON summary to FILE', file)
+    .addOption(tagOption())
     .addOption(pricingOption());
   // The proxy keeps no prompts or replies, so there is no --log-content.
   return addLedgerOptions(cmd, false);
 };
 
 // Options of exec that take a value, to tell them from CMD when reading the raw arguments.
-const EXEC_VALUED = new Set(['--max-cost', '--upstream', '--openai-upstream', '--anthropic-upstream', '--azure-upstream', '--bedrock-upstream', '--providers', '--report', '--pricing', '--ledger']);
+const EXEC_VALUED = new Set(['--max-cost', '--upstream', '--openai-upstream', '--anthropic-upstream', '--azure-upstream', '--bedrock-upstream', '--providers', '--report', '--pricing', '--ledger', '--tag']);
 
 /**
  * True when CMD has option-like arguments and no `--` came before it: some of them could have
@@ -105,7 +106,9 @@ Examples:
       )
       .option('--port <n>', 'the port to listen on (0: any free port)', port, DEFAULT_PROXY_PORT)
       .option('--host <address>', 'the address to listen on; anything but loopback lets other machines send calls through it', text)
-      .option('--quiet', 'no line per call; only the summary at the end'),
+      .option('--quiet', 'no line per call; only the summary at the end')
+      .option('--no-metrics', 'do not serve GET /metrics (by default the proxy\'s port answers it for Prometheus: tokens, cost, requests, durations by provider and model)')
+      .option('--metrics-tags', 'the --tag tags as labels of /metrics (tag_KEY)'),
   )
     .addHelpText(
       'after',
@@ -113,12 +116,13 @@ Examples:
 Examples:
   $ llm-usage proxy
   $ llm-usage proxy --port 8080 --max-cost 5
+  $ llm-usage proxy --tag team=search     # then scrape http://127.0.0.1:${DEFAULT_PROXY_PORT}/metrics
   $ OPENAI_BASE_URL=http://127.0.0.1:${DEFAULT_PROXY_PORT}/v1 jupyter lab     # in another terminal`,
     )
     .action(async (o: Record<string, unknown>) => {
       const { proxyCommand } = await import('./commands/proxy.js');
       await proxyCommand(
-        { ...meteringOpts(o), port: o.port as number, host: o.host as string | undefined, quiet: o.quiet === true },
+        { ...meteringOpts(o), port: o.port as number, host: o.host as string | undefined, quiet: o.quiet === true, metrics: o.metrics !== false, metricsTags: o.metricsTags === true },
         io,
       );
     });
@@ -137,5 +141,6 @@ function meteringOpts(o: Record<string, unknown>): MeteringOptions {
     upstream: o.upstream as string[] | undefined,
     pricing: o.pricing as string | undefined,
     ledger: o.ledger as string | false | undefined,
+    tags: o.tag as string[] | undefined,
   };
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { addLedgerOptions, choices, collectFiles, count, dollars, file, model, modelList, name, positive, pricingOption, repeatCount, temperature, text } from './cli-options.js';
+import { addLedgerOptions, choices, collectFiles, count, dollars, file, model, modelList, name, positive, pricingOption, repeatCount, tagOption, temperature, text } from './cli-options.js';
 import { registerProxyCommands } from './cli-proxy.js';
 import { describeFailure, UsageError } from './errors.js';
 import { processIo, type Io } from './io.js';
@@ -108,6 +108,7 @@ Examples:
       .option('--verbose', 'show each HTTP attempt (retries included) and its request id on stderr')
       .option('--max-cost <usd>', 'refuse to send, exit 2, when the worst case (prompt + --max-tokens, or the context window, at the output price) exceeds this', dollars)
       .option('--dry-run', 'print the worst-case cost of the calls and send nothing')
+      .addOption(tagOption())
       .addOption(pricingOption());
   const withLedger = (cmd: Command) => addLedgerOptions(cmd, true);
 
@@ -128,6 +129,7 @@ Examples:
     dryRun: o.dryRun === true,
     ledger: o.ledger as string | false | undefined,
     logContent: o.logContent === true,
+    tags: o.tag as string[] | undefined,
   });
 
   withLedger(callOptions(
@@ -201,7 +203,7 @@ Examples:
     )
     .option('--since <when>', 'from this date (2026-11-01), time, or age (30m, 24h, 7d, 2w)', text)
     .option('--until <when>', 'up to this date (inclusive), time, or age', text)
-    .option('--by <group>', 'day, model, provider or command', name, 'day')
+    .option('--by <group>', 'day, model, provider, command, or tag:KEY (the calls\' --tag KEY=VALUE)', name, 'day')
     .option('-m, --model <name>', 'only this model', name)
     .option('-p, --provider <name>', 'only this provider', name)
     .option('--json', 'print the rows as a JSON array')
@@ -209,13 +211,17 @@ Examples:
     .option('--no-chart', 'leave out the bar chart')
     .option('--ledger <file>', 'read this ledger (default: LLM_USAGE_LEDGER, else the user data directory)', file)
     .option('--utc', 'days, and dates and times without an offset, in UTC rather than your time zone (TZ)')
+    .option('--reprice', 'price every call again with the table in use now, and show how much that differs from what was recorded')
+    .addOption(pricingOption())
     .addHelpText(
       'after',
       `
 Examples:
   $ llm-usage report --since 7d
   $ llm-usage report --by model --since 2026-11-01 --until 2026-11-30
-  $ llm-usage report --by command --provider anthropic --csv > spend.csv`,
+  $ llm-usage report --by command --provider anthropic --csv > spend.csv
+  $ llm-usage report --by tag:project --since 30d
+  $ llm-usage report --by model --reprice`,
     )
     .action(async (o: Record<string, unknown>) => {
       const { reportCommand } = await import('./commands/report.js');
@@ -231,9 +237,52 @@ Examples:
           chart: o.chart !== false,
           ledger: o.ledger as string | undefined,
           utc: o.utc === true,
+          reprice: o.reprice === true,
+          pricing: o.pricing as string | undefined,
         },
         io,
       );
+    });
+
+  const pricing = program
+    .command('pricing')
+    .summary('which price table is in use, and `pricing update` to download the current one')
+    .description(
+      'Prices come from @pydantic/genai-prices: the table built in, or the one `pricing update` downloaded ' +
+        '(used by every command when it is newer than the built-in one). --pricing FILE / LLM_USAGE_PRICING ' +
+        'still layer on top. Nothing is downloaded unless you run `pricing update`.',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ llm-usage pricing
+  $ llm-usage pricing update
+  $ llm-usage pricing update --url https://mirror.example.com/genai-prices/data.json`,
+    );
+  pricing
+    .command('status', { isDefault: true })
+    .summary('which table is in use, where it came from, and how old it is (the default)')
+    .option('--json', 'print JSON only')
+    .action(async (o: Record<string, unknown>) => {
+      const { pricingStatusCommand } = await import('./commands/pricing.js');
+      pricingStatusCommand({ json: o.json === true }, io);
+    });
+  pricing
+    .command('update')
+    .summary("download upstream's current prices, check them, and use them from now on")
+    .description(
+      "Download genai-prices' live data (through HTTPS_PROXY when set), check it as the built-in table is checked, " +
+        'keep our providers, merge our overlay, and save it in your data directory (atomically, with the URL, time ' +
+        'and SHA-256). Prints the models added and prices changed, or "already current". A failed or bad download ' +
+        'is one line, exit 1, and changes nothing.',
+    )
+    .option('--url <url>', "download from this URL (default: LLM_USAGE_PRICES_URL, else genai-prices' data.json on GitHub)", text)
+    .option('--timeout <seconds>', 'give up after this many seconds', positive, 30)
+    .option('--json', 'print JSON only')
+    .action(async (o: Record<string, unknown>) => {
+      const { pricingUpdateCommand } = await import('./commands/pricing.js');
+      await pricingUpdateCommand({ url: o.url as string | undefined, timeout: o.timeout as number, json: o.json === true }, io);
     });
 
   program

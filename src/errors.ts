@@ -3,7 +3,7 @@
  * prints one line on stderr and sets the exit code. Nothing else calls process.exit.
  *
  *   0  ok
- *   1  a failed call or runtime failure (CallFailed, anything unexpected)
+ *   1  a failed call or runtime failure (CallFailed, DownloadFailed, anything unexpected)
  *   2  bad usage or bad input (UsageError, commander's own parse errors)
  *   130 interrupted by Ctrl-C (Interrupted)
  */
@@ -72,4 +72,11 @@ export function fsProblem(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code && FS_PROBLEMS[code]) return `${FS_PROBLEMS[code]} (${code})`;
   return code ?? (err instanceof Error ? err.message : String(err));
+}
+
+/** `pricing update` could not get a usable table: the download failed or was not price data. Exit 1, nothing changed. */
+export class DownloadFailed extends CliError {
+  constructor(message: string) {
+    super(message, 1);
+  }
 }

@@ -19,10 +19,14 @@ export interface LedgerEntry {
   usage: Usage;
   usage_source: Source;
   cost_usd: number | null;
+  /** The service tier the provider reported (absent when it reported none): `report --reprice` prices at it. */
+  service_tier?: string;
   ok: boolean;
   error_kind: string | null;
   status: number | null;
   duration_ms: number;
+  /** --tag and LLM_USAGE_TAGS, when any. */
+  tags?: Record<string, string>;
   prompt?: string;
   text?: string;
 }
@@ -40,7 +44,7 @@ export function ledgerPath(choice: LedgerChoice, env: NodeJS.ProcessEnv): string
   return join(envPaths('llm-usage', { suffix: '' }).data, 'ledger.jsonl');
 }
 
-export function entryOf(record: CallRecord, ctx: { command: string; runId: string; time?: Date; prompt?: string; logContent?: boolean }): LedgerEntry {
+export function entryOf(record: CallRecord, ctx: { command: string; runId: string; time?: Date; prompt?: string; logContent?: boolean; tags?: Record<string, string> }): LedgerEntry {
   const entry: LedgerEntry = {
     time: (ctx.time ?? new Date()).toISOString(),
     command: ctx.command,
@@ -53,11 +57,13 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
     usage: record.usage,
     usage_source: record.usage_source,
     cost_usd: roundUsd(record.cost_usd),
+    ...(record.service_tier ? { service_tier: record.service_tier } : {}),
     ok: record.ok,
     error_kind: record.error_kind,
     status: record.status,
     duration_ms: record.duration_ms,
   };
+  if (ctx.tags && Object.keys(ctx.tags).length) entry.tags = ctx.tags;
   if (ctx.logContent) {
     if (ctx.prompt !== undefined) entry.prompt = ctx.prompt;
     entry.text = record.text;

@@ -29,8 +29,8 @@ function countOf(object: WireObject | null, key: string): number | undefined {
  * is documented in openai@6 ("the unadjusted number of prompt tokens written to cache")
  * and is likewise a part of `prompt_tokens`; it is 0 when absent (OpenAI reports none).
  */
-export function openAIChatUsage(wire: unknown): Usage | null {
-  return openAIUsage(wire, CHAT_FIELDS);
+export function openAIChatUsage(wire: unknown, response?: unknown): Usage | null {
+  return openAIUsage(wire, CHAT_FIELDS, response);
 }
 
 /**
@@ -38,8 +38,8 @@ export function openAIChatUsage(wire: unknown): Usage | null {
  * `input_tokens_details.cached_tokens` (and `cache_write_tokens`), `output_tokens`
  * include `output_tokens_details.reasoning_tokens`.
  */
-export function openAIResponsesUsage(wire: unknown): Usage | null {
-  return openAIUsage(wire, RESPONSES_FIELDS);
+export function openAIResponsesUsage(wire: unknown, response?: unknown): Usage | null {
+  return openAIUsage(wire, RESPONSES_FIELDS, response);
 }
 
 /** Where each OpenAI API puts the same counts: only the names differ. */
@@ -52,7 +52,12 @@ interface OpenAIFields {
 const CHAT_FIELDS: OpenAIFields = { input: 'prompt_tokens', output: 'completion_tokens', inputDetails: 'prompt_tokens_details', outputDetails: 'completion_tokens_details' };
 const RESPONSES_FIELDS: OpenAIFields = { input: 'input_tokens', output: 'output_tokens', inputDetails: 'input_tokens_details', outputDetails: 'output_tokens_details' };
 
-function openAIUsage(wire: unknown, f: OpenAIFields): Usage | null {
+/**
+ * `response` is the object that carries the usage (a completion, a chunk, a Response): its
+ * `service_tier`, and for Responses its `web_search_call` output items that searched (an
+ * `open_page` or `find_in_page` action is not a billed search).
+ */
+function openAIUsage(wire: unknown, f: OpenAIFields, response?: unknown): Usage | null {
   const usage = objectOrNull(wire);
   const input = countOf(usage, f.input);
   const output = countOf(usage, f.output);
@@ -68,7 +73,27 @@ function openAIUsage(wire: unknown, f: OpenAIFields): Usage | null {
     cacheRead: countOf(inputDetails, 'cached_tokens') ?? countOf(usage, 'prompt_cache_hit_tokens'),
     cacheCreation: countOf(inputDetails, 'cache_write_tokens'),
     reasoning,
+    webSearches: webSearchCalls(objectOrNull(response)?.['output']),
+    serviceTier: tierOf(objectOrNull(response)),
   });
+}
+
+/** A reported service tier: a short word, or undefined. */
+function tierOf(object: WireObject | null): string | undefined {
+  const tier = object?.['service_tier'];
+  return typeof tier === 'string' && /^[a-z0-9_-]{1,32}$/i.test(tier) ? tier : undefined;
+}
+
+/** How many Responses output items are web searches (`web_search_call` with a search action, or none given). */
+function webSearchCalls(output: unknown): number | undefined {
+  if (!Array.isArray(output)) return undefined;
+  const searches = output.filter((item) => {
+    const o = objectOrNull(item);
+    if (o?.['type'] !== 'web_search_call') return false;
+    const action = objectOrNull(o['action']);
+    return !action || action['type'] === undefined || action['type'] === 'search';
+  });
+  return searches.length || undefined;
 }
 
 /**
@@ -89,7 +114,7 @@ function reasoningOutside(usage: WireObject | null, input: number | undefined, o
  */
 export function openAIChunkUsage(chunk: unknown): Usage | null {
   const c = objectOrNull(chunk);
-  return openAIChatUsage(c?.['usage']) ?? openAIChatUsage(objectOrNull(c?.['x_groq'])?.['usage']);
+  return openAIChatUsage(c?.['usage'], chunk) ?? openAIChatUsage(objectOrNull(c?.['x_groq'])?.['usage'], chunk);
 }
 
 /**
@@ -143,6 +168,8 @@ export function anthropicUsage(wire: unknown): Usage | null {
     cacheCreation,
     cacheCreation1h,
     reasoning: countOf(outputDetails, 'thinking_tokens'),
+    webSearches: countOf(objectOrNull(usage?.['server_tool_use']), 'web_search_requests'),
+    serviceTier: tierOf(usage),
   });
 }
 

@@ -1,7 +1,9 @@
-import { costOf, roundUsd } from './pricing/cost.js';
+import { roundUsd } from './pricing/cost.js';
 import { resolveForCall } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { UsageExtras } from './normalise.js';
+import { staleTableHint } from './pricing/source.js';
+import { tieredCostOf } from './pricing/tier.js';
 import type { PriceTable } from './pricing/types.js';
 import { BEDROCK_PRICING_PROVIDER } from './providers/bedrock.js';
 import { COMPAT_PROVIDERS, compatNoPriceNote, compatPriceOf, isCompat, type CompatName } from './providers/compat.js';
@@ -81,6 +83,10 @@ export interface CallRecord {
    * citation tokens and web searches), included in `cost_usd`.
    */
   fees?: { part: 'citation_tokens' | 'web_searches'; quantity: number; rate: number; usd: number }[];
+  /** The service tier the provider reported serving the call at (OpenAI service_tier, Anthropic usage.service_tier). */
+  service_tier?: string | null;
+  /** Said of a priced cost: it was priced at standard rates because the table has no price for the call's tier. */
+  price_note?: string | null;
   request_id: string | null;
   duration_ms: number;
 }
@@ -88,8 +94,10 @@ export interface CallRecord {
 /** Turns a provider's outcome into a record: fills in usage the provider did not report, and prices it. */
 export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationMs: number, table: PriceTable): Promise<CallRecord> {
   const model = outcome.model ?? spec.model;
-  const { usage, source, estimate } = await usageOf(spec, outcome, model);
-  const priced = priceOf(usage, [model, spec.model], spec.provider, table, outcome.model !== null, outcome.extras);
+  const { usage: reported, source, estimate } = await usageOf(spec, outcome, model);
+  // The tier is kept beside the usage, not in it: the usage stays LangChain's shape.
+  const { service_tier: serviceTier, ...usage } = reported;
+  const priced = priceOf({ ...usage, ...(serviceTier ? { service_tier: serviceTier } : {}) }, [model, spec.model], spec.provider, table, outcome.model !== null, outcome.extras);
   if (spec.provider === 'azure' && priced.priced_as !== null) {
     priced.priced_by = outcome.model !== null && resolveForCall(table, outcome.model, 'azure') ? 'model' : 'deployment';
   }
@@ -118,6 +126,7 @@ export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationM
     usage_source: source,
     estimate,
     ...priced,
+    service_tier: serviceTier ?? null,
     request_id: outcome.requestId ?? f?.requestId ?? null,
     duration_ms: Math.round(durationMs),
   };
@@ -180,25 +189,32 @@ export function pricingProviderOf(provider: string): string {
   return provider === 'bedrock' ? BEDROCK_PRICING_PROVIDER : provider;
 }
 
-/** The call's price by the first of `names` the table knows; `replied`: the first is the model the reply named. */
-function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable, replied: boolean, extras?: UsageExtras): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note' | 'fees'> {
+/**
+ * A call's cost with the table given: the first of `names` the table knows, at the prices of the
+ * service tier in `usage.service_tier` where the table has them. Used when a call is recorded, and
+ * by `report --reprice` with the table in use now. `replied`: the first name is the model the
+ * reply named (what an Azure deployment's note says). `extras`: billed extras the usage reported
+ * (Perplexity's citations and searches), priced where the model has a price for them.
+ */
+export function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable, replied = false, extras?: UsageExtras): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note' | 'price_note' | 'fees'> {
   for (const name of names) {
     // A compatible provider's calls are priced under its own entry only (providers/compat.ts).
     const found = isCompat(provider) ? compatPriceOf(table, name, provider) : resolveForCall(table, name, pricingProviderOf(provider));
     if (!found) continue;
-    const cost = costOf(usage, priceAt(found.model));
-    const pricedAs = `${found.provider.id}/${found.model.id}`;
-    if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price` };
+    const { cost, pricedAs, note } = tieredCostOf(usage, found);
+    const priceNote = note ? { price_note: note } : {};
+    if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price`, ...priceNote };
     const fees = feesOf(priceAt(found.model), extras);
     const feesUsd = fees.reduce((sum, f) => sum + f.usd, 0);
-    return { cost_usd: roundUsd(cost.usd + feesUsd), priced_as: pricedAs, cost_note: null, ...(fees.length ? { fees } : {}) };
+    return { cost_usd: roundUsd(cost.usd + feesUsd), priced_as: pricedAs, cost_note: null, ...priceNote, ...(fees.length ? { fees } : {}) };
   }
+  const hint = staleTableHint(table.source, new Date(), '; ');
   if (provider === 'azure') {
     const named = replied ? `its reply named "${names[0]}"` : 'its reply named no model';
-    return { cost_usd: null, priced_as: null, cost_note: `no azure price for deployment "${names[1]}" (${named}; add the model with --pricing FILE)` };
+    return { cost_usd: null, priced_as: null, cost_note: `no azure price for deployment "${names[1]}" (${named}; add the model with --pricing FILE${hint})` };
   }
   if (isCompat(provider)) return { cost_usd: null, priced_as: null, cost_note: compatNoPriceNote(provider, names[0] as string) };
-  return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE)` };
+  return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE${hint})` };
 }
 
 /** Per compatible provider, one value made from its row. */

@@ -1,7 +1,10 @@
 import type { LedgerEntry } from './ledger.js';
 import { roundUsd } from './pricing/cost.js';
 
-export type GroupBy = 'day' | 'model' | 'provider' | 'command';
+export type GroupBy = 'day' | 'model' | 'provider' | 'command' | `tag:${string}`;
+
+/** The group of calls without the tag that --by tag:KEY groups by. */
+export const UNTAGGED = '(untagged)';
 
 export interface ReportQuery {
   /**
@@ -34,7 +37,17 @@ export interface ReportRow {
   unpriced_requests: number;
   estimated_share: number;
   unpriced_share: number;
+  /** With --reprice: what the ledger recorded (cost_usd is then the cost at today's table). */
+  recorded_cost_usd?: number;
+  recorded_unpriced_requests?: number;
+  /** cost_usd − recorded_cost_usd. */
+  reprice_difference_usd?: number;
+  /** Calls unpriced when recorded that the table in use now prices. */
+  newly_priced_requests?: number;
 }
+
+/** A call's cost with the table in use now (`report --reprice`), or null when still unpriced. */
+export type Repricer = (e: LedgerEntry) => number | null;
 
 function emptyRow(key: string): ReportRow {
   return {
@@ -60,9 +73,16 @@ export class ReportBuilder {
   private readonly groups = new Map<string, ReportRow>();
   private readonly total = emptyRow('total');
   private readonly model?: string;
+  /** KEY of --by tag:KEY. */
+  private readonly tag: string | null;
 
-  constructor(private readonly q: ReportQuery) {
+  constructor(
+    private readonly q: ReportQuery,
+    private readonly reprice?: Repricer,
+  ) {
     this.model = q.model?.toLowerCase();
+    this.tag = q.by.startsWith('tag:') ? q.by.slice(4) : null;
+    if (reprice) Object.assign(this.total, repricedFields());
   }
 
   /** Entries whose time is not a time at all: left out, and counted here for a warning. */
@@ -79,11 +99,17 @@ export class ReportBuilder {
     if (q.until !== undefined && time > q.until) return;
     if (q.provider !== undefined && e.provider !== q.provider) return;
     if (this.model !== undefined && e.model.toLowerCase() !== this.model && e.priced_as?.split('/')[1]?.toLowerCase() !== this.model) return;
-    const key = q.by === 'day' ? this.dayOf(time) : q.by === 'model' ? e.model : q.by === 'provider' ? e.provider : e.command;
+    const key = q.by === 'day' ? this.dayOf(time) : q.by === 'model' ? e.model : q.by === 'provider' ? e.provider : this.tag === null ? e.command : (e.tags?.[this.tag] ?? UNTAGGED);
     let row = this.groups.get(key);
     if (!row) {
-      row = emptyRow(key);
+      row = this.reprice ? { ...emptyRow(key), ...repricedFields() } : emptyRow(key);
       this.groups.set(key, row);
+    }
+    if (this.reprice) {
+      const cost = this.reprice(e);
+      addTo(row, e, cost);
+      addTo(this.total, e, cost);
+      return;
     }
     addTo(row, e);
     addTo(this.total, e);
@@ -115,7 +141,12 @@ export class ReportBuilder {
   }
 }
 
-function addTo(row: ReportRow, e: LedgerEntry): void {
+function repricedFields(): Pick<ReportRow, 'recorded_cost_usd' | 'recorded_unpriced_requests' | 'reprice_difference_usd' | 'newly_priced_requests'> {
+  return { recorded_cost_usd: 0, recorded_unpriced_requests: 0, reprice_difference_usd: 0, newly_priced_requests: 0 };
+}
+
+/** Adds one call; with `repriced` (a cost, or null when unpriced), that is its cost and the ledger's is kept as recorded. */
+function addTo(row: ReportRow, e: LedgerEntry, repriced?: number | null): void {
   const u = e.usage;
   row.requests++;
   if (e.ok) row.ok++;
@@ -125,15 +156,26 @@ function addTo(row: ReportRow, e: LedgerEntry): void {
   row.output_tokens += u.output_tokens;
   row.reasoning_tokens += u.output_token_details?.reasoning ?? 0;
   row.total_tokens += u.total_tokens;
-  if (e.cost_usd === null) row.unpriced_requests++;
-  else row.cost_usd += e.cost_usd;
+  if (repriced !== undefined) {
+    if (e.cost_usd === null) row.recorded_unpriced_requests = (row.recorded_unpriced_requests ?? 0) + 1;
+    else row.recorded_cost_usd = (row.recorded_cost_usd ?? 0) + e.cost_usd;
+    if (e.cost_usd === null && repriced !== null) row.newly_priced_requests = (row.newly_priced_requests ?? 0) + 1;
+  }
+  const cost = repriced === undefined ? e.cost_usd : repriced;
+  if (cost === null) row.unpriced_requests++;
+  else row.cost_usd += cost;
   if (e.usage_source === 'estimated') row.estimated_requests++;
 }
 
 /** The row as it leaves the core: shares filled in, the summed cost rounded once (roundUsd). */
 function withShares(row: ReportRow): ReportRow {
+  const repriced = row.recorded_cost_usd === undefined ? {} : {
+    recorded_cost_usd: roundUsd(row.recorded_cost_usd),
+    reprice_difference_usd: roundUsd(row.cost_usd - row.recorded_cost_usd),
+  };
   return {
     ...row,
+    ...repriced,
     cost_usd: roundUsd(row.cost_usd),
     estimated_share: row.requests ? row.estimated_requests / row.requests : 0,
     unpriced_share: row.requests ? row.unpriced_requests / row.requests : 0,

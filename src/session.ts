@@ -13,6 +13,9 @@ import { renderBudget } from './render/budget.js';
 import { formatUsd } from './render/format.js';
 import { renderSummary } from './render/summary.js';
 import { summaryJson, tallyOf } from './tally.js';
+import { serverOfSpec } from './telemetry/attributes.js';
+import { openTelemetry } from './telemetry/index.js';
+import { tagsOf } from './telemetry/tags.js';
 
 export interface SessionHooks {
   onText?(call: number, choice: number, delta: string): void;
@@ -71,6 +74,8 @@ export interface SessionOptions {
   /** --ledger FILE, or false for --no-ledger. */
   ledger?: string | false;
   logContent?: boolean;
+  /** --tag KEY=VALUE, each; LLM_USAGE_TAGS adds to them. */
+  tags?: string[];
 }
 
 /**
@@ -79,6 +84,7 @@ export interface SessionOptions {
  */
 export async function executePlan(command: string, prompts: string[], opts: CallOptions & SessionOptions, io: Io): Promise<void> {
   const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
+  const tags = tagsOf(opts.tags, io.env);
   let specs = planCalls(prompts, opts, io.env, !opts.dryRun);
   if (specs[0]) checkProviderServes(specs[0], opts.provider !== undefined, table);
   if (!opts.dryRun) specs = await readyToSend(specs, io.env);
@@ -104,9 +110,15 @@ export async function executePlan(command: string, prompts: string[], opts: Call
   const path = ledgerPath({ ledger: opts.ledger }, io.env);
   const ledger = path ? new LedgerWriter(path, (m) => io.err(`llm-usage: warning: ${m}\n`)) : null;
   const runId = randomUUID();
-  await callAndReport(specs, table, opts, io, (record, spec) =>
-    ledger?.append(entryOf(record, { command, runId, prompt: spec.prompt, logContent: opts.logContent })),
-  );
+  const telemetry = openTelemetry({ ctx: { command, runId, tags }, env: io.env, warn: (line) => io.err(line + '\n') });
+  try {
+    await callAndReport(specs, table, opts, io, (record, spec) => {
+      ledger?.append(entryOf(record, { command, runId, prompt: spec.prompt, logContent: opts.logContent, tags }));
+      telemetry?.record(record, serverOfSpec(spec));
+    });
+  } finally {
+    await telemetry?.close();
+  }
 }
 
 /**
@@ -164,7 +176,7 @@ export async function callAndReport(
 
   const tally = tallyOf(records);
   if (opts.json) io.out(JSON.stringify(summaryJson(records, tally), null, 2) + '\n');
-  else io.err(renderSummary(tally, io.colourErr, usageHint(specs)));
+  else io.err(renderSummary(tally, io.colourErr, usageHint(specs), table.source));
   if (interrupted) throw new Interrupted();
   if (tally.failed_requests > 0) throw new CallFailed('');
 }

@@ -32,6 +32,8 @@ export interface Tally {
   cached_tokens: number;
   cache_creation_tokens: number;
   reasoning_tokens: number;
+  /** Server-side web searches (Anthropic server_tool_use, OpenAI Responses web_search_call), billed per search. */
+  web_search_requests?: number;
   successful_requests: number;
   failed_requests: number;
   /** Null when any call's cost is unknown: the total is then incomplete, never a silent $0. */
@@ -45,6 +47,8 @@ export interface Tally {
   /** The models whose estimates are approximate (see Estimate.approximation). */
   approximated: string[];
   unpriced: string[];
+  /** Said of priced calls: a service tier the table has no price for, priced at standard rates. */
+  price_notes?: string[];
   by_model: ModelTally[];
   /** Azure: how each deployment's calls were priced, by the reply's model or the deployment's name. */
   deployments: DeploymentPricing[];
@@ -98,6 +102,7 @@ export class TallyBuilder {
   private readonly reported = new Map<string, ReportedCost>();
   private readonly encodings = new Set<string>();
   private readonly unpriced = new Set<string>();
+  private readonly priceNotes = new Set<string>();
   private readonly approximated = new Set<string>();
   /** Calls that count toward the sources (usage_source not 'none'), and those estimated per part. */
   private counted = 0;
@@ -111,8 +116,10 @@ export class TallyBuilder {
     t.cached_tokens += c.usage.input_token_details.cache_read;
     t.cache_creation_tokens += c.usage.input_token_details.cache_creation;
     t.reasoning_tokens += c.usage.output_token_details.reasoning;
+    if (c.usage.web_search_requests) t.web_search_requests = (t.web_search_requests ?? 0) + c.usage.web_search_requests;
     if (c.ok) t.successful_requests++;
     else t.failed_requests++;
+    if (c.price_note) this.priceNotes.add(c.price_note);
     if (c.cost_usd === null) {
       t.cost_complete = false;
       if (c.cost_note) this.unpriced.add(c.cost_note);
@@ -165,6 +172,7 @@ export class TallyBuilder {
       encodings: [...this.encodings],
       unpriced: [...this.unpriced],
       ...(this.reported.size ? { reported_costs: [...this.reported.values()].map((r) => ({ ...r })) } : {}),
+      ...(this.priceNotes.size ? { price_notes: [...this.priceNotes] } : {}),
       approximated: [...this.approximated],
       by_model: [...this.byModel.values()].map((m) => ({ ...m })),
       deployments: [...this.deployments.values()].map((d) => ({ ...d })),
@@ -190,11 +198,13 @@ export function summaryJson(calls: readonly CallRecord[], t: Tally = tallyOf(cal
     cached_tokens: t.cached_tokens,
     cache_creation_tokens: t.cache_creation_tokens,
     reasoning_tokens: t.reasoning_tokens,
+    ...(t.web_search_requests ? { web_search_requests: t.web_search_requests } : {}),
     successful_requests: t.successful_requests,
     failed_requests: t.failed_requests,
     total_cost_usd: roundUsd(t.total_cost_usd),
     known_cost_usd: roundUsd(t.known_cost_usd),
     cost_complete: t.cost_complete,
+    ...(t.price_notes ? { price_notes: t.price_notes } : {}),
     sources: t.sources,
     by_model: t.by_model.map((m) => ({ ...m, cost_usd: roundUsd(m.cost_usd) })),
   };

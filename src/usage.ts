@@ -14,6 +14,17 @@ export interface Usage {
   total_tokens: number;
   input_token_details: { cache_read: number; cache_creation: number; cache_creation_1h?: number };
   output_token_details: { reasoning: number };
+  /**
+   * Server-side web searches billed per search: Anthropic's `server_tool_use.web_search_requests`,
+   * or the OpenAI Responses `web_search_call` items that searched. Absent when there were none.
+   */
+  web_search_requests?: number;
+  /**
+   * The service tier the provider says it served the call at (OpenAI `service_tier`, Anthropic
+   * `usage.service_tier`). Carried from the wire to the record, which keeps it beside the usage
+   * (CallRecord.service_tier); absent when the provider reports none.
+   */
+  service_tier?: string;
 }
 
 /** Where a usage record came from: the provider's own report, or our tiktoken count. */
@@ -27,6 +38,8 @@ export function makeUsage(parts: {
   cacheCreation?: number;
   cacheCreation1h?: number;
   reasoning?: number;
+  webSearches?: number;
+  serviceTier?: string;
 }): Usage {
   const input = parts.input ?? 0;
   const output = parts.output ?? 0;
@@ -38,5 +51,7 @@ export function makeUsage(parts: {
     output_token_details: { reasoning: parts.reasoning ?? 0 },
   };
   if (parts.cacheCreation1h) usage.input_token_details.cache_creation_1h = parts.cacheCreation1h;
+  if (parts.webSearches) usage.web_search_requests = parts.webSearches;
+  if (parts.serviceTier) usage.service_tier = parts.serviceTier;
   return usage;
 }

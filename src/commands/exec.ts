@@ -19,6 +19,8 @@ export interface MeteringOptions {
   pricing?: string;
   /** --ledger FILE, or false for --no-ledger. */
   ledger?: string | false;
+  /** --tag KEY=VALUE, each. */
+  tags?: string[];
 }
 
 export interface ExecOptions extends MeteringOptions {
@@ -43,6 +45,10 @@ export async function execCommand(command: string[], opts: ExecOptions, io: Io):
     // CMD is gone, and its connections with it; a straggler (a detached grandchild) gets a moment.
     await proxy.close(1000);
   }
-  reportSession({ calls: session.calls, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
+  try {
+    reportSession({ calls: session.calls, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
+  } finally {
+    await session.close();
+  }
   if (exitCode !== 0) throw new CliError('', exitCode);
 }

@@ -3,7 +3,9 @@ import type { Io } from '../io.js';
 import { roundUsd } from '../pricing/cost.js';
 import { hasTokenCounts, quoteFor, usageFromCounts, type Quote, type TokenCounts } from '../pricing/quote.js';
 import { requireModel, requireProvider } from '../pricing/resolve.js';
+import { tableJson } from '../pricing/source.js';
 import { loadPriceTable } from '../pricing/table.js';
+import type { PriceTable } from '../pricing/types.js';
 import { compatLookupOf } from '../providers/compat.js';
 import type { Usage } from '../usage.js';
 import { renderModelList, renderQuotes } from '../render/price.js';
@@ -31,7 +33,7 @@ export function priceCommand(search: string | undefined, opts: PriceOptions, io:
         .map((model) => quoteFor({ asked: model.id, provider, model, via: [] })),
     );
     if (quotes.length === 0) throw new UsageError(`no known model matches "${search}"${opts.provider ? ` at ${opts.provider}` : ''}`);
-    io.out(opts.json ? JSON.stringify(quotes.map(toJson), null, 2) + '\n' : renderModelList(quotes, table.source, io.colourOut));
+    io.out(opts.json ? JSON.stringify(quotes.map((q) => toJson(q, table.source)), null, 2) + '\n' : renderModelList(quotes, table.source, io.colourOut));
     return;
   }
   if (search) throw new UsageError(`a search word ("${search}") lists models; with --model, leave it out`);
@@ -48,19 +50,22 @@ export function priceCommand(search: string | undefined, opts: PriceOptions, io:
     return quoteFor({ ...requireModel(table, compat?.model ?? m, compat?.provider ?? opts.provider), asked: m }, usage);
   });
   if (opts.json) {
-    const json = quotes.map(toJson);
+    const json = quotes.map((q) => toJson(q, table.source));
     io.out(JSON.stringify(json.length === 1 ? json[0] : json, null, 2) + '\n');
     return;
   }
   io.out(renderQuotes(quotes, table.source, io.colourOut));
 }
 
-function toJson(q: Quote): Record<string, unknown> {
+/** A quote as JSON, naming the table its prices came from (price_table). */
+function toJson(q: Quote, source: PriceTable['source']): Record<string, unknown> {
   const { cost, usage, ...rest } = q;
-  if (!cost) return { ...rest, per_request: roundUsd(rest.per_request) };
+  const price_table = tableJson(source);
+  if (!cost) return { ...rest, per_request: roundUsd(rest.per_request), price_table };
   return {
     ...rest,
     per_request: roundUsd(rest.per_request),
+    price_table,
     usage,
     cost_usd: roundUsd(cost.usd),
     cost_known_usd: roundUsd(cost.knownUsd),

@@ -12,6 +12,10 @@ export interface ProxyCommandOptions extends MeteringOptions {
   port: number;
   host?: string;
   quiet: boolean;
+  /** Serve GET /metrics (Prometheus). */
+  metrics?: boolean;
+  /** With metrics: the tags as labels. */
+  metricsTags?: boolean;
 }
 
 /**
@@ -34,13 +38,17 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
     const looping = await loop(opts.port);
     if (looping) throw looping;
   }
+  if (opts.metricsTags && !opts.metrics) throw new UsageError('--metrics-tags labels what /metrics serves: drop --no-metrics');
+  const metrics = opts.metrics ? (await import('../telemetry/prometheus.js')).startPrometheus({ tags: session.tags, tagLabels: opts.metricsTags === true }) : null;
   let proxy: MeteringProxy;
   const onRecord = (r: CallRecord) => {
     session.record(r);
+    metrics?.record(r);
     if (!opts.quiet) io.err(renderCallLine(r, session.calls.count, proxy.stats().spentUsd, io.colourErr));
   };
   try {
-    proxy = await startProxy({ ...session.proxy, host, port: opts.port, onRecord });
+    proxy = await startProxy({ ...session.proxy, host, port: opts.port, onRecord, ...(metrics ? { metrics: metrics.serve } : {}) });
+    metrics?.setStats(proxy.stats);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw new UsageError(`port ${opts.port} is in use on ${host}: pick another with --port (0 picks a free one)`);
@@ -77,5 +85,9 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
   proxy.stopping(`llm-usage proxy was stopped (${signal}) before the response ended`);
   // Calls under way get a moment to finish; the rest are recorded as cut.
   await proxy.close(2000);
-  reportSession({ calls: session.calls, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
+  try {
+    reportSession({ calls: session.calls, stats: proxy.stats(), maxCostUsd: opts.maxCost }, opts, io);
+  } finally {
+    await session.close();
+  }
 }

@@ -1,13 +1,13 @@
 import type { Usage } from '../usage.js';
 import type { ModelPrice, Tiered } from './types.js';
 
-export type PartKey = 'input' | 'cache_read' | 'cache_write' | 'cache_write_1h' | 'output' | 'reasoning' | 'requests';
+export type PartKey = 'input' | 'cache_read' | 'cache_write' | 'cache_write_1h' | 'output' | 'reasoning' | 'web_search' | 'requests';
 
 export interface CostPart {
   part: PartKey;
-  /** Tokens billed in this part (requests for 'requests'). */
+  /** Tokens billed in this part (requests for 'requests', searches for 'web_search'). */
   quantity: number;
-  /** Dollars per 1M tokens (per 1K requests for 'requests'), after any tier; null when unpriced. */
+  /** Dollars per 1M tokens (per 1K requests or searches for 'requests' and 'web_search'), after any tier; null when unpriced. */
   rate: number | null;
   /** quantity x rate; null when unpriced. Full precision: round only when rendering. */
   usd: number | null;
@@ -30,6 +30,7 @@ const PRICE_KEY: Record<PartKey, { key: string; per: number }> = {
   cache_write_1h: { key: 'cache_write_1h_mtok', per: 1e6 },
   output: { key: 'output_mtok', per: 1e6 },
   reasoning: { key: 'output_reasoning_mtok', per: 1e6 },
+  web_search: { key: 'web_searches_kcount', per: 1e3 },
   requests: { key: 'requests_kcount', per: 1e3 },
 };
 
@@ -40,7 +41,9 @@ const PRICE_KEY: Record<PartKey, { key: string; per: number }> = {
  *   bill at the output rate unless the model has a reasoning price;
  * - a tiered price applies to the whole part, at the tier the request's total input tokens
  *   exceed;
- * - a per-request price bills `requests` requests.
+ * - a per-request price bills `requests` requests;
+ * - web searches (a server-side tool) bill per search at `web_searches_kcount`, a part of their
+ *   own; a model without that price leaves the part unpriced, so the total is unknown.
  * Pure and exact: no I/O, no rounding.
  */
 export function costOf(usage: Usage, prices: ModelPrice, requests = 1): Cost {
@@ -57,6 +60,7 @@ export function costOf(usage: Usage, prices: ModelPrice, requests = 1): Cost {
     ['cache_write_1h', has('cache_write') && has('cache_write_1h') ? write1h : 0],
     ['output', usage.output_tokens - (has('reasoning') ? reasoning : 0)],
     ['reasoning', has('reasoning') ? reasoning : 0],
+    ['web_search', usage.web_search_requests ?? 0],
     ['requests', has('requests') ? requests : 0],
   ];
   for (const [part, quantity] of quantities) {

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { staleTableHint } from './source.js';
 import { matches } from './table.js';
 import type { MatchLogic, ModelInfo, PriceTable, ProviderInfo } from './types.js';
 
@@ -57,9 +58,10 @@ function memoOf(table: PriceTable): Map<string, Resolved | null> {
 function lookUp(table: PriceTable, asked: string, providerId?: string, prefer?: string): Resolved | null {
   const name = asked.trim();
   if (!name) return null;
+  const fineTuned = /^ft:/i.test(name);
   for (const { provider, via: providerVia } of searchOrder(table, name, providerId, prefer)) {
     for (const { candidate, via } of spellings(name)) {
-      const model = provider.models.find((m) => matches(m.match, candidate));
+      const model = provider.models.find((m) => (fineTuned ? matchesFineTuned(m.match, candidate) : matches(m.match, candidate)));
       if (model) return { asked, provider, model, via: [...via, ...providerVia] };
     }
   }
@@ -79,6 +81,18 @@ export function resolveForCall(table: PriceTable, asked: string, provider: strin
   return findProvider(table, provider) ? resolveModel(table, asked, provider) : null;
 }
 
+/**
+ * A fine-tuned model (`ft:base:org:suffix:id`) bills at its own prices, never its base model's:
+ * only a rule written for fine-tuned names (one whose value says "ft:") may match one. Without
+ * this, Azure's `contains: "o4-mini"` priced `ft:o4-mini-...` at base o4-mini rates.
+ */
+function matchesFineTuned(rule: MatchLogic, name: string): boolean {
+  if ('or' in rule) return rule.or.some((r) => matchesFineTuned(r, name));
+  if ('and' in rule) return JSON.stringify(rule).toLowerCase().includes('ft:') && matches(rule, name);
+  const value = Object.values(rule)[0] as string;
+  return value.toLowerCase().includes('ft:') && matches(rule, name);
+}
+
 /** Like resolveModel, but an unknown model is a UsageError naming up to three close names. */
 export function requireModel(table: PriceTable, asked: string, providerId?: string): Resolved {
   const found = resolveModel(table, asked, providerId);
@@ -88,7 +102,7 @@ export function requireModel(table: PriceTable, asked: string, providerId?: stri
   const hint = close.length ? `; close: ${close.join(', ')}` : '';
   const fineTuned = asked.startsWith('ft:') ? ' (fine-tuned models have their own prices)' : '';
   throw new UsageError(
-    `unknown model "${asked}"${scope}${fineTuned}${hint}. Check the name, or add its price with --pricing FILE`,
+    `unknown model "${asked}"${scope}${fineTuned}${hint}. Check the name, or add its price with --pricing FILE${staleTableHint(table.source, new Date(), '; ')}`,
   );
 }
 

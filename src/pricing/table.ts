@@ -1,19 +1,67 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import envPaths from 'env-paths';
 import { fsProblem, UsageError } from '../errors.js';
 import type { ConditionalPrice, MatchLogic, ModelInfo, ModelPrice, PriceTable, ProviderInfo } from './types.js';
 
 const BUILT_IN = new URL('../../pricing.json', import.meta.url);
 
+/** Where `llm-usage pricing update` saves the table it downloads: the user's data directory. */
+export function downloadedTablePath(): string {
+  return join(envPaths('llm-usage', { suffix: '' }).data, 'pricing.json');
+}
+
 /**
- * The price table: the built-in pricing.json with the user's file (if any) merged on top.
+ * The price table: the downloaded table (`llm-usage pricing update`) when there is one newer than
+ * the built-in pricing.json, else the built-in one; then the user's file (if any) merged on top.
  * A user's provider is searched before the built-in ones; a user's model replaces a built-in
- * model of the same id and is otherwise put first in its provider.
+ * model of the same id and is otherwise put first in its provider. Nothing is downloaded here.
  */
 export function loadPriceTable(userFile?: string): PriceTable {
-  const table = JSON.parse(readFileSync(BUILT_IN, 'utf8')) as PriceTable;
+  const table = tableInUse().table;
   if (!userFile) return table;
   return mergeTables(table, readUserPricing(userFile), userFile);
+}
+
+/** Why a downloaded table is not the one in use. */
+export type SkippedDownload = { file: string; why: 'older' | 'damaged'; detail: string };
+
+/**
+ * The table every command uses (before any --pricing file), and, when a downloaded table exists
+ * but is not used, why not: it is older than the built-in table, or it cannot be read (it is
+ * written atomically, so only a hand edit or a disk fault damages it). Reads one extra file when
+ * a download exists; costs one failed stat when none does.
+ */
+export function tableInUse(): { table: PriceTable; skipped: SkippedDownload | null } {
+  const builtInText = readFileSync(BUILT_IN, 'utf8');
+  const builtIn = () => builtInOnly(builtInText);
+  const file = downloadedTablePath();
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { table: builtIn(), skipped: null };
+    return { table: builtIn(), skipped: { file, why: 'damaged', detail: fsProblem(e) } };
+  }
+  let downloaded: PriceTable;
+  try {
+    downloaded = JSON.parse(text) as PriceTable;
+    if (!isObject(downloaded) || !Array.isArray(downloaded.providers) || typeof downloaded.source?.downloaded !== 'string') throw new Error('not a saved price table');
+  } catch (e) {
+    return { table: builtIn(), skipped: { file, why: 'damaged', detail: (e as Error).message } };
+  }
+  // The built-in table is written by scripts/sync-pricing.mjs with its source first: its date is near the start.
+  const synced = /"synced":\s*"(\d{4}-\d{2}-\d{2})"/.exec(builtInText.slice(0, 4096))?.[1] ?? '';
+  if (downloaded.source.downloaded.slice(0, 10) < synced) {
+    return { table: builtIn(), skipped: { file, why: 'older', detail: `downloaded ${downloaded.source.downloaded.slice(0, 10)}, built-in synced ${synced}` } };
+  }
+  return { table: { ...downloaded, source: { ...downloaded.source, origin: 'downloaded', file } }, skipped: null };
+}
+
+function builtInOnly(text: string): PriceTable {
+  const table = JSON.parse(text) as PriceTable;
+  return { ...table, source: { ...table.source, origin: 'built-in' } };
 }
 
 export function mergeTables(base: PriceTable, userProviders: ProviderInfo[], file: string): PriceTable {

@@ -48,7 +48,28 @@ export interface ProviderInfo {
   models: ModelInfo[];
 }
 
+/**
+ * Where a table's prices came from. The built-in table: the package version and the day it was
+ * synced. A downloaded one (`llm-usage pricing update`): also the URL, when, the SHA-256 of the
+ * bytes downloaded, and the file it was saved to.
+ */
+export interface TableSource {
+  package: string;
+  version: string;
+  /** YYYY-MM-DD: the day the built-in table was synced, or the day of the download. */
+  synced: string;
+  overlay?: string;
+  user_files?: string[];
+  origin?: 'built-in' | 'downloaded';
+  url?: string;
+  /** ISO time of the download. */
+  downloaded?: string;
+  sha256?: string;
+  /** The downloaded table's file (set when loaded, not stored). */
+  file?: string;
+}
+
 export interface PriceTable {
-  source: { package: string; version: string; synced: string; overlay?: string; user_files?: string[] };
+  source: TableSource;
   providers: ProviderInfo[];
 }

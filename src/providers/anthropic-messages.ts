@@ -1,6 +1,7 @@
 /** Anthropic Messages (`POST /v1/messages`), streaming and not. One choice. */
 import Anthropic from '@anthropic-ai/sdk';
 import { anthropicCumulativeUsage, anthropicUsage } from '../normalise.js';
+import type { Usage } from '../usage.js';
 import { attemptLoggingFetch, failureFrom, OutcomeBuilder, unfinishedStream, type SdkErrorClasses } from './transport.js';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS as DEFAULT_MAX_TOKENS, type CallEvents, type CallOutcome, type CallSpec, type Provider } from './types.js';
 
@@ -49,15 +50,31 @@ async function streamMessage(client: Anthropic, spec: CallSpec, out: OutcomeBuil
     .create({ ...messageParams(spec), stream: true }, { signal: spec.signal })
     .withResponse();
   out.requestId = request_id ?? undefined;
+  await readMessageStream(stream, spec, out, { model: (replied) => replied || out.model });
+}
+
+/** What a platform that serves Anthropic's stream (Bedrock) reads differently. */
+export interface MessageStreamHooks {
+  /** The model to record, from the one message_start names. */
+  model(replied: string | undefined): string | null;
+  /** The usage message_stop carries beside Anthropic's (Bedrock's invocation metrics), if any. */
+  stopUsage?(event: Anthropic.MessageStopEvent): Usage | null;
+}
+
+/**
+ * Reads Anthropic's message events into `out`: text, the model, and usage, which is cumulative
+ * (message_delta replaces, never adds). message_start's input side is kept as partial usage in
+ * case the stream breaks before message_delta brings the output count.
+ */
+export async function readMessageStream(stream: AsyncIterable<Anthropic.MessageStreamEvent>, spec: CallSpec, out: OutcomeBuilder, hooks: MessageStreamHooks): Promise<void> {
   let wireUsage: Record<string, unknown> | null = null;
+  let finalUsage = false;
   let stopped = false;
   for await (const event of stream) {
     switch (event.type) {
       case 'message_start':
-        out.model = event.message?.model || out.model;
+        out.model = hooks.model(event.message?.model);
         wireUsage = anthropicCumulativeUsage(null, event.message?.usage);
-        // Only the input side is final here (output_tokens is 1): kept in case the stream
-        // breaks before message_delta brings the final output count.
         out.partialUsage = anthropicUsage(wireUsage) ?? undefined;
         break;
       case 'content_block_delta':
@@ -65,14 +82,21 @@ async function streamMessage(client: Anthropic, spec: CallSpec, out: OutcomeBuil
         if (event.delta.type === 'text_delta') out.append(0, event.delta.text);
         break;
       case 'message_delta':
-        // Anthropic usage is cumulative: replace, don't add.
+        if (event.usage) finalUsage = true;
         wireUsage = anthropicCumulativeUsage(wireUsage, event.usage);
         out.usage = anthropicUsage(wireUsage);
         out.partialUsage = undefined;
         break;
-      case 'message_stop':
+      case 'message_stop': {
         stopped = true;
+        // A platform's own counts stand in when message_delta brought none.
+        const usage = finalUsage ? null : (hooks.stopUsage?.(event) ?? null);
+        if (usage) {
+          out.usage = usage;
+          out.partialUsage = undefined;
+        }
         break;
+      }
     }
   }
   if (!stopped) out.fail(unfinishedStream(spec.signal, 'message_stop'));

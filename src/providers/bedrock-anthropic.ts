@@ -4,11 +4,11 @@
  * the binary event stream back into Anthropic's events). One choice.
  */
 import { AnthropicBedrock } from '@anthropic-ai/bedrock-sdk';
-import { anthropicCumulativeUsage, anthropicUsage } from '../normalise.js';
+import { anthropicUsage } from '../normalise.js';
 import { invocationMetricsUsage, invokeHeaderUsage } from '../wire/bedrock.js';
-import { anthropicErrors, messageParams } from './anthropic-messages.js';
+import { anthropicErrors, messageParams, readMessageStream } from './anthropic-messages.js';
 import { bedrockPricedModel, defaultBedrockEndpoint, withoutAwsSecrets } from './bedrock.js';
-import { attemptLoggingFetch, failureFrom, OutcomeBuilder, unfinishedStream } from './transport.js';
+import { attemptLoggingFetch, failureFrom, OutcomeBuilder } from './transport.js';
 import type { CallEvents, CallOutcome, CallSpec, Provider } from './types.js';
 
 /** Bedrock names its request id header x-amzn-requestid. */
@@ -48,40 +48,11 @@ async function stream(client: AnthropicBedrock, spec: CallSpec, out: OutcomeBuil
   const { data: events, response } = await client.messages.create({ ...messageParams(spec), stream: true }, { signal: spec.signal }).withResponse();
   out.requestId = response.headers.get(REQUEST_ID) ?? undefined;
   out.model = modelOf(spec, undefined);
-  let wireUsage: Record<string, unknown> | null = null;
-  let finalUsage = false;
-  let stopped = false;
-  for await (const event of events) {
-    switch (event.type) {
-      case 'message_start':
-        out.model = modelOf(spec, event.message?.model);
-        wireUsage = anthropicCumulativeUsage(null, event.message?.usage);
-        // Only the input side is final here: kept in case the stream breaks before message_delta.
-        out.partialUsage = anthropicUsage(wireUsage) ?? undefined;
-        break;
-      case 'content_block_delta':
-        if (event.delta.type === 'text_delta') out.append(0, event.delta.text);
-        break;
-      case 'message_delta':
-        // Cumulative: replace, don't add.
-        if (event.usage) finalUsage = true;
-        wireUsage = anthropicCumulativeUsage(wireUsage, event.usage);
-        out.usage = anthropicUsage(wireUsage);
-        out.partialUsage = undefined;
-        break;
-      case 'message_stop': {
-        stopped = true;
-        // Bedrock adds its own counts to the last event: they stand in when message_delta brought none.
-        const metrics = invocationMetricsUsage((event as unknown as Record<string, unknown>)['amazon-bedrock-invocationMetrics']);
-        if (metrics && !finalUsage) {
-          out.usage = metrics;
-          out.partialUsage = undefined;
-        }
-        break;
-      }
-    }
-  }
-  if (!stopped) out.fail(unfinishedStream(spec.signal, 'message_stop'));
+  await readMessageStream(events, spec, out, {
+    model: (replied) => modelOf(spec, replied),
+    // Bedrock adds its own counts to the last event.
+    stopUsage: (event) => invocationMetricsUsage((event as unknown as Record<string, unknown>)['amazon-bedrock-invocationMetrics']),
+  });
 }
 
 async function call(spec: CallSpec, events?: CallEvents): Promise<CallOutcome> {

@@ -29,7 +29,7 @@ async function completeChat(client: OpenAI, spec: CallSpec, out: OutcomeBuilder)
   (data.choices ?? []).forEach((choice, position) => {
     out.append(choice.index ?? position, choice.message?.content ?? '');
   });
-  out.usage = openAIChatUsage(data.usage);
+  out.usage = openAIChatUsage(data.usage, data);
   out.extras = usageExtrasOf(data.usage);
 }
 

@@ -34,7 +34,7 @@ async function completeResponse(client: OpenAI, spec: CallSpec, out: OutcomeBuil
   out.requestId = request_id ?? undefined;
   out.model = data.model || null;
   out.append(0, outputTextOf(data));
-  out.usage = openAIResponsesUsage(data.usage);
+  out.usage = openAIResponsesUsage(data.usage, data);
 }
 
 async function streamResponse(client: OpenAI, spec: CallSpec, out: OutcomeBuilder): Promise<void> {
@@ -56,12 +56,12 @@ async function streamResponse(client: OpenAI, spec: CallSpec, out: OutcomeBuilde
       case 'response.incomplete':
         ended = true;
         out.model = event.response?.model || out.model;
-        out.usage = openAIResponsesUsage(event.response?.usage);
+        out.usage = openAIResponsesUsage(event.response?.usage, event.response);
         break;
       case 'response.failed':
         ended = true;
         out.model = event.response?.model || out.model;
-        out.usage = openAIResponsesUsage(event.response?.usage);
+        out.usage = openAIResponsesUsage(event.response?.usage, event.response);
         out.fail(streamErrorOf(event.response?.error?.message, event.response?.error?.code, spec.apiKey));
         break;
       // The SDK yields an `error` event rather than throwing it.

@@ -11,6 +11,9 @@ import type { CallRecord } from '../record.js';
 import { renderProxyNotes } from '../render/proxy.js';
 import { renderSummary } from '../render/summary.js';
 import { summaryJson, TallyBuilder, type Tally } from '../tally.js';
+import { serverOf, type Server } from '../telemetry/attributes.js';
+import { openTelemetry, type CallSink } from '../telemetry/index.js';
+import { tagsOf, type Tags } from '../telemetry/tags.js';
 import { REFUSED } from './provider-errors.js';
 import { limitsOf } from './limits.js';
 import { proxyEnvOf, upstreamsOf } from './routes.js';
@@ -65,12 +68,11 @@ export class SessionCalls {
  * Every call of the session into the ledger, as run and stream record theirs, but never with
  * prompts or replies: the proxy keeps none. --ledger FILE, --no-ledger (false), else the default.
  */
-export function ledgerHook(command: 'exec' | 'proxy', ledger: string | false | undefined, io: Io): (record: CallRecord) => void {
+export function ledgerHook(command: 'exec' | 'proxy', ledger: string | false | undefined, io: Io, runId: string = randomUUID(), tags?: Tags): (record: CallRecord) => void {
   const path = ledgerPath({ ledger }, io.env);
   if (!path) return () => undefined;
   const writer = new LedgerWriter(path, (m) => io.err(`llm-usage: warning: ${m}\n`));
-  const runId = randomUUID();
-  return (record) => writer.appendSoon(entryOf(record, { command, runId }));
+  return (record) => writer.appendSoon(entryOf(record, { command, runId, tags }));
 }
 
 /**
@@ -78,7 +80,11 @@ export function ledgerHook(command: 'exec' | 'proxy', ledger: string | false | u
  * one is a UsageError, and nothing runs), the price table, and where each call goes once
  * metered: the session's calls, then the ledger.
  */
-export function openSession(command: 'exec' | 'proxy', opts: MeteringOptions, io: Io): { calls: SessionCalls; proxy: Omit<ProxyOptions, 'host' | 'port' | 'onRecord'>; record(r: CallRecord): void } {
+export function openSession(
+  command: 'exec' | 'proxy',
+  opts: MeteringOptions,
+  io: Io,
+): { calls: SessionCalls; proxy: Omit<ProxyOptions, 'host' | 'port' | 'onRecord'>; tags: Tags; record(r: CallRecord): void; close(): Promise<void> } {
   const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream, azure: opts.azureUpstream, bedrock: opts.bedrockUpstream, compat: opts.upstream }, io.env);
   const proxyEnv = proxyEnvOf(io.env);
   const limits = limitsOf(io.env);
@@ -86,14 +92,22 @@ export function openSession(command: 'exec' | 'proxy', opts: MeteringOptions, io
   const pricing = opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined);
   const table = loadPriceTable(pricing);
   const calls = new SessionCalls(opts.json || Boolean(opts.report));
-  const ledger = ledgerHook(command, opts.ledger, io);
+  const tags = tagsOf(opts.tags, io.env);
+  const runId = randomUUID();
+  const ledger = ledgerHook(command, opts.ledger, io, runId, tags);
+  const telemetry: CallSink | null = openTelemetry({ ctx: { command, runId, tags }, env: io.env, warn: (line) => io.err(line + '\n'), longRunning: command === 'proxy' });
+  // Bedrock's default upstream is each request's own region: not known here, so no server.address.
+  const servers: Partial<Record<string, Server | null>> = { openai: serverOf(upstreams.openai), anthropic: serverOf(upstreams.anthropic), bedrock: serverOf(upstreams.bedrock ?? undefined) };
   return {
     calls,
     proxy: { upstreams, proxyEnv, limits, table, pricing, maxCostUsd: opts.maxCost },
+    tags,
     record(r) {
       calls.add(r);
       ledger(r);
+      telemetry?.record(r, servers[r.provider] ?? null);
     },
+    close: async () => telemetry?.close(),
   };
 }
 

@@ -48,6 +48,8 @@ export interface ProxyOptions {
   limits: ProxyLimits;
   /** Every metered call, once, when it has ended: done, failed, cut or refused. */
   onRecord(record: CallRecord): void;
+  /** `proxy`'s /metrics: answers /metrics itself (outside /v1, so never routed upstream). */
+  metrics?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** The AWS credentials Bedrock requests are checked against; by default the AWS SDK's chain. */
   awsCredentials?: () => Promise<AwsCredentials>;
 }
@@ -290,7 +292,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     // Bedrock names the model, and whether it streams, in the path; Azure's deployments path the deployment.
     const call: Call = { route, model: route.bedrock?.modelId ?? route.deployment ?? facts.model, stream: route.bedrock?.stream ?? facts.stream, key: keyOf(req.headers), started, reservedUsd: 0 };
     const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request'>, error?: string) => {
-      const r = await offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs: performance.now() - started, request: body, ...ended });
+      const durationMs = performance.now() - started;
+      await nextTurn();
+      const r = await offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs, request: body, ...ended });
       const line = error !== undefined ? `${route.provider} ${call.model || 'unknown'}: ${error}` : r.error;
       r.error = line === null ? null : redactCallKey(line, call.key);
       emit(call, r);
@@ -539,6 +543,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   });
   let origin = '';
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (opts.metrics !== undefined && req.url === '/metrics') return opts.metrics(req, res);
     stats.requests++;
     const route = routeOf(req.method ?? 'GET', req.url ?? '', req.headers, opts.upstreams, origin);
     if ('refusal' in route) {
@@ -609,6 +614,23 @@ interface Sink {
   data(chunk: Buffer, c: Dispatcher.DispatchController): void;
   end(): void;
   error(error: Error): void;
+}
+
+let turn: Promise<void> | null = null;
+
+/**
+ * Resolves on the next turn of the event loop, once for all that wait in this one: the calls
+ * that end together are recorded together, one after the other, while that code is hot in the
+ * CPU's caches (bench/proxy.mjs: about a tenth less CPU per call than recording each as it ends).
+ * Clients never wait for it: a call is recorded after its response has gone.
+ */
+function nextTurn(): Promise<void> {
+  return (turn ??= new Promise((resolve) =>
+    setImmediate(() => {
+      turn = null;
+      resolve();
+    }),
+  ));
 }
 
 function timedOut(error: Error): boolean {

@@ -1,5 +1,6 @@
 import type { Cost, PartKey } from '../pricing/cost.js';
 import type { PricesPerMillion, Quote } from '../pricing/quote.js';
+import { tableName } from '../pricing/source.js';
 import type { PriceTable } from '../pricing/types.js';
 import { formatCost, formatCount, formatUsd } from './format.js';
 import { painter, table } from './style.js';
@@ -19,6 +20,7 @@ const PART_LABEL: Record<PartKey, string> = {
   cache_write_1h: 'Cache write (1 h)',
   output: 'Output',
   reasoning: 'Reasoning',
+  web_search: 'Web searches',
   requests: 'Requests',
 };
 
@@ -52,7 +54,7 @@ function renderBreakdown(q: Quote, cost: Cost, colour: boolean): string {
   const rows = cost.parts.map((p) => [
     PART_LABEL[p.part],
     formatCount(p.quantity),
-    p.rate === null ? 'no price' : p.part === 'requests' ? `${formatUsd(p.rate)} / 1K` : `${formatUsd(p.rate)} / 1M`,
+    p.rate === null ? 'no price' : p.part === 'requests' || p.part === 'web_search' ? `${formatUsd(p.rate)} / 1K` : `${formatUsd(p.rate)} / 1M`,
     p.usd === null ? 'unknown' : formatUsd(p.usd),
   ]);
   const total = cost.usd === null ? `unknown (priced parts: ${formatUsd(cost.knownUsd)})` : formatUsd(cost.usd);
@@ -104,5 +106,5 @@ function tierText(q: Quote): string {
 
 export function sourceLine(source: PriceTable['source']): string {
   const user = source.user_files?.length ? `, with ${source.user_files.join(', ')} on top` : '';
-  return `Prices per 1M tokens from ${source.package} ${source.version} (synced ${source.synced})${user}.`;
+  return `Prices per 1M tokens from ${tableName(source)}${user}.`;
 }

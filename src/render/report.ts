@@ -1,14 +1,18 @@
+import { tableName } from '../pricing/source.js';
+import type { TableSource } from '../pricing/types.js';
 import type { GroupBy, ReportRow } from '../report.js';
 import { formatCount, formatUsd } from './format.js';
 import { painter, table } from './style.js';
 
-const HEAD: Record<GroupBy, string> = { day: 'Day', model: 'Model', provider: 'Provider', command: 'Command' };
+const HEAD: Record<string, string> = { day: 'Day', model: 'Model', provider: 'Provider', command: 'Command' };
 
 /**
  * The report table, a total row, and (unless `chart` is false) a bar chart of cost per group.
- * `zone` names the time zone the days are in.
+ * `zone` names the time zone the days are in. With `repriced` (report --reprice), the cost is the
+ * cost at that table, beside what was recorded and the difference, and its notes follow.
  */
-export function renderReport(rows: ReportRow[], total: ReportRow, by: GroupBy, colour: boolean, chart: boolean, zone = 'UTC'): string {
+export function renderReport(rows: ReportRow[], total: ReportRow, by: GroupBy, colour: boolean, chart: boolean, zone = 'UTC', repriced?: { source: TableSource; notes: string[] }): string {
+  const repricedWith = repriced?.source;
   const c = painter(colour);
   const line = (r: ReportRow, label: string) => [
     label,
@@ -17,15 +21,34 @@ export function renderReport(rows: ReportRow[], total: ReportRow, by: GroupBy, c
     withPart(r.output_tokens, r.reasoning_tokens, 'reasoning'),
     formatCount(r.total_tokens),
     costText(r),
+    ...(repricedWith ? [recordedText(r), formatSignedUsd(r.reprice_difference_usd ?? 0)] : []),
     shares(r),
   ];
   const body = rows.map((r) => line(r, r.key));
   body.push(line(total, c.bold('Total')).map((cell, i) => (i === 0 ? cell : c.bold(cell))));
-  const head = [by === 'day' ? `${HEAD[by]} (${zone})` : HEAD[by], 'Requests', 'Input (cached)', 'Output (reasoning)', 'Total tokens', 'Cost', 'Estimated / unpriced'];
-  let out = table(head, body, colour, ['left', 'right', 'right', 'right', 'right', 'right', 'right']) + '\n';
+  const costHead = repricedWith ? ['Cost now', 'Recorded', 'Difference'] : ['Cost'];
+  const head = [by === 'day' ? `${HEAD[by]} (${zone})` : HEAD[by] ?? `Tag ${by.slice(4)}`, 'Requests', 'Input (cached)', 'Output (reasoning)', 'Total tokens', ...costHead, 'Estimated / unpriced'];
+  let out = table(head, body, colour, ['left', ...head.slice(1).map(() => 'right' as const)]) + '\n';
   if (chart && rows.length) out += '\n' + costChart(rows, colour) + '\n';
   if (total.unpriced_requests) out += `Cost covers priced calls only: ${formatCount(total.unpriced_requests)} had no price.\n`;
+  if (repricedWith) {
+    const newly = total.newly_priced_requests ?? 0;
+    out += `Re-priced with ${tableName(repricedWith)}${repricedWith.user_files?.length ? `, with ${repricedWith.user_files.join(', ')} on top` : ''}; Recorded is what the ledger says each call cost when it ran.\n`;
+    if (newly) out += `${formatCount(newly)} call${newly === 1 ? ' was' : 's were'} unpriced when recorded and ${newly === 1 ? 'has' : 'have'} a price now.\n`;
+    for (const note of repriced?.notes ?? []) out += `cost note: ${note}\n`;
+  }
   return out;
+}
+
+function recordedText(r: ReportRow): string {
+  const unpriced = r.recorded_unpriced_requests ?? 0;
+  const usd = formatUsd(r.recorded_cost_usd ?? 0);
+  if (unpriced === 0) return usd;
+  return unpriced === r.requests ? 'unknown' : `${usd} + unknown`;
+}
+
+function formatSignedUsd(usd: number): string {
+  return usd > 0 ? `+${formatUsd(usd)}` : formatUsd(usd);
 }
 
 function withPart(n: number, part: number, name: string): string {
@@ -61,6 +84,8 @@ export function costChart(rows: ReportRow[], colour: boolean, width = 40): strin
 /** CSV with a header row; fields quoted where they need it. */
 export function reportCsv(rows: ReportRow[], by: GroupBy): string {
   const cols: (keyof ReportRow)[] = ['requests', 'ok', 'failed', 'input_tokens', 'cached_tokens', 'output_tokens', 'reasoning_tokens', 'total_tokens', 'cost_usd', 'estimated_share', 'unpriced_share'];
+  // --reprice: what was recorded, and the difference.
+  if (rows[0]?.recorded_cost_usd !== undefined) cols.push('recorded_cost_usd', 'reprice_difference_usd', 'recorded_unpriced_requests', 'newly_priced_requests');
   const quote = (v: string) => (/[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
   return [[by, ...cols].join(','), ...rows.map((r) => [quote(r.key), ...cols.map((k) => String(r[k]))].join(','))].join('\n') + '\n';
 }

@@ -1,3 +1,5 @@
+import { tableDate } from '../pricing/source.js';
+import type { TableSource } from '../pricing/types.js';
 import type { Tally } from '../tally.js';
 import { formatCost, formatCount, formatUsd } from './format.js';
 import { painter, table } from './style.js';
@@ -6,7 +8,7 @@ import { painter, table } from './style.js';
  * The get_openai_callback summary as a table: Tokens Used / Prompt / Completion / requests /
  * cost, each figure with where it came from. Detail rows only when non-zero.
  */
-export function renderSummary(t: Tally, colour: boolean, estimateHint?: string): string {
+export function renderSummary(t: Tally, colour: boolean, estimateHint?: string, prices?: TableSource): string {
   const c = painter(colour);
   const mark = (s: string) => (s === 'reported' || s === 'none' ? s : `${s} *`);
   const tokensSource = t.sources.prompt === t.sources.completion ? mark(t.sources.prompt) : 'see below';
@@ -18,9 +20,10 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string):
   if (t.cache_creation_tokens) rows.push(['    Cache writes', formatCount(t.cache_creation_tokens), 'reported, included above']);
   rows.push(['  Completion Tokens', formatCount(t.completion_tokens), mark(t.sources.completion)]);
   if (t.reasoning_tokens) rows.push(['    Reasoning', formatCount(t.reasoning_tokens), 'reported, included above']);
+  if (t.web_search_requests) rows.push(['Web searches', formatCount(t.web_search_requests), 'reported, priced per search']);
   rows.push(['Successful Requests', formatCount(t.successful_requests), '']);
   if (t.failed_requests) rows.push([c.red('Failed Requests'), c.red(formatCount(t.failed_requests)), '']);
-  rows.push([c.bold('Total Cost (USD)'), c.bold(totalCost(t)), costSource(t)]);
+  rows.push([c.bold('Total Cost (USD)'), c.bold(totalCost(t)), costSource(t, prices)]);
 
   const out = [table([], rows, colour, ['left', 'right', 'left'])];
   if (t.by_model.length > 1) {
@@ -40,6 +43,7 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string):
   for (const d of t.deployments) out.push(deploymentNote(d));
   for (const r of t.reported_costs ?? []) out.push(reportedNote(r));
   for (const note of t.unpriced) out.push(`cost unknown: ${note}`);
+  for (const note of t.price_notes ?? []) out.push(`cost note: ${note}`);
   return out.join('\n') + '\n';
 }
 
@@ -65,10 +69,12 @@ function totalCost(t: Tally): string {
   return t.known_cost_usd > 0 ? `${formatUsd(t.known_cost_usd)} + unknown` : 'unknown';
 }
 
-function costSource(t: Tally): string {
+/** Where the cost came from: the built-in pricing.json, or the table `pricing update` downloaded (and its day). */
+function costSource(t: Tally, prices?: TableSource): string {
   if (!t.cost_complete) return 'incomplete: see below';
   if (t.reported_costs?.length) return 'reported by the provider: see below';
   const priced = [...new Set(t.by_model.flatMap((m) => (m.priced_as ? [m.priced_as] : [])))];
   if (priced.length === 0) return 'nothing billed';
-  return `pricing.json: ${priced.length === 1 ? priced[0] : `${priced.length} models`}`;
+  const table = prices?.origin === 'downloaded' ? `prices downloaded ${tableDate(prices)}` : 'pricing.json';
+  return `${table}: ${priced.length === 1 ? priced[0] : `${priced.length} models`}`;
 }

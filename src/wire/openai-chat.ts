@@ -96,7 +96,7 @@ export function choicesTimes(max: number | null, json: Json, bestOf = false): nu
 export const openAIChatWire: WireFormat = {
   meter: () => new OpenAIStreamMeter('chat'),
   readBody(json, got) {
-    got.usage = openAIChatUsage(json['usage']);
+    got.usage = openAIChatUsage(json['usage'], json);
     got.extras = usageExtrasOf(json['usage']);
     for (const [i, c] of arrayOf(json['choices']).entries()) {
       const message = object(object(c)?.['message']);

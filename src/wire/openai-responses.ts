@@ -42,7 +42,7 @@ class ResponsesStreamMeter extends NamedEventMeter {
       case 'response.failed': {
         const response = object(event['response']);
         this.got.setModel(response?.['model']);
-        this.got.usage = openAIResponsesUsage(response?.['usage']);
+        this.got.usage = openAIResponsesUsage(response?.['usage'], response);
         this.ended = true;
         const error = object(response?.['error']);
         if (type === 'response.failed') this.got.failure = errorFailure(error ? { error } : {}, 'stream-error');
@@ -58,7 +58,7 @@ class ResponsesStreamMeter extends NamedEventMeter {
 export const openAIResponsesWire: WireFormat = {
   meter: () => new ResponsesStreamMeter(),
   readBody(json, got) {
-    got.usage = openAIResponsesUsage(json['usage']);
+    got.usage = openAIResponsesUsage(json['usage'], json);
     for (const item of arrayOf(json['output'])) {
       for (const part of arrayOf(object(item)?.['content'])) got.add(0, object(part)?.['text']);
       got.add(0, object(item)?.['arguments']);

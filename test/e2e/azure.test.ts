@@ -2,14 +2,13 @@
 // AzureOpenAI client run under `exec`, all against the fake's Azure half (test/support/fake-azure.mjs).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, type CliResult } from '../support/cli.js';
+import { runCli, type CliResult, summaryRow as row } from '../support/cli.js';
 import { DEFAULT_TEXT, startFakeProvider, type FakeProvider, type FakeReply } from '../support/fake-provider.mjs';
+import { startTap } from '../support/tap.js';
 
 // Distinctive secrets: no output, error, ledger line or report may ever show them.
 const AZURE_KEY = 'azure-SECRETazureKEY0123456789abcdef';
@@ -48,13 +47,6 @@ function expectNoSecrets(...texts: string[]) {
   }
 }
 
-/** The figure and source of a summary row. */
-function row(summary: string, label: string): { value: string; source: string } | null {
-  const line = summary.split('\n').find((l) => new RegExp(`^│\\s+${label.replace(/[()]/g, '\\$&')}\\s+│`).test(l));
-  if (!line) return null;
-  const cells = line.split('│').map((c) => c.trim());
-  return { value: cells[2] as string, source: cells[3] as string };
-}
 
 describe('llm-usage run --provider azure', () => {
   it('calls the deployment with api-key and api-version, prices by the reply\'s model under azure, and says so', async () => {
@@ -245,35 +237,6 @@ function withoutRandomness(text: string): string {
     .replace(/"created":\d+/g, '"created":0');
 }
 
-/** A recording tap between the proxy and the fake: every response body exactly as the fake sent it. */
-async function startTap(): Promise<{ url: string; bodies: Buffer[]; close(): Promise<void> }> {
-  const bodies: Buffer[] = [];
-  const server = http.createServer((req, res) => {
-    const up = http.request(`${fake.url}${req.url}`, { method: req.method, headers: req.headers }, (response) => {
-      res.writeHead(response.statusCode ?? 500, response.headers);
-      const parts: Buffer[] = [];
-      response.on('data', (c: Buffer) => {
-        parts.push(c);
-        res.write(c);
-      });
-      response.on('end', () => {
-        bodies.push(Buffer.concat(parts));
-        res.end();
-      });
-    });
-    req.pipe(up);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    bodies,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** Runs the client straight against the fake, without llm-usage (async: the fake lives in this process). */
 async function direct(args: string[]): Promise<{ code: number | null; stderr: string }> {
@@ -302,7 +265,7 @@ describe('llm-usage exec: the AzureOpenAI client (openai package)', () => {
   const user = { OPENAI_API_VERSION: '2024-10-21', OPENAI_BASE_URL: undefined };
 
   it('meters every call exactly; the client gets byte for byte what Azure sent; no secret anywhere', async () => {
-    const tap = await startTap();
+    const tap = await startTap(fake.url);
     const out = tmp('proxied.json');
     const report = tmp('report.json');
     const ledger = tmp('ledger.jsonl');

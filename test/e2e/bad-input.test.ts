@@ -209,7 +209,7 @@ add(['report', '--since', '2026-03-01', '--until', '2026-02-01'], /--since 2026-
 add(['report', '--since', '1d', '--until', '7d'], /--since 1d is after --until 7d/);
 add(['report', '--since', '2026-03-01T00:00:00Z', '--until', '2026-02-28', '--utc'], /is after --until/);
 add(['report', '--by', ''], /--by .* argument '' is invalid/);
-add(['report', '--by', 'week'], /--by must be one of day, model, provider, command, not "week"/);
+add(['report', '--by', 'week'], /--by must be one of day, model, provider, command, or tag:KEY, not "week"/);
 add(['report', '-m', ''], /--model .* argument '' is invalid/);
 add(['report', '-p', ''], /--provider .* argument '' is invalid/);
 add(['report', '--ledger', ''], /--ledger .* argument '' is invalid/);

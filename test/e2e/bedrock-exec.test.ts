@@ -5,14 +5,13 @@
 // meter every call exactly, and hand the program the fake's bytes unchanged.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, runCli, type CliResult } from '../support/cli.js';
 import { startFakeBedrock, TEST_CREDENTIALS, type FakeBedrock, type FakeBedrockReply } from '../support/fake-bedrock.mjs';
+import { startTap, type Tap } from '../support/tap.js';
 
 const client = (name: string) => fileURLToPath(new URL(`../support/clients/${name}`, import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'llm-usage-bedrock-'));
@@ -23,7 +22,9 @@ let fake: FakeBedrock;
 let tap: Tap;
 beforeAll(async () => {
   fake = await startFakeBedrock();
-  tap = await startTap();
+  // A recording HTTP proxy for the metering proxy's upstream traffic (given as HTTP_PROXY): the
+  // Host, and so the signature, stay the fake's; each body is kept exactly as the fake sent it.
+  tap = await startTap(fake.url, { tunnel: true });
 });
 afterAll(() => Promise.all([fake.close(), tap.close()]));
 beforeEach(() => {
@@ -72,56 +73,6 @@ function expectNoSecrets(...texts: string[]) {
     expect(text).not.toContain('SECRET');
     expect(text).not.toContain('SESSION');
   }
-}
-
-/**
- * A recording HTTP proxy for the metering proxy's upstream traffic (it is given as HTTP_PROXY):
- * each tunnelled request goes on to the fake with its headers as they are (the Host, and so the
- * signature, stay the fake's), and each response body is kept exactly as the fake sent it.
- */
-interface Tap {
-  url: string;
-  bodies: Buffer[];
-  close(): Promise<void>;
-}
-async function startTap(): Promise<Tap> {
-  const bodies: Buffer[] = [];
-  const relay = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const target = new URL(req.url ?? '/', `http://${fake.host}`);
-    const up = http.request({ host: '127.0.0.1', port: fake.port, path: target.pathname + target.search, method: req.method, headers: req.headers }, (response) => {
-      res.writeHead(response.statusCode ?? 500, response.headers);
-      const parts: Buffer[] = [];
-      response.on('data', (c: Buffer) => {
-        parts.push(c);
-        res.write(c);
-      });
-      response.on('end', () => {
-        bodies.push(Buffer.concat(parts));
-        res.end();
-      });
-    });
-    req.pipe(up);
-  };
-  const tunnelled = http.createServer(relay);
-  const server = http.createServer(relay);
-  const sockets = new Set<Socket>();
-  server.on('connect', (_req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-    sockets.add(socket);
-    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    if (head.length) socket.unshift(head);
-    tunnelled.emit('connection', socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    bodies,
-    close: () =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }
 
 interface Received {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countTokens } from '../../src/tokens.js';
-import { runCli, type CliResult } from '../support/cli.js';
+import { runCli, type CliResult, summaryRow as row } from '../support/cli.js';
 import { DEFAULT_TEXT, startFakeBedrock, TEST_CREDENTIALS, type FakeBedrock } from '../support/fake-bedrock.mjs';
 
 let fake: FakeBedrock;
@@ -57,13 +57,6 @@ function expectNoSecrets(...texts: string[]) {
   for (const text of texts) for (const secret of SECRETS) expect(text).not.toContain(secret);
 }
 
-/** The figure in a summary row, e.g. row(r.stderr, 'Prompt Tokens') -> "26". */
-function row(summary: string, label: string): { value: string; source: string } | null {
-  const line = summary.split('\n').find((l) => new RegExp(`^│\\s+${label.replace(/[()]/g, '\\$&')}\\s+│`).test(l));
-  if (!line) return null;
-  const cells = line.split('│').map((c) => c.trim());
-  return { value: cells[2] as string, source: cells[3] as string };
-}
 
 describe('Bedrock: the seed', () => {
   it('run "Tell me a joke" "Tell me a joke" --model anthropic.claude-v2: 96 tokens, 26 prompt, 70 completion, 2 requests, $0.001888', async () => {

@@ -1,13 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, runCli, type CliResult } from '../support/cli.js';
 import { startFakeProvider, type FakeProvider, type FakeReply } from '../support/fake-provider.mjs';
+import { startTap } from '../support/tap.js';
 
 // Distinctive keys: no output, error or file may ever show them.
 const OPENAI_KEY = 'sk-proj-SECRETopenaiKEY0123456789';
@@ -72,34 +71,6 @@ function row(summary: string, label: string): string | undefined {
   return line?.split('│')[2]?.trim();
 }
 
-/** A recording tap between the proxy and the fake: every response body exactly as the fake sent it. */
-async function startTap(): Promise<{ url: string; bodies: Buffer[]; close(): Promise<void> }> {
-  const bodies: Buffer[] = [];
-  const server = http.createServer((req, res) => {
-    const up = http.request(`${fake.url}${req.url}`, { method: req.method, headers: req.headers }, (response) => {
-      res.writeHead(response.statusCode ?? 500, response.headers);
-      const parts: Buffer[] = [];
-      response.on('data', (c: Buffer) => {
-        parts.push(c);
-        res.write(c);
-      });
-      response.on('end', () => {
-        bodies.push(Buffer.concat(parts));
-        res.end();
-      });
-    });
-    req.pipe(up);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    bodies,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
-}
 
 // One reply per call of plain-http.mjs's default plan: chat, chat-stream, messages-stream, completion.
 const PLAIN_REPLIES: FakeReply[] = [
@@ -111,7 +82,7 @@ const PLAIN_REPLIES: FakeReply[] = [
 
 describe('llm-usage exec: a plain-HTTP program', () => {
   it('meters every call exactly, and the program gets byte for byte what the fake sent', async () => {
-    const tap = await startTap();
+    const tap = await startTap(fake.url);
     const out = tmp('proxied.json');
     const report = tmp('report.json');
     fake.queue(...PLAIN_REPLIES);

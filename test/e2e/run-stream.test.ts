@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodingForModel, countTokens } from '../../src/tokens.js';
-import { runCli, type CliResult } from '../support/cli.js';
+import { runCli, type CliResult, summaryRow as row } from '../support/cli.js';
 import { startFakeProvider, DEFAULT_TEXT, type FakeProvider } from '../support/fake-provider.mjs';
 
 // Distinctive keys: no output, error or file may ever show them.
@@ -37,13 +37,6 @@ function expectNoKeys(r: CliResult) {
   }
 }
 
-/** The figure in a summary row, e.g. row(r.stderr, 'Prompt Tokens') -> "11". */
-function row(summary: string, label: string): { value: string; source: string } | null {
-  const line = summary.split('\n').find((l) => new RegExp(`^│\\s+${label.replace(/[()]/g, '\\$&')}\\s+│`).test(l));
-  if (!line) return null;
-  const cells = line.split('│').map((c) => c.trim());
-  return { value: cells[2] as string, source: cells[3] as string };
-}
 
 describe('llm-usage run', () => {
   it('reproduces the seed: gpt-3.5-turbo-0125 "Tell me a joke" = 11 + 16 = 27 tokens, $0.0000295', async () => {

@@ -1,7 +1,12 @@
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/llm-usage.js', import.meta.url));
+
+/** A data directory that does not exist: the built-in price table, whatever the user downloaded. */
+export const NO_DATA_DIR = join(tmpdir(), 'llm-usage-tests-no-data-dir');
 
 export interface CliResult {
   code: number | null;
@@ -20,10 +25,11 @@ export function runCli(
 ): Promise<CliResult> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !/^(OPENAI|ANTHROPIC|AZURE|LLM_USAGE)_/.test(k) && k !== 'FORCE_COLOR') env[k] = v;
+    if (v !== undefined && !/^(OPENAI|ANTHROPIC|AZURE|LLM_USAGE|OTEL)_/.test(k) && k !== 'FORCE_COLOR') env[k] = v;
   }
-  // The ledger goes nowhere unless a test names one: tests never touch the user's data directory.
-  Object.assign(env, { NO_COLOR: '1', COLUMNS: '200', TZ: 'UTC', LLM_USAGE_LEDGER: '/dev/null' });
+  // The ledger goes nowhere unless a test names one: tests never touch the user's data directory,
+  // and no table the user downloaded (`pricing update`) changes what the tests price.
+  Object.assign(env, { NO_COLOR: '1', COLUMNS: '200', TZ: 'UTC', LLM_USAGE_LEDGER: '/dev/null', XDG_DATA_HOME: NO_DATA_DIR });
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k];
     else env[k] = v;
@@ -44,4 +50,12 @@ export function runCli(
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });
+}
+
+/** The figure and source of a summary row, e.g. summaryRow(r.stderr, 'Prompt Tokens') -> { value: '11', source: 'reported' }. */
+export function summaryRow(summary: string, label: string): { value: string; source: string } | null {
+  const line = summary.split('\n').find((l) => new RegExp(`^│\\s+${label.replace(/[()]/g, '\\$&')}\\s+│`).test(l));
+  if (!line) return null;
+  const cells = line.split('│').map((c) => c.trim());
+  return { value: cells[2] as string, source: cells[3] as string };
 }

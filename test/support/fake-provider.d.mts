@@ -52,6 +52,10 @@ export interface FakeReply {
   anthropicDeltaUsage?: 'full' | 'output';
   /** Delay before answering, in milliseconds. */
   delayMs?: number;
+  /** The service tier reported (OpenAI `service_tier`, Anthropic `usage.service_tier`); default "default" / "standard". */
+  serviceTier?: string;
+  /** Non-streamed replies: web searches made (Anthropic usage.server_tool_use.web_search_requests; Responses web_search_call items). */
+  webSearches?: number;
   /** Extra response headers, e.g. { "retry-after-ms": "1" } for quick SDK retries. */
   headers?: Record<string, string>;
 }

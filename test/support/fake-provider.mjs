@@ -266,14 +266,14 @@ async function chatCompletions(ctx) {
     const out = { id, object: 'chat.completion', created, model, choices };
     if (ctx.azure) out.prompt_filter_results = promptFilterResults();
     if (reply.usage) out.usage = openAiChatUsage(reply.usage);
-    out.service_tier = 'default';
+    out.service_tier = reply.serviceTier ?? 'default';
     out.system_fingerprint = fingerprint;
     sendJson(ctx.res, 200, out, ctx.headers);
     return;
   }
 
   const includeUsage = body.stream_options?.include_usage === true;
-  const base = { id, object: 'chat.completion.chunk', created, model, service_tier: 'default', system_fingerprint: fingerprint };
+  const base = { id, object: 'chat.completion.chunk', created, model, service_tier: reply.serviceTier ?? 'default', system_fingerprint: fingerprint };
   // When include_usage is asked, OpenAI sends `"usage": null` on every chunk before the usage one.
   const tail = includeUsage ? { usage: null } : {};
   const chunk = (choices) => sseData({ ...base, choices, ...tail });
@@ -417,7 +417,7 @@ async function responses(ctx) {
     parallel_tool_calls: true,
     previous_response_id: body.previous_response_id ?? null,
     reasoning: { effort: null, summary: null },
-    service_tier: 'default',
+    service_tier: reply.serviceTier ?? 'default',
     store: body.store ?? true,
     temperature: body.temperature ?? 1,
     text: { format: { type: 'text' } },
@@ -435,7 +435,9 @@ async function responses(ctx) {
 
   if (!body.stream) {
     const text = choiceText(reply, 0);
-    sendJson(ctx.res, 200, responseObject('completed', [messageItem('completed', [textPart(text)])], finalUsage), ctx.headers);
+    // webSearches: that many web_search_call items before the message, as the web_search tool adds them.
+    const searches = Array.from({ length: reply.webSearches ?? 0 }, (_, i) => ({ id: `ws_${i}`, type: 'web_search_call', status: 'completed', action: { type: 'search', query: 'q' } }));
+    sendJson(ctx.res, 200, responseObject('completed', [...searches, messageItem('completed', [textPart(text)])], finalUsage), ctx.headers);
     return;
   }
 
@@ -546,7 +548,7 @@ async function anthropicMessages(ctx) {
   };
 
   if (!body.stream) {
-    const usage = u ? { ...anthropicInputUsage(u), output_tokens: u.output, service_tier: 'standard' } : null;
+    const usage = u ? { ...anthropicInputUsage(u), output_tokens: u.output, ...(reply.webSearches ? { server_tool_use: { web_search_requests: reply.webSearches } } : {}), service_tier: reply.serviceTier ?? 'standard' } : null;
     sendJson(ctx.res, 200, message([{ type: 'text', text: choiceText(reply, 0) }], 'end_turn', usage), ctx.headers);
     return;
   }
@@ -561,7 +563,7 @@ async function anthropicMessages(ctx) {
   function* events() {
     // message_start reports the input side and a provisional output_tokens (1); the final,
     // cumulative output count only comes in message_delta.
-    const startUsage = u ? { ...anthropicInputUsage(u), output_tokens: Math.min(1, u.output), service_tier: 'standard' } : null;
+    const startUsage = u ? { ...anthropicInputUsage(u), output_tokens: Math.min(1, u.output), service_tier: reply.serviceTier ?? 'standard' } : null;
     yield event('message_start', { type: 'message_start', message: message([], null, startUsage) });
     yield event('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
     yield event('ping', { type: 'ping' });
