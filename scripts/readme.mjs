@@ -45,6 +45,9 @@ function output(args, reply) {
   if (fake) {
     Object.assign(env, {
       OPENAI_API_KEY: 'sk-readme-example',
+      GROQ_API_KEY: 'gsk_readme-example',
+      // groq-sdk's variable, which run reads too: the fake serves groq under /compat/groq.
+      GROQ_BASE_URL: `${fake.url}/compat/groq`,
       ANTHROPIC_API_KEY: 'sk-ant-readme-example',
       OPENAI_BASE_URL: `${fake.url}/v1`,
       ANTHROPIC_BASE_URL: fake.url,

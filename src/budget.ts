@@ -3,6 +3,7 @@ import { resolveForCall } from './pricing/resolve.js';
 import { priceAt } from './pricing/table.js';
 import type { PriceTable } from './pricing/types.js';
 import { bedrockPricedModel } from './providers/bedrock.js';
+import { compatPriceOf, isCompat } from './providers/compat.js';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, type CallSpec } from './providers/types.js';
 import { messagesOf, pricingProviderOf } from './record.js';
 import { makeUsage } from './usage.js';
@@ -96,7 +97,8 @@ export function worstCaseUsd(
   prompt: number,
   maxOutput: number | null,
 ): { usd: number | null; maxOutput: number | null; bound: string; pricedAs: string | null; unknownBecause: string | null } {
-  const found = resolveForCall(table, model, provider);
+  // A compatible provider's call is bounded by its own prices only, as it is priced (providers/compat.ts).
+  const found = isCompat(provider) ? compatPriceOf(table, model, provider) : resolveForCall(table, model, provider);
   const pricedAs = found ? `${found.provider.id}/${found.model.id}` : null;
   let bound = 'the request';
   if (maxOutput === null && found?.model.context_window) {

@@ -22,6 +22,7 @@ const meteringOptions = (cmd: Command) => {
     .option('--azure-upstream <url>', 'where Azure OpenAI calls go: the resource endpoint (default: AZURE_OPENAI_ENDPOINT, else they are refused)', text)
     .option('--bedrock-upstream <url>', 'where Bedrock calls go (default: AWS_ENDPOINT_URL_BEDROCK_RUNTIME, else AWS_ENDPOINT_URL, else https://bedrock-runtime.{region}.amazonaws.com for the region each call is signed for)', text)
     .option('--google-upstream <url>', 'where Gemini API calls go: its base URL, without /v1beta (default: GOOGLE_GEMINI_BASE_URL, else https://generativelanguage.googleapis.com)', text)
+    .option('--upstream <name=url>', 'where an OpenAI-compatible provider\'s calls go, served on the path /NAME/v1 (repeatable; e.g. groq=https://api.groq.com/openai/v1; default: its public base URL, ollama\'s OLLAMA_HOST)', (value: string, previous: string[] = []) => [...previous, text(value)])
     .option('--json', 'print the summary as one JSON object (the same as run --json) on stderr')
     .option('--report <file>', 'also write the JSON summary to FILE', file)
     .addOption(tagOption())
@@ -31,7 +32,7 @@ const meteringOptions = (cmd: Command) => {
 };
 
 // Options of exec that take a value, to tell them from CMD when reading the raw arguments.
-const EXEC_VALUED = new Set(['--max-cost', '--openai-upstream', '--anthropic-upstream', '--azure-upstream', '--bedrock-upstream', '--google-upstream', '--providers', '--report', '--pricing', '--ledger', '--tag']);
+const EXEC_VALUED = new Set(['--max-cost', '--upstream', '--openai-upstream', '--anthropic-upstream', '--azure-upstream', '--bedrock-upstream', '--google-upstream', '--providers', '--report', '--pricing', '--ledger', '--tag']);
 
 /**
  * True when CMD has option-like arguments and no `--` came before it: some of them could have
@@ -59,7 +60,8 @@ export function registerProxyCommands(program: Command, io: Io): void {
       .summary('run a program and meter every LLM call it makes, in any language; then the usage summary')
       .description(
         'Run CMD with its LLM clients pointed at a metering proxy on 127.0.0.1 (OPENAI_BASE_URL, OPENAI_API_BASE, ' +
-          'ANTHROPIC_BASE_URL, AZURE_OPENAI_ENDPOINT, AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ANTHROPIC_BEDROCK_BASE_URL, GOOGLE_GEMINI_BASE_URL), which forwards every call where it would have gone (your own base URLs, else the ' +
+          'ANTHROPIC_BASE_URL, AZURE_OPENAI_ENDPOINT, AWS_ENDPOINT_URL_BEDROCK_RUNTIME, ANTHROPIC_BEDROCK_BASE_URL, GOOGLE_GEMINI_BASE_URL, ' +
+          'GROQ_BASE_URL, TOGETHER_BASE_URL, CEREBRAS_BASE_URL), which forwards every call where it would have gone (your own base URLs, else the ' +
           "providers') and reads its usage. When CMD exits, the summary goes to stderr (stdout is CMD's) and " +
           "llm-usage exits with CMD's exit code.\n\n" +
           'Keys pass through untouched and are never stored or printed. An AWS request is forwarded only if its ' +
@@ -68,7 +70,7 @@ export function registerProxyCommands(program: Command, io: Io): void {
           "Exit codes: CMD's own; 127 when CMD is not found, 126 when it cannot be executed; 2 for bad options.",
       )
       .argument('[CMD...]', 'the program to run and its arguments, after --')
-      .option('--providers <list>', "set only these providers' variables for CMD: openai, anthropic, azure, bedrock, google (default: all)", text)
+      .option('--providers <list>', "set only these providers' variables for CMD: openai, anthropic, azure, bedrock, google, groq, together, cerebras (default: all)", text)
       // Unknown options reach the action, which names them or asks for the --.
       .allowUnknownOption(),
   )
@@ -138,6 +140,7 @@ function meteringOpts(o: Record<string, unknown>): MeteringOptions {
     azureUpstream: o.azureUpstream as string | undefined,
     bedrockUpstream: o.bedrockUpstream as string | undefined,
     googleUpstream: o.googleUpstream as string | undefined,
+    upstream: o.upstream as string[] | undefined,
     pricing: o.pricing as string | undefined,
     ledger: o.ledger as string | false | undefined,
     tags: o.tag as string[] | undefined,

@@ -96,7 +96,7 @@ Examples:
   const callOptions = (cmd: Command) =>
     cmd
       .option('-m, --model <name>', 'the model to call', model, 'gpt-4o-mini')
-      .option('-p, --provider <name>', 'openai, anthropic, azure, bedrock or google (alias gemini) (default: azure for azure/DEPLOYMENT, google for google/MODEL and gemini-*, anthropic for claude-*, bedrock for Bedrock model ids and ARNs, else openai)', name)
+      .option('-p, --provider <name>', 'openai, anthropic, azure, bedrock, google (alias gemini), or an OpenAI-compatible provider: groq, deepseek, mistral, x-ai, together, fireworks, cerebras, perplexity, moonshotai, openrouter, ollama (default: NAME for NAME/MODEL, azure for azure/DEPLOYMENT, google for google/MODEL and gemini-*, anthropic for claude-*, bedrock for Bedrock model ids and ARNs, else openai)', name)
       .option('--api <api>', 'chat, completions or responses; on Bedrock messages or converse; on Google gemini or chat (its OpenAI-compatible endpoint) (default: completions for legacy completion models, messages for Claude on Bedrock, converse for other Bedrock models, gemini on Google, else chat)', name)
       .option('--system <text>', 'a system prompt', text)
       .option('--max-tokens <n>', 'the most output tokens per call', positive)
@@ -141,7 +141,8 @@ Examples:
           'Each reply goes to stdout; then the summary (Tokens Used / Prompt / Completion / requests / cost) to stderr.\n' +
           'Keys come from OPENAI_API_KEY or ANTHROPIC_API_KEY; Azure OpenAI (--provider azure, where -m is the deployment) ' +
           'reads AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY (or AZURE_OPENAI_AD_TOKEN) and OPENAI_API_VERSION; ' +
-          'Google\'s Gemini API (--provider google, google/MODEL, gemini-*) GEMINI_API_KEY or GOOGLE_API_KEY.',
+          'Google\'s Gemini API (--provider google, google/MODEL, gemini-*) GEMINI_API_KEY or GOOGLE_API_KEY; ' +
+          'an OpenAI-compatible provider (-m groq/MODEL) its own key variable (GROQ_API_KEY, ...; see the README).',
       )
       .argument('[prompts...]', 'one call per prompt'),
   ))
@@ -154,6 +155,8 @@ Examples:
   $ llm-usage run -m claude-3-5-haiku-latest --repeat 3 "hello"
   $ llm-usage run -m azure/my-gpt4o-deployment "Tell me a joke"
   $ llm-usage run -m gemini-2.5-flash "Tell me a joke"
+  $ llm-usage run -m groq/llama-3.1-8b-instant "Tell me a joke"
+  $ llm-usage run -m openrouter/openai/gpt-4o "Tell me a joke"
   $ llm-usage run -m gpt-4o --max-tokens 500 --max-cost 0.01 "Summarise the news"
   $ llm-usage run -m gpt-4o --max-tokens 500 --dry-run "Summarise the news"
   $ echo "Summarise: ..." | llm-usage run -m gpt-4o --json`,

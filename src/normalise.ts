@@ -64,12 +64,15 @@ function openAIUsage(wire: unknown, f: OpenAIFields, response?: unknown): Usage 
   if (input === undefined && output === undefined) return null;
   const inputDetails = objectOrNull(usage?.[f.inputDetails]);
   const outputDetails = objectOrNull(usage?.[f.outputDetails]);
+  const reasoning = countOf(outputDetails, 'reasoning_tokens');
   return makeUsage({
     input,
-    output,
-    cacheRead: countOf(inputDetails, 'cached_tokens'),
+    output: output !== undefined && reasoningOutside(usage, input, output, reasoning) ? output + (reasoning as number) : output,
+    // DeepSeek reports its cache reads as prompt_cache_hit_tokens (beside prompt_cache_miss_tokens;
+    // the two add up to prompt_tokens), not in prompt_tokens_details.
+    cacheRead: countOf(inputDetails, 'cached_tokens') ?? countOf(usage, 'prompt_cache_hit_tokens'),
     cacheCreation: countOf(inputDetails, 'cache_write_tokens'),
-    reasoning: countOf(outputDetails, 'reasoning_tokens'),
+    reasoning,
     webSearches: webSearchCalls(objectOrNull(response)?.['output']),
     serviceTier: tierOf(objectOrNull(response)),
   });
@@ -91,6 +94,50 @@ function webSearchCalls(output: unknown): number | undefined {
     return !action || action['type'] === undefined || action['type'] === 'search';
   });
   return searches.length || undefined;
+}
+
+/**
+ * Whether the reasoning tokens were left out of the output count, as xAI's chat completions
+ * leave them ("counted separately from completion_tokens, but counted in the total_tokens"):
+ * the provider's own total says so when it is input + output + reasoning and not input + output.
+ * OpenAI's (and every other provider's seen) include them, and their totals say that instead.
+ */
+function reasoningOutside(usage: WireObject | null, input: number | undefined, output: number, reasoning: number | undefined): boolean {
+  const total = countOf(usage, 'total_tokens');
+  if (!reasoning || total === undefined) return false;
+  return total === (input ?? 0) + output + reasoning && total !== (input ?? 0) + output;
+}
+
+/**
+ * The usage a chat or legacy completions stream chunk carries: OpenAI's `usage`, or Groq's
+ * `x_groq.usage` (on its last content chunk, for streams that did not ask for include_usage).
+ */
+export function openAIChunkUsage(chunk: unknown): Usage | null {
+  const c = objectOrNull(chunk);
+  return openAIChatUsage(c?.['usage'], chunk) ?? openAIChatUsage(objectOrNull(c?.['x_groq'])?.['usage'], chunk);
+}
+
+/**
+ * What a provider's usage says beyond tokens, where it says it: the cost it billed, in USD
+ * (OpenRouter's `usage.cost`, its credits, which are US dollars), and Perplexity's billed extras
+ * (`citation_tokens`, `num_search_queries`). Undefined when it says none of them.
+ */
+export function usageExtrasOf(usage: unknown): UsageExtras | undefined {
+  const u = objectOrNull(usage);
+  const cost = u?.['cost'];
+  const extras: UsageExtras = {};
+  if (typeof cost === 'number' && Number.isFinite(cost) && cost >= 0) extras.reported_cost_usd = cost;
+  const citations = countOf(u, 'citation_tokens');
+  const searches = countOf(u, 'num_search_queries');
+  if (citations) extras.citation_tokens = citations;
+  if (searches) extras.web_searches = searches;
+  return Object.keys(extras).length ? extras : undefined;
+}
+
+export interface UsageExtras {
+  reported_cost_usd?: number;
+  citation_tokens?: number;
+  web_searches?: number;
 }
 
 /**

@@ -3,6 +3,7 @@ import { resolveModel } from './pricing/resolve.js';
 import type { PriceTable } from './pricing/types.js';
 import { AZURE_KEY_VAR, azureConnection, azureDeploymentOf } from './providers/azure.js';
 import { BEDROCK_ENDPOINT_VARS, bedrockApiOf, isBedrockModel } from './providers/bedrock.js';
+import { COMPAT_NAMES, compatBaseUrl, compatModelOf, compatRow, isCompat } from './providers/compat.js';
 import { GOOGLE_BASE_URL_VAR, GOOGLE_KEY_VAR, GOOGLE_OPENAI_PATH, googleKeyOf, googleModelOf, isGoogleModel } from './providers/google.js';
 import type { Api, CallSpec, ProviderName } from './providers/types.js';
 
@@ -24,7 +25,12 @@ export interface CallOptions {
 export const MAX_CALLS = 10_000;
 
 // Google's key has two names (googleKeyOf reads both).
-const KEY_VAR: Record<ProviderName, string | null> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', azure: AZURE_KEY_VAR, bedrock: null, google: GOOGLE_KEY_VAR };
+const KEY_VAR: Record<string, string | null> = { openai: 'OPENAI_API_KEY', anthropic: 'ANTHROPIC_API_KEY', azure: AZURE_KEY_VAR, bedrock: null, google: GOOGLE_KEY_VAR };
+
+/** The variable a provider's key is read from; null where it takes none (Bedrock signs, ollama is local). */
+export function keyVarOf(provider: ProviderName): string | null {
+  return isCompat(provider) ? compatRow(provider).keyVar : (KEY_VAR[provider] ?? null);
+}
 
 // Models served only by the legacy completions endpoint.
 const LEGACY_COMPLETION = /^(gpt-3\.5-turbo-instruct|davinci-002|babbage-002|text-(davinci|curie|babbage|ada)-\d{3}|davinci|curie|babbage|ada)(\b|$)/;
@@ -34,10 +40,15 @@ export function isLegacyCompletionModel(model: string): boolean {
 }
 
 /**
- * The provider a call goes to: --provider, else azure/DEPLOYMENT is azure, google/MODEL and
- * gemini-* google, claude-* anthropic, a Bedrock model id or ARN bedrock, the rest openai.
+ * The provider a call goes to: --provider, else NAME/MODEL is the compatible provider NAME,
+ * azure/DEPLOYMENT azure, google/MODEL and gemini-* google, claude-* anthropic, a Bedrock model
+ * id or ARN bedrock, the rest openai.
  */
 export function providerOf(opts: Pick<CallOptions, 'provider' | 'model'>): ProviderName {
+  // An OpenAI-compatible provider: --provider NAME, or NAME/MODEL (providers/compat.ts).
+  const compat = opts.provider === undefined ? compatModelOf(opts.model) : null;
+  if (compat) return compat.provider;
+  if (opts.provider !== undefined && isCompat(opts.provider)) return opts.provider;
   const deployment = azureDeploymentOf(opts.model) !== null;
   const googlePrefix = googleModelOf(opts.model) !== null;
   if (opts.provider === undefined) {
@@ -51,7 +62,7 @@ export function providerOf(opts: Pick<CallOptions, 'provider' | 'model'>): Provi
   const provider = opts.provider === 'gemini' ? 'google' : opts.provider;
   if (googlePrefix && provider !== 'google') throw new UsageError(`--model ${opts.model} names Google's Gemini API: drop --provider ${opts.provider}, or the ${opts.model.split('/')[0]}/ prefix`);
   if (provider === 'openai' || provider === 'anthropic' || provider === 'azure' || provider === 'bedrock' || provider === 'google') return provider;
-  throw new UsageError(`--provider must be openai, anthropic, azure, bedrock or google (gemini), not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
+  throw new UsageError(`--provider must be one of openai, anthropic, azure, bedrock, google (gemini), ${COMPAT_NAMES.join(', ')}, not "${opts.provider}" (other OpenAI-compatible servers: --provider openai --base-url URL)`);
 }
 
 /** The API flavour: --api, else legacy completion models use completions, Anthropic messages, the rest chat. */
@@ -69,6 +80,13 @@ export function apiOf(opts: Pick<CallOptions, 'api' | 'model'>, provider: Provid
   }
   if (opts.api === 'converse') throw new UsageError('--api converse is Bedrock\'s: give a Bedrock model id, or --provider bedrock');
   if (opts.api === 'gemini') throw new UsageError('--api gemini is Google\'s: give a gemini-* model, or --provider google');
+  if (isCompat(provider)) {
+    // Compatible providers speak chat, and some legacy completions; none of them OpenAI's Responses.
+    const completions = compatRow(provider).completions;
+    if (opts.api === undefined || opts.api === 'chat') return 'chat';
+    if (opts.api === 'completions' && completions) return 'completions';
+    throw new UsageError(`--api on ${provider} is chat${completions ? ' or completions' : ''}, not "${opts.api}"`);
+  }
   if (provider === 'anthropic') {
     if (opts.api !== undefined && opts.api !== 'messages') throw new UsageError(`--api ${opts.api} is an OpenAI API; Anthropic models use messages`);
     return 'messages';
@@ -79,7 +97,7 @@ export function apiOf(opts: Pick<CallOptions, 'api' | 'model'>, provider: Provid
 }
 
 /** The variables a base URL comes from after --base-url, first set wins. */
-const BASE_URL_VARS: Record<ProviderName, readonly string[]> = {
+const BASE_URL_VARS: Record<string, readonly string[]> = {
   openai: ['OPENAI_BASE_URL'],
   anthropic: ['ANTHROPIC_BASE_URL'],
   // Azure's endpoint is read by azureConnection (providers/azure.ts), with its key and version.
@@ -96,7 +114,11 @@ const BASE_URL_VARS: Record<ProviderName, readonly string[]> = {
  */
 export function baseUrlOf(provider: ProviderName, flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
   if (flag !== undefined) return checkedBaseUrl(flag, '--base-url', provider);
-  for (const name of BASE_URL_VARS[provider]) {
+  if (isCompat(provider)) {
+    const { url, source } = compatBaseUrl(provider, env);
+    return checkedBaseUrl(url, source, provider);
+  }
+  for (const name of BASE_URL_VARS[provider] ?? []) {
     // An empty variable is an unset one, as the SDKs read it.
     const value = env[name];
     if (value?.trim()) return checkedBaseUrl(value, name, provider);
@@ -104,7 +126,7 @@ export function baseUrlOf(provider: ProviderName, flag: string | undefined, env:
   return undefined;
 }
 
-const EXAMPLE_BASE_URL: Record<ProviderName, string> = {
+const EXAMPLE_BASE_URL: Record<string, string> = {
   openai: 'https://api.openai.com/v1',
   anthropic: 'https://api.anthropic.com',
   azure: 'https://RESOURCE.openai.azure.com',
@@ -117,7 +139,7 @@ const EXAMPLE_BASE_URL: Record<ProviderName, string> = {
  * before anything is sent, not a failed call. Credentials in it are never echoed.
  */
 function checkedBaseUrl(value: string, source: string, provider: ProviderName): string {
-  const example = EXAMPLE_BASE_URL[provider];
+  const example = isCompat(provider) ? compatRow(provider).baseUrl : (EXAMPLE_BASE_URL[provider] as string);
   let url: URL;
   try {
     url = new URL(value.trim());
@@ -147,12 +169,13 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
   }
   // Azure: --model names the deployment; its endpoint, key and API version are its own (providers/azure.ts).
   const azure = provider === 'azure' ? azureConnection(opts.baseUrl, env, requireKey) : null;
-  const keyVar = KEY_VAR[provider];
+  const keyVar = keyVarOf(provider);
   // Bedrock signs with AWS credentials, found (or missed) asynchronously by readyToSend.
-  const apiKey = azure ? azure.apiKey : provider === 'google' ? (googleKeyOf(env)?.value ?? '') : keyVar ? (env[keyVar] ?? '') : '';
+  // A keyless local server (ollama) still gets a placeholder: the openai SDK refuses to send without one.
+  const apiKey = azure ? azure.apiKey : provider === 'google' ? (googleKeyOf(env)?.value ?? '') : keyVar ? (env[keyVar] ?? '') : isCompat(provider) ? provider : '';
   if (keyVar && !apiKey && requireKey) throw new UsageError(`no API key: set the ${keyVar} environment variable${provider === 'google' ? ' (or GOOGLE_API_KEY)' : ''}`);
   const baseURL = azure ? azure.endpoint : googleBaseUrl(provider, api, baseUrlOf(provider, opts.baseUrl, env));
-  const model = azure ? (azureDeploymentOf(opts.model) ?? opts.model) : provider === 'google' ? (googleModelOf(opts.model) ?? opts.model) : opts.model;
+  const model = azure ? (azureDeploymentOf(opts.model) ?? opts.model) : provider === 'google' ? (googleModelOf(opts.model) ?? opts.model) : compatModelFor(provider, opts.model);
   return prompts.map((prompt) => ({
     provider,
     api,
@@ -169,6 +192,13 @@ export function planCalls(prompts: string[], opts: CallOptions, env: NodeJS.Proc
     ...(baseURL ? { baseURL } : {}),
     ...(azure ? { azure: { apiVersion: azure.apiVersion, adToken: azure.adToken } } : {}),
   }));
+}
+
+/** The model a compatible provider is asked for: NAME/MODEL without its NAME/ (once: openrouter/openai/gpt-4o asks for openai/gpt-4o). */
+function compatModelFor(provider: ProviderName, model: string): string {
+  if (!isCompat(provider)) return model;
+  const prefixed = compatModelOf(model);
+  return prefixed?.provider === provider ? prefixed.model : model;
 }
 
 /**
@@ -188,7 +218,7 @@ function googleBaseUrl(provider: ProviderName, api: Api, base: string | undefine
 export function checkProviderServes(spec: Pick<CallSpec, 'provider' | 'model' | 'baseURL'>, explicit: boolean, table: PriceTable): void {
   // An Azure deployment's name says nothing of the model behind it; Bedrock serves many vendors'
   // models, under its own ids: Bedrock itself says which it has.
-  if (!explicit || spec.baseURL !== undefined || spec.provider === 'azure' || spec.provider === 'bedrock') return;
+  if (!explicit || spec.baseURL !== undefined || spec.provider === 'azure' || spec.provider === 'bedrock' || isCompat(spec.provider)) return;
   const other: ProviderName = spec.provider === 'openai' ? 'anthropic' : 'openai';
   const found = resolveModel(table, spec.model);
   if (found?.provider.id !== other || resolveModel(table, spec.model, spec.provider)) return;

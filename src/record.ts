@@ -1,9 +1,12 @@
 import { roundUsd } from './pricing/cost.js';
 import { resolveForCall } from './pricing/resolve.js';
+import { priceAt } from './pricing/table.js';
+import type { UsageExtras } from './normalise.js';
 import { staleTableHint } from './pricing/source.js';
 import { tieredCostOf } from './pricing/tier.js';
 import type { PriceTable } from './pricing/types.js';
 import { BEDROCK_PRICING_PROVIDER } from './providers/bedrock.js';
+import { COMPAT_PROVIDERS, compatNoPriceNote, compatPriceOf, isCompat, type CompatName } from './providers/compat.js';
 import type { Api, CallOutcome, CallSpec, FailureKind, ProviderName } from './providers/types.js';
 import type { ChatMessage, EncodingName } from './tokens.js';
 import { makeUsage, type Usage } from './usage.js';
@@ -69,6 +72,17 @@ export interface CallRecord {
    */
   priced_by?: 'model' | 'deployment';
   cost_note: string | null;
+  /**
+   * The cost the provider itself reported (OpenRouter's usage.cost), when it did: then
+   * `cost_usd` is this figure, and `table_cost_usd` what pricing.json's prices come to (null: none).
+   */
+  reported_cost_usd?: number;
+  table_cost_usd?: number | null;
+  /**
+   * Billed extras beside tokens that the provider reported and pricing.json prices (Perplexity's
+   * citation tokens and web searches), included in `cost_usd`.
+   */
+  fees?: { part: 'citation_tokens' | 'web_searches'; quantity: number; rate: number; usd: number }[];
   /** The service tier the provider reported serving the call at (OpenAI service_tier, Anthropic usage.service_tier). */
   service_tier?: string | null;
   /** Said of a priced cost: it was priced at standard rates because the table has no price for the call's tier. */
@@ -83,9 +97,15 @@ export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationM
   const { usage: reported, source, estimate } = await usageOf(spec, outcome, model);
   // The tier is kept beside the usage, not in it: the usage stays LangChain's shape.
   const { service_tier: serviceTier, ...usage } = reported;
-  const priced = priceOf({ ...usage, ...(serviceTier ? { service_tier: serviceTier } : {}) }, [model, spec.model], spec.provider, table, outcome.model !== null);
+  const priced = priceOf({ ...usage, ...(serviceTier ? { service_tier: serviceTier } : {}) }, [model, spec.model], spec.provider, table, outcome.model !== null, outcome.extras);
   if (spec.provider === 'azure' && priced.priced_as !== null) {
     priced.priced_by = outcome.model !== null && resolveForCall(table, outcome.model, 'azure') ? 'model' : 'deployment';
+  }
+  // A provider that reports its own cost is billed by it: the total uses that, the table's price is kept beside it.
+  const reportedCost = outcome.extras?.reported_cost_usd;
+  if (reportedCost !== undefined && source !== 'none') {
+    const reported = roundUsd(reportedCost);
+    Object.assign(priced, { reported_cost_usd: reported, table_cost_usd: priced.cost_usd, cost_usd: reported, cost_note: null });
   }
   // Nothing was processed, so nothing is billed; the model still groups with its priced calls.
   if (source === 'none') Object.assign(priced, { cost_usd: 0, cost_note: 'the call failed before the provider processed it' });
@@ -165,6 +185,7 @@ export function messagesOf(spec: Pick<CallSpec, 'system' | 'prompt'>): { role: s
 
 /** The provider of pricing.json whose prices a provider's calls are billed at, where the names differ. */
 export function pricingProviderOf(provider: string): string {
+  if (isCompat(provider)) return COMPAT_PROVIDERS.find((row) => row.id === provider)?.pricing ?? provider;
   return provider === 'bedrock' ? BEDROCK_PRICING_PROVIDER : provider;
 }
 
@@ -172,31 +193,60 @@ export function pricingProviderOf(provider: string): string {
  * A call's cost with the table given: the first of `names` the table knows, at the prices of the
  * service tier in `usage.service_tier` where the table has them. Used when a call is recorded, and
  * by `report --reprice` with the table in use now. `replied`: the first name is the model the
- * reply named (what an Azure deployment's note says).
+ * reply named (what an Azure deployment's note says). `extras`: billed extras the usage reported
+ * (Perplexity's citations and searches), priced where the model has a price for them.
  */
-export function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable, replied = false): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note' | 'price_note'> {
+export function priceOf(usage: Usage, names: string[], provider: string, table: PriceTable, replied = false, extras?: UsageExtras): Pick<CallRecord, 'cost_usd' | 'priced_as' | 'priced_by' | 'cost_note' | 'price_note' | 'fees'> {
   for (const name of names) {
-    const found = resolveForCall(table, name, pricingProviderOf(provider));
+    // A compatible provider's calls are priced under its own entry only (providers/compat.ts).
+    const found = isCompat(provider) ? compatPriceOf(table, name, provider) : resolveForCall(table, name, pricingProviderOf(provider));
     if (!found) continue;
     const { cost, pricedAs, note } = tieredCostOf(usage, found);
-    if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price`, ...(note ? { price_note: note } : {}) };
-    return { cost_usd: roundUsd(cost.usd), priced_as: pricedAs, cost_note: null, ...(note ? { price_note: note } : {}) };
+    const priceNote = note ? { price_note: note } : {};
+    if (cost.usd === null) return { cost_usd: null, priced_as: pricedAs, cost_note: `${pricedAs} has no ${cost.unpriced.join(' or ')} price`, ...priceNote };
+    const fees = feesOf(priceAt(found.model), extras);
+    const feesUsd = fees.reduce((sum, f) => sum + f.usd, 0);
+    return { cost_usd: roundUsd(cost.usd + feesUsd), priced_as: pricedAs, cost_note: null, ...priceNote, ...(fees.length ? { fees } : {}) };
   }
   const hint = staleTableHint(table.source, new Date(), '; ');
   if (provider === 'azure') {
     const named = replied ? `its reply named "${names[0]}"` : 'its reply named no model';
     return { cost_usd: null, priced_as: null, cost_note: `no azure price for deployment "${names[1]}" (${named}; add the model with --pricing FILE${hint})` };
   }
+  if (isCompat(provider)) return { cost_usd: null, priced_as: null, cost_note: compatNoPriceNote(provider, names[0] as string) };
   return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE${hint})` };
 }
 
-const KEY_VAR = {
+/** Per compatible provider, one value made from its row. */
+function compatEntries(value: (row: (typeof COMPAT_PROVIDERS)[number]) => string): Record<CompatName, string> {
+  return Object.fromEntries(COMPAT_PROVIDERS.map((row) => [row.id, value(row)])) as Record<CompatName, string>;
+}
+
+// The billed extras a usage can report, and the price key (per 1M tokens, per 1K searches) of each.
+const FEES = [
+  { part: 'citation_tokens', key: 'output_citation_mtok', per: 1e6 },
+  { part: 'web_searches', key: 'web_searches_kcount', per: 1e3 },
+] as const;
+
+/** The extras a call reported that its model has a price for, each priced. */
+function feesOf(prices: Record<string, unknown>, extras: UsageExtras | undefined): NonNullable<CallRecord['fees']> {
+  const out: NonNullable<CallRecord['fees']> = [];
+  for (const { part, key, per } of FEES) {
+    const quantity = extras?.[part] ?? 0;
+    const rate = prices[key];
+    if (quantity > 0 && typeof rate === 'number') out.push({ part, quantity, rate, usd: (quantity * rate) / per });
+  }
+  return out;
+}
+
+const KEY_VAR: Record<ProviderName, string> = {
+  ...compatEntries((row) => row.keyVar ?? `${row.id}'s server (it takes no key)`),
   openai: 'OPENAI_API_KEY',
   anthropic: 'ANTHROPIC_API_KEY',
   azure: 'AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN',
   bedrock: 'the AWS credentials: AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
   google: 'GEMINI_API_KEY or GOOGLE_API_KEY',
-} as const;
+};
 
 /** One line for a failed call: status, the provider's message, and what to do. */
 export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'> & { api?: RecordSpec['api'] }, f: NonNullable<CallOutcome['failure']>): string {
@@ -205,13 +255,14 @@ export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseU
 }
 
 /** Where exec and proxy take each provider's upstream from. */
-export const UPSTREAM_SETTING = {
+export const UPSTREAM_SETTING: Record<ProviderName, string> = {
+  ...compatEntries((row) => `--upstream ${row.id}=URL`),
   openai: '--openai-upstream or OPENAI_BASE_URL',
   anthropic: '--anthropic-upstream or ANTHROPIC_BASE_URL',
   azure: '--azure-upstream or AZURE_OPENAI_ENDPOINT',
   bedrock: '--bedrock-upstream or AWS_ENDPOINT_URL_BEDROCK_RUNTIME',
   google: '--google-upstream or GOOGLE_GEMINI_BASE_URL',
-} as const;
+};
 
 function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'> & { api?: RecordSpec['api'] }, f: NonNullable<CallOutcome['failure']>): string {
   // `run` retries through its SDK (but @google/genai makes one attempt unless told otherwise);

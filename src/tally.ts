@@ -52,6 +52,18 @@ export interface Tally {
   by_model: ModelTally[];
   /** Azure: how each deployment's calls were priced, by the reply's model or the deployment's name. */
   deployments: DeploymentPricing[];
+  /** Calls whose provider reported their cost (OpenRouter): the total uses it; pricing.json's figure beside it. */
+  reported_costs?: ReportedCost[];
+}
+
+export interface ReportedCost {
+  provider: string;
+  model: string;
+  priced_as: string | null;
+  requests: number;
+  reported_usd: number;
+  /** What pricing.json's prices come to for the same calls; null when it has none for one of them. */
+  table_usd: number | null;
 }
 
 export function tallyOf(calls: readonly CallRecord[]): Tally {
@@ -87,6 +99,7 @@ export class TallyBuilder {
   };
   private readonly deployments = new Map<string, DeploymentPricing>();
   private readonly byModel = new Map<string, ModelTally>();
+  private readonly reported = new Map<string, ReportedCost>();
   private readonly encodings = new Set<string>();
   private readonly unpriced = new Set<string>();
   private readonly priceNotes = new Set<string>();
@@ -124,6 +137,15 @@ export class TallyBuilder {
       if (c.estimate?.parts.includes('output')) this.estimated.output++;
     }
 
+    if (c.reported_cost_usd !== undefined) {
+      const key = `${c.provider}|${c.model}`;
+      const r = this.reported.get(key) ?? { provider: c.provider, model: c.model, priced_as: c.priced_as, requests: 0, reported_usd: 0, table_usd: 0 };
+      r.requests++;
+      r.reported_usd += c.reported_cost_usd;
+      r.table_usd = r.table_usd === null || c.table_cost_usd === null || c.table_cost_usd === undefined ? null : r.table_usd + c.table_cost_usd;
+      this.reported.set(key, r);
+    }
+
     if (c.priced_by && c.priced_as) {
       const d: DeploymentPricing = { deployment: c.requested_model, model: c.model === c.requested_model ? null : c.model, priced_as: c.priced_as, priced_by: c.priced_by };
       this.deployments.set(JSON.stringify(d), d);
@@ -149,6 +171,7 @@ export class TallyBuilder {
       sources: { prompt: this.sourceOf('input'), completion: this.sourceOf('output') },
       encodings: [...this.encodings],
       unpriced: [...this.unpriced],
+      ...(this.reported.size ? { reported_costs: [...this.reported.values()].map((r) => ({ ...r })) } : {}),
       ...(this.priceNotes.size ? { price_notes: [...this.priceNotes] } : {}),
       approximated: [...this.approximated],
       by_model: [...this.byModel.values()].map((m) => ({ ...m })),

@@ -112,7 +112,7 @@ describe('Azure requests through the proxy', () => {
     expect(azureOnly.AWS_ENDPOINT_URL_BEDROCK_RUNTIME).toBeUndefined();
     expect(clientEnv({}, ORIGIN, clientProvidersOf('bedrock'))).toEqual({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: ORIGIN, ANTHROPIC_BEDROCK_BASE_URL: ORIGIN });
     expect(clientProvidersOf(' Azure,openai,azure')).toEqual(['azure', 'openai']);
-    expect(() => clientProvidersOf('azure,gcp')).toThrow(/^--providers: "gcp" is not one of openai, anthropic, azure, bedrock, google$/);
+    expect(() => clientProvidersOf('azure,gcp')).toThrow(/^--providers: "gcp" is not one of openai, anthropic, azure, bedrock, google, groq, together, cerebras$/);
   });
 });
 

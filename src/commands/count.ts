@@ -4,6 +4,7 @@ import { readStdinIfPiped, type Io } from '../io.js';
 import { costOf, roundUsd } from '../pricing/cost.js';
 import { requireModel, resolveModel } from '../pricing/resolve.js';
 import { loadPriceTable, priceAt } from '../pricing/table.js';
+import { compatLookupOf } from '../providers/compat.js';
 import { renderCount, type CountResult } from '../render/count.js';
 import type { ChatMessage } from '../tokens.js';
 import { makeUsage } from '../usage.js';
@@ -35,7 +36,9 @@ export async function countCommand(words: string[], opts: CountOptions, io: Io):
 
   const tokens = await import('../tokens.js');
   const table = loadPriceTable(opts.pricing ?? (io.env.LLM_USAGE_PRICING || undefined));
-  const found = resolveModel(table, opts.model);
+  // groq/MODEL, openrouter/VENDOR/MODEL: priced as that provider's calls are (providers/compat.ts).
+  const compat = compatLookupOf(opts.model);
+  const found = compat ? requireModel(table, compat.model, compat.provider) : resolveModel(table, opts.model);
   // Neither priced nor known to tiktoken: counting it with a default encoding would be a guess.
   if (!found && !tokens.hasKnownEncoding(opts.model)) requireModel(table, opts.model);
   const tokenizer = tokens.tokenizerFor(opts.model, found?.provider.id);

@@ -15,6 +15,8 @@ export interface MeteringOptions {
   azureUpstream?: string;
   bedrockUpstream?: string;
   googleUpstream?: string;
+  /** --upstream NAME=URL, repeatable: a compatible provider's upstream (proxy/compat.ts). */
+  upstream?: string[];
   pricing?: string;
   /** --ledger FILE, or false for --no-ledger. */
   ledger?: string | false;

@@ -6,6 +6,7 @@ import { requireModel, requireProvider } from '../pricing/resolve.js';
 import { tableJson } from '../pricing/source.js';
 import { loadPriceTable } from '../pricing/table.js';
 import type { PriceTable } from '../pricing/types.js';
+import { compatLookupOf } from '../providers/compat.js';
 import type { Usage } from '../usage.js';
 import { renderModelList, renderQuotes } from '../render/price.js';
 
@@ -43,7 +44,11 @@ export function priceCommand(search: string | undefined, opts: PriceOptions, io:
     if (typeof u === 'string') throw new UsageError(u);
     usage = u;
   }
-  const quotes = models.map((m) => quoteFor(requireModel(table, m, opts.provider), usage));
+  const quotes = models.map((m) => {
+    // groq/MODEL, openrouter/VENDOR/MODEL: the provider's own prices (providers/compat.ts).
+    const compat = compatLookupOf(m);
+    return quoteFor({ ...requireModel(table, compat?.model ?? m, compat?.provider ?? opts.provider), asked: m }, usage);
+  });
   if (opts.json) {
     const json = quotes.map((q) => toJson(q, table.source));
     io.out(JSON.stringify(json.length === 1 ? json[0] : json, null, 2) + '\n');

@@ -28,8 +28,11 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
   const { upstreams } = session.proxy;
   const loop = async (port: number) => {
     const name = await loopingUpstream(upstreams, host, port);
-    const url = name ? upstreams[name] : null;
-    return name && url ? new UsageError(`the ${name} upstream ${displayUrl(url)} is this proxy itself: set --${name}-upstream, or pick another --port`) : null;
+    if (!name) return null;
+    const compat = upstreams.compat?.[name as keyof NonNullable<typeof upstreams.compat>];
+    const url = compat ?? upstreams[name as Exclude<keyof typeof upstreams, 'compat'>];
+    const setting = compat ? `--upstream ${name}=URL` : `--${name}-upstream`;
+    return url ? new UsageError(`the ${name} upstream ${displayUrl(url)} is this proxy itself: set ${setting}, or pick another --port`) : null;
   };
   if (opts.port !== 0) {
     const looping = await loop(opts.port);
@@ -73,6 +76,7 @@ export async function proxyCommand(opts: ProxyCommandOptions, io: Io): Promise<v
         via: { http: httpProxy && displayUrl(httpProxy), https: httpsProxy && displayUrl(httpsProxy) },
         loopbackOnly,
         maxCostUsd: opts.maxCost,
+        compat: Object.fromEntries(Object.entries(upstreams.compat ?? {}).map(([name, url]) => [name, displayUrl(url)])),
       },
       io.colourErr,
     ),

@@ -1,6 +1,6 @@
 /** OpenAI chat completions (`POST /chat/completions`), streaming and not. */
 import type OpenAI from 'openai';
-import { openAIChatUsage } from '../normalise.js';
+import { openAIChatUsage, usageExtrasOf } from '../normalise.js';
 import { maxTokensParam, openAIProvider, readChoiceStream } from './openai-client.js';
 import type { OutcomeBuilder } from './transport.js';
 import type { CallSpec, Provider } from './types.js';
@@ -30,6 +30,7 @@ async function completeChat(client: OpenAI, spec: CallSpec, out: OutcomeBuilder)
     out.append(choice.index ?? position, choice.message?.content ?? '');
   });
   out.usage = openAIChatUsage(data.usage, data);
+  out.extras = usageExtrasOf(data.usage);
 }
 
 async function streamChat(client: OpenAI, spec: CallSpec, out: OutcomeBuilder): Promise<void> {

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { openAIChatUsage } from '../normalise.js';
+import { openAIChunkUsage, usageExtrasOf } from '../normalise.js';
 import { azureOpenAIClient } from './azure-openai.js';
 import type { CallEvents, CallOutcome, CallSpec, Provider } from './types.js';
 import { attemptLoggingFetch, failureFrom, OutcomeBuilder, unfinishedStream, type SdkErrorClasses } from './transport.js';
@@ -69,8 +69,9 @@ export async function readChoiceStream<C extends { index: number; finish_reason?
       out.append(choice.index, textOf(choice));
       if (choice.finish_reason) finished.add(choice.index);
     }
-    const usage = openAIChatUsage(chunk.usage as Parameters<typeof openAIChatUsage>[0], chunk);
+    const usage = openAIChunkUsage(chunk);
     if (usage) out.usage = usage;
+    out.extras = usageExtrasOf(chunk.usage) ?? out.extras;
   }
   // An abort between the finish chunk and the usage chunk loses the usage too.
   if (!allChoicesFinished(opened, finished) || (spec.signal?.aborted && !out.usage)) {

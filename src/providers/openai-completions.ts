@@ -1,6 +1,6 @@
 /** OpenAI legacy completions (`POST /completions`), streaming and not. */
 import type OpenAI from 'openai';
-import { openAIChatUsage } from '../normalise.js';
+import { openAIChatUsage, usageExtrasOf } from '../normalise.js';
 import { openAIProvider, readChoiceStream } from './openai-client.js';
 import type { OutcomeBuilder } from './transport.js';
 import type { CallSpec, Provider } from './types.js';
@@ -30,6 +30,7 @@ async function completeText(client: OpenAI, spec: CallSpec, out: OutcomeBuilder)
     out.append(choice.index ?? position, choice.text ?? '');
   });
   out.usage = openAIChatUsage(data.usage);
+  out.extras = usageExtrasOf(data.usage);
 }
 
 async function streamText(client: OpenAI, spec: CallSpec, out: OutcomeBuilder): Promise<void> {

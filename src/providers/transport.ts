@@ -2,6 +2,7 @@
  * What every flavour shares, SDK-free: the per-attempt logging fetch, key redaction,
  * turning a thrown SDK/network error into a `ProviderFailure`, and the outcome being filled.
  */
+import type { UsageExtras } from '../normalise.js';
 import type { Usage } from '../usage.js';
 import type { CallEvents, CallOutcome, ProviderFailure } from './types.js';
 
@@ -180,6 +181,7 @@ export class OutcomeBuilder {
   partialUsage: Usage | undefined;
   requestId: string | undefined;
   failure: ProviderFailure | undefined;
+  extras: UsageExtras | undefined;
 
   constructor(
     choices: number,
@@ -204,6 +206,7 @@ export class OutcomeBuilder {
   outcome(): CallOutcome {
     const outcome: CallOutcome = { text: this.text, model: this.model, usage: this.usage };
     if (this.partialUsage) outcome.partialUsage = this.partialUsage;
+    if (this.extras !== undefined) outcome.extras = this.extras;
     if (this.requestId) outcome.requestId = this.requestId;
     if (this.failure) outcome.failure = this.failure;
     return outcome;

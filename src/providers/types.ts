@@ -1,5 +1,7 @@
+import type { UsageExtras } from '../normalise.js';
 import type { Usage } from '../usage.js';
 import type { AwsAccess } from './bedrock.js';
+import type { CompatName } from './compat.js';
 
 export type ProviderName =
   | 'openai'
@@ -9,7 +11,9 @@ export type ProviderName =
   // AWS Bedrock: Claude through InvokeModel (api 'messages'), every other model through Converse.
   | 'bedrock'
   // Google's Gemini API (AI Studio): generateContent (api 'gemini'), or its OpenAI-compatible chat.
-  | 'google';
+  | 'google'
+  // OpenAI-compatible providers (groq, deepseek, ...): OpenAI's wire formats at their own base URL (providers/compat.ts).
+  | CompatName;
 
 /**
  * The wire formats: OpenAI chat completions, legacy completions, Responses; Anthropic Messages
@@ -82,6 +86,8 @@ export interface CallOutcome {
    */
   partialUsage?: Usage;
   requestId?: string;
+  /** What the usage said beyond tokens: the provider's own cost (OpenRouter's `usage.cost`), Perplexity's citations and searches. */
+  extras?: UsageExtras;
   /** Set when the call failed; text/usage hold whatever arrived before the failure. */
   failure?: ProviderFailure;
 }

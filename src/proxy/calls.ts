@@ -7,6 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { PriceTable } from '../pricing/types.js';
+import { streamsUsageUnasked } from '../providers/compat.js';
 import type { CallOutcome, ProviderName } from '../providers/types.js';
 import { recordOf, sentTokens, type CallRecord, type RecordApi } from '../record.js';
 import { bodyOutcome, maxOutputOf, requestHead, sentText, type BodyEnd } from '../wire/index.js';
@@ -55,7 +56,8 @@ export async function requestFacts(raw: Uint8Array, api: RecordApi, provider: Pr
   const body = jsonOf(raw);
   const { model, stream } = requestHead(body);
   const json = object(body);
-  const injected = (api === 'chat' || api === 'completions') && json ? withIncludeUsage(bufferOf(raw), json) : null;
+  // A provider whose streams carry usage unasked gets the program's request as it sent it.
+  const injected = (api === 'chat' || api === 'completions') && json && !streamsUsageUnasked(provider) ? withIncludeUsage(bufferOf(raw), json) : null;
   const promptTokens = countPrompt ? (await sentTokens({ api, provider, prompt: '', sent: sentText(api, body) }, model)).tokens : null;
   return { model, stream, maxOutput: maxOutputOf(api, body), injected, promptTokens };
 }

@@ -85,7 +85,7 @@ export function openSession(
   opts: MeteringOptions,
   io: Io,
 ): { calls: SessionCalls; proxy: Omit<ProxyOptions, 'host' | 'port' | 'onRecord'>; tags: Tags; record(r: CallRecord): void; close(): Promise<void> } {
-  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream, azure: opts.azureUpstream, bedrock: opts.bedrockUpstream, google: opts.googleUpstream }, io.env);
+  const upstreams = upstreamsOf({ openai: opts.openaiUpstream, anthropic: opts.anthropicUpstream, azure: opts.azureUpstream, bedrock: opts.bedrockUpstream, google: opts.googleUpstream, compat: opts.upstream }, io.env);
   const proxyEnv = proxyEnvOf(io.env);
   const limits = limitsOf(io.env);
   if (opts.report) checkReportPath(opts.report);

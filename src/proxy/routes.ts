@@ -16,6 +16,8 @@ import { UsageError } from '../errors.js';
 import type { ProviderName } from '../providers/types.js';
 import type { RecordApi } from '../record.js';
 import { azurePathOf, azureRouteOf } from './azure.js';
+import { compatClientVar, compatRouteOf, compatUpstreamsOf } from './compat.js';
+import type { CompatName } from '../providers/compat.js';
 import { googleRouteOf, type GeminiTarget } from './google.js';
 import { bedrockTargetOf, type BedrockTarget } from '../wire/bedrock.js';
 import { isSigV4 } from './aws.js';
@@ -30,14 +32,16 @@ export interface Upstreams {
   bedrock: URL | null;
   /** Google's Gemini API: its base URL, without the API version. */
   google: URL;
+  /** The compatible providers' upstreams set by --upstream NAME=URL (or OLLAMA_HOST); the rest are public (proxy/compat.ts). */
+  compat?: Partial<Record<CompatName, URL>>;
 }
 
 /** The providers' public endpoints, used when nothing else is configured. */
 export const PUBLIC_UPSTREAMS = { openai: 'https://api.openai.com/v1', anthropic: 'https://api.anthropic.com', bedrock: 'https://bedrock-runtime.{region}.amazonaws.com', google: 'https://generativelanguage.googleapis.com' } as const;
 
 export interface Route {
-  /** A provider the proxy forwards to (each has an upstream). */
-  provider: keyof Upstreams;
+  /** A provider the proxy forwards to (each has an upstream; a compatible provider's is `upstream`). */
+  provider: Exclude<keyof Upstreams, 'compat'> | CompatName;
   /** The API metered, or null for a path that passes through unmetered (e.g. GET /v1/models). */
   api: RecordApi | null;
   /** Path and query to request on the provider's upstream. */
@@ -105,10 +109,17 @@ export function routeOf(method: string, target: string, headers: IncomingHttpHea
   const query = queryAt === -1 ? '' : target.slice(queryAt);
   if (isSigV4(headers) || rawPath.startsWith('/model/')) return bedrockRouteOf(method, rawPath, query);
   const underV1 = /^\/+v1(\/|$)/.test(rawPath);
-  const path = normalisedPath(rawPath, underV1 || /^\/+(openai|v1beta|v1alpha)(\/|$)/.test(rawPath) ? 1 : 0);
+  // A compatible provider's prefix (/groq/v1/...) is a floor like /v1: nothing climbs out of it;
+  // nor out of Azure's /openai or Gemini's /v1beta and /v1alpha.
+  const compatPrefix = /^\/+([a-z-]+)\/+v1(\/|$)/.exec(rawPath)?.[1];
+  const path = normalisedPath(rawPath, compatPrefix && compatPrefix !== 'openai' ? 2 : underV1 || /^\/+(openai|v1beta|v1alpha)(\/|$)/.test(rawPath) ? 1 : 0);
   if (path === null) {
     return { refusal: 'bad-path', provider: anthropicClient ? 'anthropic' : 'openai', message: `llm-usage proxy: the path ${rawPath} leaves the API's base path or hides a separator; not forwarded` };
   }
+  // The compatible providers, each on its own prefix (/groq/v1/...), to its own upstream.
+  const compat = compatRouteOf(method, path, query, upstreams.compat);
+  if (compat === 'no-route') return noRoute();
+  if (compat) return compat;
   // The Vercel AI SDK's Anthropic provider posts to `${ANTHROPIC_BASE_URL}/messages`.
   const rest = underV1 ? path.slice(3) : path;
   const google = googleRouteOf(method, path, query, headers, upstreams.google);
@@ -153,15 +164,17 @@ function basePath(url: URL): string {
  * (or OPENAI_API_BASE, older clients' name) and ANTHROPIC_BASE_URL, else the public endpoints.
  * A malformed URL is a UsageError naming where it came from.
  */
-export function upstreamsOf(flags: { openai?: string; anthropic?: string; azure?: string; bedrock?: string; google?: string }, env: NodeJS.ProcessEnv): Upstreams {
+export function upstreamsOf(flags: { openai?: string; anthropic?: string; azure?: string; bedrock?: string; google?: string; compat?: readonly string[] }, env: NodeJS.ProcessEnv): Upstreams {
   const openai = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.openai);
   const anthropic = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.anthropic);
   const bedrock = (value: string | undefined, source: string) => upstreamUrl(value, source, 'https://bedrock-runtime.us-east-1.amazonaws.com');
   const google = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.google);
   const azureExample = 'https://RESOURCE.openai.azure.com';
   const azure = upstreamUrl(flags.azure, '--azure-upstream', azureExample) ?? upstreamUrl(env.AZURE_OPENAI_ENDPOINT, 'AZURE_OPENAI_ENDPOINT', azureExample);
+  const compat = compatUpstreamsOf(flags.compat, env);
   return {
     ...(azure ? { azure } : {}),
+    ...(Object.keys(compat).length ? { compat } : {}),
     openai:
       openai(flags.openai, '--openai-upstream') ??
       openai(env.OPENAI_BASE_URL, 'OPENAI_BASE_URL') ??
@@ -259,6 +272,11 @@ export const CLIENT_VARS = {
   bedrock: (origin: string) => ({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: origin, ANTHROPIC_BEDROCK_BASE_URL: origin }),
   // The @google/genai SDK (it adds /v1beta itself).
   google: (origin: string) => ({ GOOGLE_GEMINI_BASE_URL: origin }),
+  // The compatible providers whose own SDKs read a base-URL variable (providers/compat.ts's sdk
+  // column): groq-sdk's GROQ_BASE_URL, together-ai's TOGETHER_BASE_URL, the Cerebras SDK's CEREBRAS_BASE_URL.
+  groq: (origin: string) => compatClientVar('groq', origin),
+  together: (origin: string) => compatClientVar('together', origin),
+  cerebras: (origin: string) => compatClientVar('cerebras', origin),
 } as const;
 
 export type ClientProvider = keyof typeof CLIENT_VARS;
@@ -337,8 +355,10 @@ async function listeningAddresses(host: string): Promise<(address: string) => bo
  * spelling counts (`localhost`, `[::ffff:127.0.0.1]`, `127.0.0.2` when listening on 0.0.0.0).
  * Names are resolved only when the port matches, so nothing is looked up in the usual case.
  */
-export async function loopingUpstream(upstreams: Upstreams, host: string, port: number): Promise<keyof Upstreams | null> {
-  for (const [name, url] of Object.entries(upstreams) as [keyof Upstreams, URL | null | undefined][]) {
+export async function loopingUpstream(upstreams: Upstreams, host: string, port: number): Promise<Exclude<keyof Upstreams, 'compat'> | CompatName | null> {
+  const { compat, ...own } = upstreams;
+  const all = [...Object.entries(own), ...Object.entries(compat ?? {})] as [Exclude<keyof Upstreams, 'compat'> | CompatName, URL | null | undefined][];
+  for (const [name, url] of all) {
     if (!url) continue;
     const upstreamPort = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
     if (upstreamPort !== port) continue;

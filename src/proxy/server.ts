@@ -126,7 +126,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   function upstreamOf(route: Route): URL {
     // A Bedrock route has its own once its signature verified (aws.ts), before anything is sent;
     // an Azure route exists only when its upstream does (routes.ts).
-    return route.upstream ?? (opts.upstreams[route.provider] as URL);
+    return route.upstream ?? (opts.upstreams[route.provider as Exclude<keyof Upstreams, 'compat'>] as URL);
   }
 
   /**

@@ -1,15 +1,19 @@
+import { COMPAT_NAMES } from '../providers/compat.js';
+import { compatClientVar } from '../proxy/compat.js';
 import type { CallRecord } from '../record.js';
 import { formatCost, formatCount, formatUsd } from './format.js';
 import { painter } from './style.js';
 
 /** The variables clients use, one NAME=value line each: what `llm-usage proxy` prints on stdout. */
 export function renderBaseUrls(origin: string): string {
-  return `OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\nAZURE_OPENAI_ENDPOINT=${origin}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${origin}\nANTHROPIC_BEDROCK_BASE_URL=${origin}\nGOOGLE_GEMINI_BASE_URL=${origin}\n`;
+  // Then the compatible providers' SDK variables (GROQ_BASE_URL=ORIGIN/groq, ...), from their table.
+  const compat = COMPAT_NAMES.flatMap((name) => Object.entries(compatClientVar(name, origin)).map(([k, v]) => `${k}=${v}\n`)).join('');
+  return `OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\nAZURE_OPENAI_ENDPOINT=${origin}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${origin}\nANTHROPIC_BEDROCK_BASE_URL=${origin}\nGOOGLE_GEMINI_BASE_URL=${origin}\n${compat}`;
 }
 
 /** Where the proxy forwards, and how it stops (stderr). */
 export function renderProxyBanner(
-  b: { origin: string; openai: string; anthropic: string; azure: string | null; bedrock: string; google?: string; via: { http?: string; https?: string }; loopbackOnly: boolean; maxCostUsd?: number },
+  b: { origin: string; openai: string; anthropic: string; azure: string | null; bedrock: string; google?: string; via: { http?: string; https?: string }; loopbackOnly: boolean; maxCostUsd?: number; compat?: Record<string, string> },
   colour: boolean,
 ): string {
   const c = painter(colour);
@@ -20,6 +24,8 @@ export function renderProxyBanner(
       ? `llm-usage proxy: Azure OpenAI calls go to ${b.azure}`
       : 'llm-usage proxy: Azure OpenAI calls are refused: no Azure endpoint is configured (AZURE_OPENAI_ENDPOINT or --azure-upstream)',
   );
+  const overrides = Object.entries(b.compat ?? {}).map(([name, url]) => `${name} to ${url}`);
+  lines.push(`llm-usage proxy: OpenAI-compatible providers on ${b.origin}/NAME/v1 (${COMPAT_NAMES.join(', ')}) go to their public base URLs${overrides.length ? `, but ${overrides.join(', ')}` : ''}`);
   if (b.via.https) lines.push(`llm-usage proxy: https upstreams are reached through ${b.via.https} (HTTPS_PROXY), unless NO_PROXY names them`);
   if (b.via.http) lines.push(`llm-usage proxy: http upstreams are reached through ${b.via.http} (HTTP_PROXY), unless NO_PROXY names them`);
   if (b.maxCostUsd !== undefined) lines.push(`llm-usage proxy: calls are refused once they cost ${formatUsd(b.maxCostUsd)}`);

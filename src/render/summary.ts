@@ -41,9 +41,17 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string, 
     out.push(`* estimated with tiktoken ${t.encodings.join(', ')}: the provider reported no usage${estimateHint ? ` (${estimateHint})` : ''}${approx}`);
   }
   for (const d of t.deployments) out.push(deploymentNote(d));
+  for (const r of t.reported_costs ?? []) out.push(reportedNote(r));
   for (const note of t.unpriced) out.push(`cost unknown: ${note}`);
   for (const note of t.price_notes ?? []) out.push(`cost note: ${note}`);
   return out.join('\n') + '\n';
+}
+
+/** A provider's own cost report beside pricing.json's figure, and which the total uses. */
+function reportedNote(r: NonNullable<Tally['reported_costs']>[number]): string {
+  const calls = `${r.requests} call${r.requests === 1 ? '' : 's'}`;
+  const table = r.table_usd === null ? 'pricing.json has no price for it' : `pricing.json's ${r.priced_as} prices come to ${formatUsd(r.table_usd)}`;
+  return `${r.provider} ${r.model}: ${r.provider} reported ${formatUsd(r.reported_usd)} for ${calls} (usage.cost), which the total uses; ${table}`;
 }
 
 /** Which name priced an Azure deployment's calls: the model its replies named, or its own. */
@@ -64,6 +72,7 @@ function totalCost(t: Tally): string {
 /** Where the cost came from: the built-in pricing.json, or the table `pricing update` downloaded (and its day). */
 function costSource(t: Tally, prices?: TableSource): string {
   if (!t.cost_complete) return 'incomplete: see below';
+  if (t.reported_costs?.length) return 'reported by the provider: see below';
   const priced = [...new Set(t.by_model.flatMap((m) => (m.priced_as ? [m.priced_as] : [])))];
   if (priced.length === 0) return 'nothing billed';
   const table = prices?.origin === 'downloaded' ? `prices downloaded ${tableDate(prices)}` : 'pricing.json';

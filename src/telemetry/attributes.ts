@@ -3,6 +3,7 @@
  * span. Pure; reads only counts, names and outcomes from the record, never its text (a record
  * holds the reply) nor anything of the request.
  */
+import { compatRow, isCompat } from '../providers/compat.js';
 import { PUBLIC_UPSTREAMS } from '../proxy/routes.js';
 import type { CallSpec } from '../providers/types.js';
 import type { CallRecord } from '../record.js';
@@ -40,6 +41,7 @@ export function serverOfSpec(spec: Pick<CallSpec, 'provider' | 'baseURL' | 'aws'
   if (spec.baseURL) return serverOf(spec.baseURL);
   if (spec.provider === 'bedrock') return spec.aws ? { address: `bedrock-runtime.${spec.aws.region}.amazonaws.com`, port: 443 } : null;
   // Azure has no public endpoint: its calls always name their resource (baseURL).
+  if (isCompat(spec.provider)) return serverOf(compatRow(spec.provider).baseUrl);
   return spec.provider === 'azure' ? null : serverOf(PUBLIC_UPSTREAMS[spec.provider]);
 }
 

@@ -59,19 +59,47 @@ export function startPrometheus(opts: { tags: Tags; tagLabels: boolean }): Prome
     },
   });
 
+  /**
+   * The series of one provider and model, bound once (prom-client hashes a label set on every
+   * call otherwise: a proxy under load records thousands of calls a second).
+   */
+  const series = new Map<string, ReturnType<typeof bind>>();
+  function bind(provider: string, model: string) {
+    const labels = { provider, model, ...constant };
+    return {
+      labels,
+      input: tokens.labels({ ...labels, type: 'input' }),
+      output: tokens.labels({ ...labels, type: 'output' }),
+      cacheRead: details.labels({ ...labels, type: 'cache_read' }),
+      cacheCreation: details.labels({ ...labels, type: 'cache_creation' }),
+      reasoning: details.labels({ ...labels, type: 'reasoning' }),
+      cost: cost.labels(labels),
+      unpriced: unpriced.labels(labels),
+      requests: {} as Record<string, { inc(): void }>,
+      duration: duration.labels(labels),
+    };
+  }
+  function seriesOf(provider: string, model: string) {
+    const key = `${provider}\n${model}`;
+    let s = series.get(key);
+    if (!s) series.set(key, (s = bind(provider, model)));
+    return s;
+  }
+
   return {
     record(r) {
-      const labels = { provider: r.provider, model: r.model, ...constant };
+      const s = seriesOf(r.provider, r.model);
       const u = r.usage;
-      tokens.inc({ ...labels, type: 'input' }, u.input_tokens);
-      tokens.inc({ ...labels, type: 'output' }, u.output_tokens);
-      details.inc({ ...labels, type: 'cache_read' }, u.input_token_details.cache_read);
-      details.inc({ ...labels, type: 'cache_creation' }, u.input_token_details.cache_creation);
-      details.inc({ ...labels, type: 'reasoning' }, u.output_token_details.reasoning);
-      if (r.cost_usd === null) unpriced.inc(labels);
-      else cost.inc(labels, r.cost_usd);
-      requests.inc({ ...labels, outcome: outcomeOf(r) });
-      duration.observe(labels, r.duration_ms / 1000);
+      s.input.inc(u.input_tokens);
+      s.output.inc(u.output_tokens);
+      s.cacheRead.inc(u.input_token_details.cache_read);
+      s.cacheCreation.inc(u.input_token_details.cache_creation);
+      s.reasoning.inc(u.output_token_details.reasoning);
+      if (r.cost_usd === null) s.unpriced.inc();
+      else s.cost.inc(r.cost_usd);
+      const outcome = outcomeOf(r);
+      (s.requests[outcome] ??= requests.labels({ ...s.labels, outcome })).inc();
+      s.duration.observe(r.duration_ms / 1000);
     },
     serve(req, res) {
       if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -68,7 +68,26 @@ export const OPERATION = {
 } as const;
 
 /** gen_ai.provider.name for our providers (the conventions' well-known values). */
-export const PROVIDER: Record<ProviderName, string> = { openai: 'openai', anthropic: 'anthropic', azure: 'azure.ai.openai', bedrock: 'aws.bedrock', google: 'gcp.gemini' };
+export const PROVIDER: Record<ProviderName, string> = {
+  openai: 'openai',
+  anthropic: 'anthropic',
+  azure: 'azure.ai.openai',
+  bedrock: 'aws.bedrock',
+  google: 'gcp.gemini',
+  // The compatible providers: the conventions' values where they name one (groq, deepseek,
+  // mistral_ai, x_ai, perplexity), else our provider id.
+  groq: 'groq',
+  deepseek: 'deepseek',
+  mistral: 'mistral_ai',
+  'x-ai': 'x_ai',
+  perplexity: 'perplexity',
+  together: 'together',
+  fireworks: 'fireworks',
+  cerebras: 'cerebras',
+  moonshotai: 'moonshotai',
+  openrouter: 'openrouter',
+  ollama: 'ollama',
+};
 
 /** The Prometheus names of `proxy`'s /metrics (the text format, through prom-client). */
 export const PROM = {

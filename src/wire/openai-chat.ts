@@ -1,5 +1,5 @@
 /** OpenAI chat completions on the wire: `data: {chunk}` streams ending in `data: [DONE]`, and JSON bodies. */
-import { openAIChatUsage } from '../normalise.js';
+import { openAIChatUsage, openAIChunkUsage, usageExtrasOf } from '../normalise.js';
 import type { CallOutcome } from '../providers/types.js';
 import { arrayOf, chatMessage, classify, Deferred, DONE, ERROR_KEY, errorFailure, Gathered, IS_DONE, object, parseBytes, USAGE_OBJECT, whole, type BodyEnd, type Json, type StreamMeter, type WireFormat } from './read.js';
 
@@ -27,10 +27,17 @@ export class OpenAIStreamMeter implements StreamMeter {
       if (chunk?.['error'] !== undefined) this.got.failure = errorFailure(chunk, 'stream-error');
       else if (chunk) {
         this.got.setModel(chunk['model']);
-        if (object(chunk['usage'])) this.got.usage = openAIChatUsage(chunk['usage'], chunk);
+        this.chunkUsage(chunk);
       }
     }
     if (this.pending.add(data)) this.drain();
+  }
+
+  /** A chunk's usage (OpenAI's `usage`, Groq's `x_groq.usage`) replaces the last seen. */
+  private chunkUsage(chunk: Json): void {
+    const usage = openAIChunkUsage(chunk);
+    if (usage) this.got.usage = usage;
+    this.got.extras = usageExtrasOf(chunk['usage']) ?? this.got.extras;
   }
 
   private drain(): void {
@@ -49,7 +56,7 @@ export class OpenAIStreamMeter implements StreamMeter {
       return;
     }
     this.got.setModel(chunk['model']);
-    if (object(chunk['usage'])) this.got.usage = openAIChatUsage(chunk['usage'], chunk);
+    this.chunkUsage(chunk);
     const choices = chunk['choices'];
     if (!Array.isArray(choices)) return;
     for (const c of choices) {
@@ -90,6 +97,7 @@ export const openAIChatWire: WireFormat = {
   meter: () => new OpenAIStreamMeter('chat'),
   readBody(json, got) {
     got.usage = openAIChatUsage(json['usage'], json);
+    got.extras = usageExtrasOf(json['usage']);
     for (const [i, c] of arrayOf(json['choices']).entries()) {
       const message = object(object(c)?.['message']);
       got.add(i, message?.['content']);

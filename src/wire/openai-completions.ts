@@ -1,5 +1,5 @@
 /** OpenAI legacy completions on the wire: chat's stream framing, with each choice's `text`. */
-import { openAIChatUsage } from '../normalise.js';
+import { openAIChatUsage, usageExtrasOf } from '../normalise.js';
 import { arrayOf, object, whole, type WireFormat } from './read.js';
 import { choicesTimes, OpenAIStreamMeter } from './openai-chat.js';
 
@@ -7,6 +7,7 @@ export const openAICompletionsWire: WireFormat = {
   meter: () => new OpenAIStreamMeter('completions'),
   readBody(json, got) {
     got.usage = openAIChatUsage(json['usage']);
+    got.extras = usageExtrasOf(json['usage']);
     for (const [i, c] of arrayOf(json['choices']).entries()) got.add(i, object(c)?.['text']);
   },
   sentText(json) {

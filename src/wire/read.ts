@@ -3,6 +3,7 @@
  * deferred text deltas, what a call gathered (text, model, usage, failure), and the
  * `WireFormat` interface each format's file implements. Pure.
  */
+import type { UsageExtras } from '../normalise.js';
 import type { CallOutcome, ProviderFailure } from '../providers/types.js';
 import type { ChatMessage } from '../tokens.js';
 import type { Usage } from '../usage.js';
@@ -148,6 +149,8 @@ export class Gathered {
   failure: ProviderFailure | undefined;
   /** An id the body gave (Gemini's responseId), where no header gives one. */
   requestId: string | undefined;
+  /** The provider's own report of the call's cost (OpenRouter's usage.cost). */
+  extras: UsageExtras | undefined;
 
   add(choice: number, piece: unknown): void {
     if (typeof piece !== 'string' || piece === '') return;
@@ -164,6 +167,7 @@ export class Gathered {
     const failure = this.failure ?? endFailure(end, unfinished);
     const outcome: CallOutcome = { text: this.pieces.map((p) => p.join('')), model: this.model, usage: this.usage };
     if (this.partialUsage && !this.usage) outcome.partialUsage = this.partialUsage;
+    if (this.extras !== undefined) outcome.extras = this.extras;
     if (failure) outcome.failure = failure;
     if (this.requestId) outcome.requestId = this.requestId;
     return outcome;

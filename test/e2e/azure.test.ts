@@ -356,7 +356,7 @@ describe('llm-usage exec: the AzureOpenAI client (openai package)', () => {
     expectNoSecrets(r.stdout, r.stderr);
 
     const bad = await cli(['exec', '--providers', 'azure,gcp', '--', process.execPath, '-e', '0'], user);
-    expect({ code: bad.code, stdout: bad.stdout, stderr: bad.stderr }).toEqual({ code: 2, stdout: '', stderr: 'llm-usage: --providers: "gcp" is not one of openai, anthropic, azure, bedrock, google\n' });
+    expect({ code: bad.code, stdout: bad.stdout, stderr: bad.stderr }).toEqual({ code: 2, stdout: '', stderr: 'llm-usage: --providers: "gcp" is not one of openai, anthropic, azure, bedrock, google, groq, together, cerebras\n' });
   });
 
   it('the /openai/v1 form, from a plain-HTTP program: metered by the body\'s deployment, its bearer key passed through', async () => {

@@ -136,7 +136,7 @@ const call = (cmd: 'run' | 'stream', full: boolean) => {
   add([cmd, '   '], /the prompt is empty/);
   add([cmd, '-m', '', 'hi'], /--model .* argument '' is invalid/);
   add([cmd, '-p', '', 'hi'], /--provider .* argument '' is invalid/);
-  add([cmd, '-p', 'vertex', 'hi'], /--provider must be openai, anthropic, azure, bedrock or google \(gemini\), not "vertex"/);
+  add([cmd, '-p', 'vertex', 'hi'], /--provider must be one of openai, anthropic, azure, bedrock, google \(gemini\), groq, deepseek, mistral, x-ai, together, fireworks, cerebras, perplexity, moonshotai, openrouter, ollama, not "vertex"/);
   add([cmd, '--api', '', 'hi'], /--api .* argument '' is invalid/);
   add([cmd, '--api', 'embeddings', 'hi'], /--api must be chat, completions or responses, not "embeddings"/);
   add([cmd, '-m', 'claude-3-5-haiku-latest', '--api', 'responses', 'hi'], /--api responses is an OpenAI API; Anthropic models use messages/);
@@ -254,7 +254,7 @@ add(['proxy', 'extra'], /too many arguments for 'proxy'/);
 add(['exec'], /no command to run/);
 add(['exec', process.execPath, '-e', '0'], /exec: put -- before the command/);
 add(['exec', '--bogus', '--', 'true'], /exec: unknown option '--bogus'/);
-add(['exec', '--providers', 'azure,gcp', '--', 'true'], /--providers: "gcp" is not one of openai, anthropic, azure, bedrock, google/);
+add(['exec', '--providers', 'azure,gcp', '--', 'true'], /--providers: "gcp" is not one of openai, anthropic, azure, bedrock, google, groq, together, cerebras/);
 add(['exec', '--providers', '', '--', 'true'], /--providers .* argument '' is invalid/);
 add(['proxy', '--providers', 'azure'], /unknown option '--providers'/);
 

@@ -362,7 +362,7 @@ describe('llm-usage exec and proxy: the Bedrock variables and what is said', () 
     child.kill('SIGINT');
     await new Promise((resolve) => child.on('close', resolve));
     const origin = /^OPENAI_BASE_URL=(http:\/\/[\d.:]+)\/v1$/m.exec(stdout)?.[1];
-    expect(stdout).toBe(`OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\nAZURE_OPENAI_ENDPOINT=${origin}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${origin}\nANTHROPIC_BEDROCK_BASE_URL=${origin}\nGOOGLE_GEMINI_BASE_URL=${origin}\n`);
+    expect(stdout).toBe(`OPENAI_BASE_URL=${origin}/v1\nANTHROPIC_BASE_URL=${origin}\nAZURE_OPENAI_ENDPOINT=${origin}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${origin}\nANTHROPIC_BEDROCK_BASE_URL=${origin}\nGOOGLE_GEMINI_BASE_URL=${origin}\nGROQ_BASE_URL=${origin}/groq\nTOGETHER_BASE_URL=${origin}/together/v1\nCEREBRAS_BASE_URL=${origin}/cerebras\n`);
     expect(stderr).toContain(', Bedrock calls to https://bedrock-runtime.eu-west-3.amazonaws.com (the region of AWS_REGION; each request goes to the region it is signed for)');
   });
 });

@@ -99,6 +99,29 @@ function expectNothingPrivate(text: string) {
 }
 
 describe('llm-usage proxy', () => {
+  it('serves a compatible provider on its prefix (/mistral/v1) to --upstream, metered and priced under it; OpenRouter\'s reported cost in the call line', async () => {
+    const p = await startProxy(['--upstream', `mistral=${fake.url}/compat/mistral/v1`, '--upstream', `openrouter=${fake.url}/compat/openrouter/api/v1`]);
+    await p.waitForErr(/OpenAI-compatible providers/);
+    expect(p.err()).toContain(`go to their public base URLs, but mistral to ${fake.url}/compat/mistral/v1, openrouter to ${fake.url}/compat/openrouter/api/v1\n`);
+    fake.queue({ usage: { input: 2000, output: 1000 } }, { usage: { input: 1000, output: 100, cost: 0.0036 } });
+    const reply = await (await chat(`${p.anthropic}/mistral/v1`, { model: 'mistral-small-latest', stream: true })).text();
+    // Mistral's usage on its finish chunk, relayed as sent.
+    expect(reply).toContain('"usage":{"prompt_tokens":2000');
+    await p.waitForErr(/#1/);
+    // 2,000 x $0.10 + 1,000 x $0.30 per 1M.
+    expect(p.err()).toContain('llm-usage: #1 mistral mistral-small-latest chat stream: 2,000 + 1,000 = 3,000 tokens, $0.0005 (total $0.0005)\n');
+    await (await chat(`${p.anthropic}/openrouter/v1`, { model: 'openai/gpt-4o' })).json();
+    await p.waitForErr(/#2/);
+    expect(p.err()).toContain('llm-usage: #2 openrouter openai/gpt-4o chat: 1,000 + 100 = 1,100 tokens, $0.0036 (total $0.0041)\n');
+    expect(fake.requests.map((q) => q.path)).toEqual(['/compat/mistral/v1/chat/completions', '/compat/openrouter/api/v1/chat/completions']);
+    // Mistral's streams carry usage unasked: the program's request went as it was sent.
+    expect(fake.requests[0]?.body.stream_options).toBeUndefined();
+    const r = await p.stop();
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("openrouter openai/gpt-4o: openrouter reported $0.0036 for 1 call (usage.cost), which the total uses; pricing.json's openai/gpt-4o prices come to $0.0035\n");
+    expectNothingPrivate(r.stdout + r.stderr);
+  });
+
   it('prints the base URLs, one line per call, and the summary on Ctrl-C', async () => {
     const p = await startProxy();
     expect(p.openai).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
@@ -119,7 +142,7 @@ describe('llm-usage proxy', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/│ Tokens Used\s+│\s+62 │/);
     expect(r.stderr).toMatch(/│ Successful Requests\s+│\s+2 │/);
-    expect(r.stdout).toBe(`OPENAI_BASE_URL=${p.openai}\nANTHROPIC_BASE_URL=${p.anthropic}\nAZURE_OPENAI_ENDPOINT=${p.anthropic}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${p.anthropic}\nANTHROPIC_BEDROCK_BASE_URL=${p.anthropic}\nGOOGLE_GEMINI_BASE_URL=${p.anthropic}\n`);
+    expect(r.stdout).toBe(`OPENAI_BASE_URL=${p.openai}\nANTHROPIC_BASE_URL=${p.anthropic}\nAZURE_OPENAI_ENDPOINT=${p.anthropic}\nAWS_ENDPOINT_URL_BEDROCK_RUNTIME=${p.anthropic}\nANTHROPIC_BEDROCK_BASE_URL=${p.anthropic}\nGOOGLE_GEMINI_BASE_URL=${p.anthropic}\nGROQ_BASE_URL=${p.anthropic}/groq\nTOGETHER_BASE_URL=${p.anthropic}/together/v1\nCEREBRAS_BASE_URL=${p.anthropic}/cerebras\n`);
     // No Azure endpoint configured: said at the start, and Azure calls would be refused.
     expect(r.stderr).toContain('llm-usage proxy: Azure OpenAI calls are refused: no Azure endpoint is configured (AZURE_OPENAI_ENDPOINT or --azure-upstream)\n');
     expectNothingPrivate(r.stdout + r.stderr);

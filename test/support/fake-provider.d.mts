@@ -16,6 +16,11 @@ export interface FakeUsage {
   reasoning?: number;
   /** Gemini: toolUsePromptTokenCount, part of input. */
   toolUse?: number;
+  /** The cost the provider reports (OpenRouter's usage.cost, /compat/openrouter only). */
+  cost?: number;
+  /** Perplexity's citation_tokens and num_search_queries (/compat/perplexity only; default 0 and 1). */
+  citations?: number;
+  searches?: number;
 }
 
 /** How the fake answers one request. Every field is optional. */

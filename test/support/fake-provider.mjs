@@ -2,7 +2,8 @@
 // OpenAI chat completions, legacy completions, the Responses API, embeddings and Anthropic
 // Messages closely enough that the real `openai` and `@anthropic-ai/sdk` SDKs (pointed at it
 // through `baseURL`) and plain-HTTP clients parse it exactly as they parse the real services.
-// Azure OpenAI (fake-azure.mjs) and Google's Gemini API (fake-gemini.mjs) have halves of their own.
+// Azure OpenAI (fake-azure.mjs), Google's Gemini API (fake-gemini.mjs) and the OpenAI-compatible
+// providers under /compat/NAME/ (fake-compat.mjs) have halves of their own.
 //
 // Plain ESM JavaScript with no dependencies so benchmarks can import it with plain `node`.
 // Types: ./fake-provider.d.mts. Command line: ./fake-provider-cli.mjs.
@@ -10,6 +11,7 @@
 import { createServer } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { azureErrorFor, azureRoute, choiceFilterResults, promptFilterChunk, promptFilterResults } from './fake-azure.mjs';
+import { compatHandle, compatRoute } from './fake-compat.mjs';
 import { geminiErrorFor, geminiReply, geminiRoute } from './fake-gemini.mjs';
 
 export const DEFAULT_TEXT = "Why don't scientists trust atoms?\n\nBecause they make up everything!";
@@ -81,6 +83,20 @@ export async function startFakeProvider(options = {}) {
       if (reply.status && reply.status >= 400) sendJson(res, reply.status, geminiErrorFor(reply.status, reply), ctx.headers);
       else if (gemini.kind === 'openai') await chatCompletions(ctx);
       else await geminiReply(ctx, gemini, { pieces, choiceText, fault, sendJson, streamSse, CUT, responseId: () => randomId(22) });
+      return;
+    }
+
+    // OpenAI-compatible providers under /compat/{provider}/, each with its usage quirks (fake-compat.mjs).
+    const compat = compatRoute(req.method, url.pathname);
+    if (compat) {
+      if (!compat.kind) {
+        sendJson(res, 404, openAiErrorBody(`Invalid URL (${req.method} ${url.pathname})`, 'invalid_request_error', null), { 'x-request-id': requestId() });
+        return;
+      }
+      const reply = normaliseReply(replyQueue.length ? replyQueue.shift() : defaultReply);
+      const ctx = { req, res, body: body ?? {}, reply, headers: { 'x-request-id': requestId(), ...reply.headers }, model: reply.model ?? body?.model ?? 'unknown', azure: false };
+      if (reply.status && reply.status >= 400) sendError(ctx, 'openai');
+      else await compatHandle(ctx, compat, { sendJson, streamSse, sseData, choiceText, pieces });
       return;
     }
 
@@ -187,6 +203,11 @@ function normaliseUsage(u) {
     cacheWrite1h: u.cacheWrite1h ?? 0,
     reasoning: u.reasoning ?? 0,
     toolUse: u.toolUse ?? 0,
+    // OpenRouter's reported cost (fake-compat.mjs); absent unless given.
+    ...(u.cost !== undefined ? { cost: u.cost } : {}),
+    // Perplexity's citation tokens and web searches (fake-compat.mjs).
+    ...(u.citations !== undefined ? { citations: u.citations } : {}),
+    ...(u.searches !== undefined ? { searches: u.searches } : {}),
   };
 }
 
