@@ -37,14 +37,18 @@ export class Interrupted extends CliError {
   }
 }
 
-const KEY_VARS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_AD_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'GEMINI_API_KEY', 'GOOGLE_API_KEY'];
+/**
+ * The variables whose values are secrets: every provider's `*_API_KEY` (OPENAI_, ANTHROPIC_,
+ * GEMINI_, GROQ_, … and any provider added later), Azure's AD token, AWS's secret key and session
+ * token.
+ */
+const SECRET_VAR = /(?:^|_)(?:API_KEY|AD_TOKEN|SESSION_TOKEN|SECRET_ACCESS_KEY)$/;
 
 /** Removes every configured API key, and anything shaped like one, from a message. */
 export function redactKeys(text: string, env: NodeJS.ProcessEnv = process.env): string {
   let out = text;
-  for (const name of KEY_VARS) {
-    const key = env[name];
-    if (key && key.length >= 4) out = out.split(key).join('***');
+  for (const [name, key] of Object.entries(env)) {
+    if (key && key.length >= 4 && SECRET_VAR.test(name)) out = out.split(key).join('***');
   }
   // Google API keys are AIza and 35 more characters; any such string is one.
   return out.replace(/\b(sk-(?:ant-)?[A-Za-z0-9_-]{4})[A-Za-z0-9_-]{8,}/g, '$1***').replace(/\bAIza[0-9A-Za-z_-]{35}/g, 'AIza***');

@@ -3,6 +3,7 @@
 // and the price it must come to, computed here by hand from pricing.json's own figures.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { redactKeys } from '../src/errors.js';
 import { openAIChatUsage, openAIChunkUsage, usageExtrasOf } from '../src/normalise.js';
 import { loadPriceTable } from '../src/pricing/table.js';
 import { COMPAT_PROVIDERS, compatBaseUrl, compatModelOf, type CompatName } from '../src/providers/compat.js';
@@ -175,5 +176,12 @@ describe('the providers table', () => {
     expect(compatBaseUrl('ollama', { OLLAMA_HOST: '0.0.0.0' }).url).toBe('http://127.0.0.1:11434/v1');
     expect(compatBaseUrl('ollama', { OLLAMA_HOST: 'gpu-box:8080' }).url).toBe('http://gpu-box:8080/v1');
     expect(compatBaseUrl('ollama', { OLLAMA_HOST: 'https://ollama.example' }).url).toBe('https://ollama.example/v1');
+  });
+});
+
+describe('the compatible providers\' keys', () => {
+  it('are redacted from every error line, by their *_API_KEY variable (regression: only five providers\' variables were)', () => {
+    const env = { GROQ_API_KEY: 'gsk_groq-secret-0001', DEEPSEEK_API_KEY: 'deepseek-secret-0002', MOONSHOT_API_KEY: 'moon-secret-0003', HOME: '/home/someone' };
+    expect(redactKeys('401 for gsk_groq-secret-0001 and deepseek-secret-0002 and moon-secret-0003 in /home/someone', env)).toBe('401 for *** and *** and *** in /home/someone');
   });
 });
