@@ -115,6 +115,11 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     reply(res, provider, refusal, message, awsType);
   }
 
+  /** A request whose body is past the limit: refused, never sent. */
+  function refuseTooLarge(res: http.ServerResponse, route: Route): void {
+    refuse(res, route.provider, 'too-large', `llm-usage proxy: the request body is larger than ${limits.maxBodyBytes} bytes (LLM_USAGE_PROXY_MAX_BODY); not sent`);
+  }
+
   /** An answer of the proxy's own. Past a body too large to read, the connection closes. */
   function reply(res: http.ServerResponse, provider: ProviderName, refusal: ProxyRefusal, message: string, awsType?: string): void {
     if (res.headersSent || res.destroyed) return;
@@ -148,7 +153,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
   async function signedPassThrough(req: http.IncomingMessage, res: http.ServerResponse, route: Route): Promise<void> {
     const read = await readBody(req);
     if (read === 'gone') return;
-    if (read === 'too-large') return refuse(res, route.provider, 'too-large', `llm-usage proxy: the request body is larger than ${limits.maxBodyBytes} bytes (LLM_USAGE_PROXY_MAX_BODY); not sent`);
+    if (read === 'too-large') return refuseTooLarge(res, route);
     const sign = await admitAws(req, res, route, read);
     if (!sign) return;
     stats.unmetered++;
@@ -281,10 +286,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     const started = performance.now();
     const read = await readBody(req);
     if (read === 'gone') return;
-    if (read === 'too-large') {
-      refuse(res, route.provider, 'too-large', `llm-usage proxy: the request body is larger than ${limits.maxBodyBytes} bytes (LLM_USAGE_PROXY_MAX_BODY); not sent`);
-      return;
-    }
+    if (read === 'too-large') return refuseTooLarge(res, route);
     const sign = route.provider === 'bedrock' ? await admitAws(req, res, route, read) : undefined;
     if (sign === null) return;
     // A large request goes to the worker thread and comes back with its facts.
