@@ -200,6 +200,63 @@ describe('model names as providers and users send them', () => {
   });
 });
 
+// Overlay prices from OpenAI's own pages (scripts/pricing-overlay.json): each figure below is the
+// published one, per 1M tokens. A fine-tuned name bills at its fine-tuning rates, its base name at
+// the base model's own entry, whatever that says.
+describe('fine-tuned OpenAI models upstream lacks, from OpenAI\'s published fine-tuning prices', () => {
+  const published: [name: string, entry: string, base: string, rates: { input: number; cached?: number; output: number }][] = [
+    ['ft:davinci-002:acme::B1x2y3z4', 'ft:davinci-002', 'davinci-002', { input: 12, output: 12 }],
+    ['ft:babbage-002:acme:classifier:B1x2y3z4', 'ft:babbage-002', 'babbage-002', { input: 1.6, output: 1.6 }],
+    ['ft:gpt-4.1-2025-04-14:acme::B1x2y3z4', 'ft:gpt-4.1', 'gpt-4.1-2025-04-14', { input: 3, cached: 0.75, output: 12 }],
+    ['ft:gpt-4.1-mini-2025-04-14:acme::B1x2y3z4', 'ft:gpt-4.1-mini', 'gpt-4.1-mini-2025-04-14', { input: 0.8, cached: 0.2, output: 3.2 }],
+    ['ft:gpt-4.1-nano-2025-04-14:acme:support-bot:B1x2y3z4', 'ft:gpt-4.1-nano', 'gpt-4.1-nano-2025-04-14', { input: 0.2, cached: 0.05, output: 0.8 }],
+    ['ft:o4-mini-2025-04-16:acme::B1x2y3z4', 'ft:o4-mini', 'o4-mini-2025-04-16', { input: 4, cached: 1, output: 16 }],
+  ];
+
+  it.each(published)('%s prices as %s at the published rates', (name, entry, _base, rates) => {
+    const found = requireModel(table, name);
+    expect(`${found.provider.id}/${found.model.id}`).toBe(`openai/${entry}`);
+    const cached = rates.cached === undefined ? 0 : 4000;
+    const usd = cost(name, { input: 10_000, cached, output: 2000 }) as number;
+    expect(usd).toBeCloseTo(((10_000 - cached) * rates.input + cached * (rates.cached ?? 0) + 2000 * rates.output) / 1e6, 15);
+    expect(priceAt(found.model).cache_read_mtok).toBe(rates.cached);
+  });
+
+  it.each(published.map(([name, entry, base]) => [base, name, entry] as const))('base %s keeps the base entry\'s own rates, not %s\'s', (base, name, entry) => {
+    const found = requireModel(table, base);
+    expect(found.model.id).not.toMatch(/^ft:/);
+    const own = priceAt(found.model);
+    const ft = priceAt(requireModel(table, name).model);
+    expect(own.input_mtok).not.toBe(ft.input_mtok);
+    expect(own.output_mtok).not.toBe(ft.output_mtok);
+    expect(cost(base, { input: 10_000, output: 2000 })).toBeCloseTo((10_000 * (own.input_mtok as number) + 2000 * (own.output_mtok as number)) / 1e6, 15);
+    expect(found.model.id).not.toBe(entry);
+  });
+
+  it('a checkpoint of a fine-tuned model bills as the model; another snapshot\'s fine-tune stays unknown', () => {
+    expect(resolveModel(table, 'ft:gpt-4.1-2025-04-14:acme:support-bot:B1x2y3z4:ckpt-step-88')?.model.id).toBe('ft:gpt-4.1');
+    // The gpt-4.1 rule is the 2025-04-14 snapshot's only: neither mini nor nano, nor an unpublished snapshot.
+    expect(resolveModel(table, 'ft:gpt-4.1-mini-2025-04-14:acme::x')?.model.id).toBe('ft:gpt-4.1-mini');
+    expect(resolveModel(table, 'ft:gpt-4.1-2099-01-01:acme::x')).toBeNull();
+    expect(resolveModel(table, 'ft:o4-mini-2099-01-01:acme::x')).toBeNull();
+  });
+});
+
+describe('the *-search-api models', () => {
+  it.each(['gpt-5-search-api', 'gpt-5-search-api-2025-10-14'])('%s prices at OpenAI\'s $1.25 / $0.125 cached / $10.00 per 1M', (name) => {
+    const found = requireModel(table, name);
+    expect(`${found.provider.id}/${found.model.id}`).toBe('openai/gpt-5-search-api');
+    const usd = cost(name, { input: 10_000, cached: 4000, output: 2000 }) as number;
+    expect(usd).toBeCloseTo((6000 * 1.25 + 4000 * 0.125 + 2000 * 10) / 1e6, 15);
+  });
+
+  it('the search-preview models keep upstream\'s entries', () => {
+    expect(requireModel(table, 'gpt-4o-search-preview').model.price_comments ?? '').not.toMatch(/^Overlay:/);
+    expect(requireModel(table, 'gpt-4o-mini-search-preview').model.price_comments ?? '').not.toMatch(/^Overlay:/);
+    expect(requireModel(table, 'gpt-4o-search-preview').model.id).not.toBe('gpt-5-search-api');
+  });
+});
+
 describe('dollar amounts', () => {
   it.each([
     [0.019250000000000003, '$0.01925'],

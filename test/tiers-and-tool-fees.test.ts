@@ -121,9 +121,14 @@ describe('the stale-table hint', () => {
 });
 
 describe('fine-tuned names price only at fine-tuning prices', () => {
-  it('ft:o4-mini is unknown, not base o4-mini through Azure\'s "contains" rule (regression)', () => {
-    expect(resolveModel(table, 'ft:o4-mini-2025-04-16:org::abc123')).toBeNull();
-    expect(resolveModel(table, 'ft:gpt-4.1-2025-04-14:org::abc123')).toBeNull();
+  it('ft:o4-mini is never base o4-mini through Azure\'s "contains" rule (regression)', () => {
+    // A fine-tuned snapshot no rule prices stays unknown, though Azure's o4-mini rule contains its name.
+    expect(resolveModel(table, 'ft:o4-mini-2099-01-01:org::abc123')).toBeNull();
+    expect(resolveModel(table, 'ft:o4-mini-2099-01-01:org::abc123', 'azure')).toBeNull();
+    // The published fine-tuned o4-mini bills at its own fine-tuning entry, from any provider order.
+    expect(resolveModel(table, 'ft:o4-mini-2025-04-16:org::abc123')?.model.id).toBe('ft:o4-mini');
+    expect(resolveModel(table, 'ft:o4-mini-2025-04-16:org::abc123', 'azure')?.model.id).toBe('ft:o4-mini');
+    expect(resolveModel(table, 'ft:gpt-4.1-2025-04-14:org::abc123')?.model.id).toBe('ft:gpt-4.1');
     // Upstream's own fine-tuning rules still apply.
     expect(resolveModel(table, 'ft:gpt-4o-2024-08-06:org::abc123')?.model.id).toBe('ft:gpt-4o');
     expect(resolveModel(table, 'ft:gpt-4-0613:org::abc123')?.model.id).toBe('gpt-4');

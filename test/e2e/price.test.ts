@@ -70,6 +70,38 @@ describe('llm-usage price', () => {
     expect(r.stdout).toMatch(/\d+ models\. Prices per 1M tokens from/);
   });
 
+  it('a fine-tuned gpt-4.1 bills at OpenAI\'s published fine-tuning rates, its base model at its own', async () => {
+    // ft:gpt-4.1-2025-04-14: $3.00 input, $0.75 cached input, $12.00 output per 1M (scripts/pricing-overlay.json).
+    const r = await runCli(['price', '--model', 'ft:gpt-4.1-2025-04-14:acme::abc,gpt-4.1-2025-04-14', '-i', '10000', '--cached-tokens', '4000', '-o', '2000', '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const [ft, base] = JSON.parse(r.stdout);
+    expect(ft).toMatchObject({ model: 'ft:gpt-4.1-2025-04-14:acme::abc', provider: 'openai', matched_model: 'ft:gpt-4.1' });
+    expect(ft.prices_per_million).toEqual({ input: 3, cached_input: 0.75, cache_write: null, cache_write_1h: null, output: 12 });
+    expect(ft.cost_usd).toBeCloseTo((6000 * 3 + 4000 * 0.75 + 2000 * 12) / 1e6, 15);
+    expect(ft.price_comments).toMatch(/^Overlay: .*https:\/\/openai\.com\/api\/pricing\/.*checked 2026-12-02/);
+    expect(base).toMatchObject({ model: 'gpt-4.1-2025-04-14', provider: 'openai', matched_model: 'gpt-4.1' });
+    const own = base.prices_per_million;
+    expect(own.input).not.toBe(3);
+    expect(base.cost_usd).toBeCloseTo((6000 * own.input + 4000 * own.cached_input + 2000 * own.output) / 1e6, 15);
+  });
+
+  it('fine-tuned davinci-002, o4-mini and gpt-5-search-api are known, at their published rates', async () => {
+    const r = await runCli(['price', '--model', 'ft:davinci-002:acme::abc,ft:o4-mini-2025-04-16:acme:grader:abc,gpt-5-search-api', '-i', '1000', '-o', '100', '--json']);
+    expect(r.code).toBe(0);
+    const quotes = JSON.parse(r.stdout) as { matched_model: string; prices_per_million: { input: number; output: number }; cost_usd: number }[];
+    expect(quotes.map((q) => [q.matched_model, q.prices_per_million.input, q.prices_per_million.output])).toEqual([
+      ['ft:davinci-002', 12, 12],
+      ['ft:o4-mini', 4, 16],
+      ['gpt-5-search-api', 1.25, 10],
+    ]);
+    expect(quotes.map((q) => q.cost_usd)).toEqual([
+      expect.closeTo((1000 * 12 + 100 * 12) / 1e6, 15),
+      expect.closeTo((1000 * 4 + 100 * 16) / 1e6, 15),
+      expect.closeTo((1000 * 1.25 + 100 * 10) / 1e6, 15),
+    ]);
+  });
+
   it('an unknown model: exit 2, one line naming it and close names, nothing on stdout', async () => {
     const r = await runCli(['price', '--model', 'gpt-4-turbo-x', '-i', '10']);
     expect(r.code).toBe(2);
