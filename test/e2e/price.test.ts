@@ -79,7 +79,7 @@ describe('llm-usage price', () => {
     expect(ft).toMatchObject({ model: 'ft:gpt-4.1-2025-04-14:acme::abc', provider: 'openai', matched_model: 'ft:gpt-4.1' });
     expect(ft.prices_per_million).toEqual({ input: 3, cached_input: 0.75, cache_write: null, cache_write_1h: null, output: 12 });
     expect(ft.cost_usd).toBeCloseTo((6000 * 3 + 4000 * 0.75 + 2000 * 12) / 1e6, 15);
-    expect(ft.price_comments).toMatch(/^Overlay: .*https:\/\/openai\.com\/api\/pricing\/.*checked 2026-12-02/);
+    expect(ft.price_comments).toMatch(/^Overlay: .*https:\/\/openai\.com\/api\/pricing\/.*read 2026-12-02/);
     expect(base).toMatchObject({ model: 'gpt-4.1-2025-04-14', provider: 'openai', matched_model: 'gpt-4.1' });
     const own = base.prices_per_million;
     expect(own.input).not.toBe(3);
