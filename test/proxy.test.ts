@@ -6,7 +6,7 @@ import { needsSeparator } from '../src/cli-proxy.js';
 import { decodableAcceptEncoding, keyOf, relayHeaders } from '../src/proxy/headers.js';
 import { bodyOutcome, classify, DONE, ERROR_KEY, IS_DONE, parseData, requestHead, sentText, streamMeter, USAGE_KEY, USAGE_OBJECT, type BodyEnd } from '../src/wire/index.js';
 import { errorReply } from '../src/proxy/provider-errors.js';
-import { topLevelMembers, UsageStripper, withIncludeUsage } from '../src/proxy/rewrite.js';
+import { topLevelMembers, usageMembers, UsageStripper, withIncludeUsage } from '../src/proxy/rewrite.js';
 import { limitsOf } from '../src/proxy/limits.js';
 import { clientEnv, dialableHost, loopingUpstream, normalisedPath, proxyEnvOf, routeOf as routeWithOrigin, upstreamsOf, type Upstreams } from '../src/proxy/routes.js';
 import { startProxy, type MeteringProxy } from '../src/proxy/server.js';
@@ -114,6 +114,51 @@ describe('asking for stream usage, and taking it back out', () => {
     expect(cut('{"a":"x\\"usage\\":null","usage":{"n":[1,{"usage":2}]},"b":"}"}')).toBe('{"a":"x\\"usage\\":null","b":"}"}');
     expect(cut('{"usage":null}')).toBe('{}');
     expect(cut('{"a":{"usage":null},"b":"usage"}')).toBeNull();
+  });
+
+  it('finds the usage member natively exactly where the whole scan does, on every spelling around it', () => {
+    // usageMembers takes a fast path for the chunks include_usage adds `"usage":null` to; each
+    // of these must agree with topLevelMembers, the byte-by-byte scan, to the byte.
+    const lines = [
+      '{"a":1,"usage":null}',
+      '{"a":1, "usage" : null }',
+      '{"a":1,"usage":null}  ',
+      '{"usage":null}',
+      '{ "usage":null }',
+      '{"usage":null,"a":1}',
+      '{"a":1,"usage":null,"b":2}',
+      '{"a":{"usage":null}}',
+      '{"a":{"b":1,"usage":null}}',
+      '{"a":"x\\"usage":null}',
+      '{"a":"x\\",\\"usage\\":null}',
+      '{"a":"x\\\\","usage":null}',
+      '{"a":"\\"usage\\":null","usage":null}',
+      '{"a":"say \\"usage","b":null}',
+      '{"a":1,"usage":nullx}',
+      '{"a":1,"usage":{"prompt_tokens":1}}',
+      '{"error":{"message":"x"},"usage":null}',
+      '{"a":"error","usage":null}',
+      '{"choices":[{"delta":{"content":"usage"}}],"usage":null}',
+      '{"choices":[{"delta":{"content":"hi"}}]}',
+      '{"a":[1,"usage"],"usage":null}',
+      '{"a":1,"usage":null}}',
+      '{"a":1 "usage":null}',
+      '{"a":1,"usage" null}',
+      '{"a":1,"usage"xnull}',
+      '{"a":1,"usage":nulx}',
+      '{"a":1,"usage":null]',
+    ];
+    const same = (line: string) => {
+      const data = Buffer.from(line);
+      const fast = usageMembers(data);
+      const slow = topLevelMembers(data, 0, data.length, 'usage');
+      expect({ span: fast.span, object: fast.object }, line).toEqual({ span: slow.span, object: slow.object });
+      // Never a missed error: at worst a false alarm ("error" nested or in a string), which costs a parse.
+      if (fast.error !== slow.error) expect(fast.error, line).toBe(true);
+    };
+    for (const line of lines) same(line);
+    // And on real chunks: OpenAI's, with include_usage, every one of them.
+    for (const event of chatStream(true).toString('utf8').split('\n\n')) same(event.replace(/^data: /, ''));
   });
 
   it('gives back exactly the stream without usage, however the bytes are split', () => {
@@ -463,6 +508,9 @@ describe('meters', () => {
     ['chat without [DONE], unfinished', 'chat', [['', delta('a')], ['', c({ choices: [], usage: USAGE })]], 'complete'],
     ['chat cut mid-way', 'chat', [['', delta('a')], ['', delta('b')]], 'cut'],
     ['chat with an error chunk', 'chat', [['', delta('a')], ['', JSON.stringify({ error: { message: 'boom', type: 'server_error' } })]], 'complete'],
+    // include_usage puts "usage":null last in every chunk, an error chunk's too: the stripper
+    // reads such a chunk from its end, and must still see the error.
+    ['chat with an error chunk beside usage null, then usage', 'chat', [['', delta('a')], ['', JSON.stringify({ error: { message: 'boom', type: 'server_error' }, usage: null })], ['', c({ choices: [], usage: USAGE })], ['', '[DONE]']], 'complete'],
     ['chat with usage on content chunks (vLLM)', 'chat', [['', c({ choices: [{ index: 0, delta: { content: 'x' } }], usage: { prompt_tokens: 9, completion_tokens: 1 } })], ['', c({ choices: [{ index: 0, delta: { content: 'y' }, finish_reason: 'stop' }], usage: USAGE })], ['', '[DONE]']], 'complete'],
     ['chat with pretty-printed usage', 'chat', [['', delta('a', 'stop')], ['', '{"choices": [], "usage" : {"prompt_tokens": 2, "completion_tokens": 1}}'], ['', '[DONE]']], 'complete'],
     ['legacy completions', 'completions', [['', JSON.stringify({ choices: [{ index: 0, text: 'once', finish_reason: 'stop' }] })], ['', '[DONE]']], 'complete'],
@@ -515,13 +563,16 @@ describe('meters', () => {
     if (!expected.usage) expect(text).toEqual(fullText);
     // And the proxy's own path for chat streams: through the stripper, as SSE bytes.
     if (api === 'chat' || api === 'completions') {
-      const through = streamMeter(api);
-      const stripper = new UsageStripper(through);
+      // In one read, and in reads of 7 bytes (every line joined across reads).
       const bytes = Buffer.from(wire.map(([, d]) => `data: ${d}\n\n`).join(''));
-      for (let i = 0; i < bytes.length; i += 7) stripper.push(bytes.subarray(i, i + 7));
-      const { text: throughText, ...gotThrough } = through.outcome(end);
-      expect(gotThrough).toEqual(expected);
-      if (!expected.usage) expect(throughText).toEqual(fullText);
+      for (const size of [bytes.length, 7]) {
+        const through = streamMeter(api);
+        const stripper = new UsageStripper(through);
+        for (let i = 0; i < bytes.length; i += size) stripper.push(bytes.subarray(i, i + size));
+        const { text: throughText, ...gotThrough } = through.outcome(end);
+        expect(gotThrough).toEqual(expected);
+        if (!expected.usage) expect(throughText).toEqual(fullText);
+      }
     }
   });
 

@@ -75,6 +75,47 @@ export function topLevelMembers(json: Buffer, from: number, to: number, key: str
   return { span, object, error };
 }
 
+const USAGE_QUOTED = [...Buffer.from('"usage"')];
+
+const ERROR_QUOTED = Buffer.from('"error"');
+
+/**
+ * topLevelMembers(data, 0, data.length, 'usage') for a chunk's data, without reading the whole
+ * chunk for the one nearly every chunk is: a `"usage":null` that include_usage put as the
+ * object's last member, found from the end in a few byte comparisons. Anything else gets the
+ * whole scan. Such a chunk is searched for "error" only when `mayHoldError` (the bytes it came
+ * in hold one: one native search a read, not one a chunk), and then `error` says whether it
+ * holds "error" anywhere: at worst a false alarm, which costs a parse.
+ */
+export function usageMembers(data: Buffer, mayHoldError = true): { span: [number, number] | null; object: boolean; error: boolean } {
+  const span = lastNullUsage(data);
+  if (!span) return topLevelMembers(data, 0, data.length, 'usage');
+  return { span, object: false, error: mayHoldError && data.indexOf(ERROR_QUOTED) !== -1 };
+}
+
+/** Where `,"usage":null` lies, when it is the last member of the object the data is. */
+function lastNullUsage(d: Buffer): [number, number] | null {
+  let i = d.length - 1;
+  while (isSpace(d[i])) i--;
+  if (d[i] !== 0x7d) return null; // the closing brace: the data's last byte, so the object's own
+  i--;
+  while (isSpace(d[i])) i--;
+  if (d[i] !== 0x6c || d[i - 1] !== 0x6c || d[i - 2] !== 0x75 || d[i - 3] !== 0x6e) return null; // null
+  const valueEnd = i + 1;
+  i -= 4;
+  while (isSpace(d[i])) i--;
+  if (d[i] !== 0x3a) return null;
+  i--;
+  while (isSpace(d[i])) i--;
+  const keyStart = i - USAGE_QUOTED.length + 1;
+  if (keyStart < 0 || !spellsAt(d, keyStart, USAGE_QUOTED)) return null;
+  // A key follows a comma or the opening brace; a quote inside a string follows a backslash.
+  let before = keyStart - 1;
+  while (isSpace(d[before])) before--;
+  if (d[before] !== 0x2c && d[before] !== 0x7b) return null;
+  return memberSpan(d, 0, d.length, keyStart, valueEnd);
+}
+
 const ERROR_KEY = [...Buffer.from('error')];
 
 const KEY_BYTES = new Map<string, number[]>();
@@ -162,8 +203,10 @@ export class UsageStripper {
     let run: Buffer | null = null;
     let runStart = 0;
     let runEnd = 0;
+    // A line within these bytes holds "error" only if they do; a line joined across reads is searched itself.
+    const mayHoldError = bytes.indexOf(ERROR_QUOTED) !== -1;
     this.splitter.scan(bytes, (buf, start, end) => {
-      const kept = this.lineAt(buf, start, end);
+      const kept = this.lineAt(buf, start, end, buf === bytes ? mayHoldError : buf.indexOf(ERROR_QUOTED) !== -1);
       if (kept === KEEP && run === buf && runEnd === start) {
         runEnd = end;
         return;
@@ -189,7 +232,7 @@ export class UsageStripper {
    * Decides the line buf[start, end) and hands its data to the meter. Only a line that may
    * hold a usage object is parsed here; a `"usage":null` member is cut out by bytes.
    */
-  private lineAt(buf: Buffer, start: number, end: number): typeof KEEP | typeof DROP | typeof CUT {
+  private lineAt(buf: Buffer, start: number, end: number, mayHoldError: boolean): typeof KEEP | typeof DROP | typeof CUT {
     const stop = contentEnd(buf, start, end);
     if (this.dropping) {
       // The rest of the dropped usage chunk's event, up to and including its blank line.
@@ -203,7 +246,9 @@ export class UsageStripper {
       this.meter.raw('', data, undefined, IS_DONE);
       return KEEP;
     }
-    const { span, object, error } = topLevelMembers(buf, value, stop, 'usage');
+    const members = usageMembers(data, mayHoldError);
+    const { object, error } = members;
+    const span = members.span && [members.span[0] + value, members.span[1] + value];
     const flags = (span ? USAGE_KEY : 0) | (object ? USAGE_OBJECT : 0) | (error ? ERROR_KEY_FLAG : 0);
     if (object) {
       const payload = parseBytes(data);
