@@ -77,20 +77,25 @@ export function topLevelMembers(json: Buffer, from: number, to: number, key: str
 
 const USAGE_QUOTED = [...Buffer.from('"usage"')];
 
-const ERROR_QUOTED = Buffer.from('"error"');
+const ERROR_QUOTED = [...Buffer.from('"error"')];
 
 /**
  * topLevelMembers(data, 0, data.length, 'usage') for a chunk's data, without reading the whole
  * chunk for the one nearly every chunk is: a `"usage":null` that include_usage put as the
- * object's last member, found from the end in a few byte comparisons. Anything else gets the
- * whole scan. Such a chunk is searched for "error" only when `mayHoldError` (the bytes it came
- * in hold one: one native search a read, not one a chunk), and then `error` says whether it
- * holds "error" anywhere: at worst a false alarm, which costs a parse.
+ * object's last member, found from the end in a few byte comparisons (reading every byte of
+ * every chunk cost a 200-chunk stream a fifth of the proxy's CPU). Anything else gets the whole
+ * scan. The one thing the short way does not see: a top-level `error` other than the object's
+ * first member, in a chunk that also ends in `"usage":null` (error events are sent as
+ * `{"error":{...}}`, and an error first is seen).
  */
-export function usageMembers(data: Buffer, mayHoldError = true): { span: [number, number] | null; object: boolean; error: boolean } {
+export function usageMembers(data: Buffer): { span: [number, number] | null; object: boolean; error: boolean } {
   const span = lastNullUsage(data);
   if (!span) return topLevelMembers(data, 0, data.length, 'usage');
-  return { span, object: false, error: mayHoldError && data.indexOf(ERROR_QUOTED) !== -1 };
+  let first = 0;
+  while (isSpace(data[first])) first++;
+  first++;
+  while (isSpace(data[first])) first++;
+  return { span, object: false, error: spellsAt(data, first, ERROR_QUOTED) };
 }
 
 /** Where `,"usage":null` lies, when it is the last member of the object the data is. */
@@ -198,30 +203,35 @@ export class UsageStripper {
 
   /** The bytes to forward for this chunk, in pieces (none while a line is incomplete). */
   push(bytes: Buffer): Buffer[] {
-    const out: Buffer[] = [];
-    // Kept lines that follow each other in one buffer go out as one piece.
-    let run: Buffer | null = null;
-    let runStart = 0;
-    let runEnd = 0;
-    // A line within these bytes holds "error" only if they do; a line joined across reads is searched itself.
-    const mayHoldError = bytes.indexOf(ERROR_QUOTED) !== -1;
+    // What goes out, as places in the buffers (no Buffer object a piece): pieces that follow
+    // each other in one buffer (kept lines, and the two sides of a cut) are one place.
+    const { places } = this;
+    places.length = 0;
+    const piece = (buf: Buffer, start: number, end: number) => {
+      const n = places.length;
+      if (n && places[n - 3] === buf && places[n - 1] === start) places[n - 1] = end;
+      else if (start < end) places.push(buf, start, end);
+    };
     this.splitter.scan(bytes, (buf, start, end) => {
-      const kept = this.lineAt(buf, start, end, buf === bytes ? mayHoldError : buf.indexOf(ERROR_QUOTED) !== -1);
-      if (kept === KEEP && run === buf && runEnd === start) {
-        runEnd = end;
-        return;
+      const kept = this.lineAt(buf, start, end);
+      if (kept === KEEP) piece(buf, start, end);
+      else if (kept === CUT) {
+        piece(buf, start, this.span[0]);
+        piece(buf, this.span[1], end);
       }
-      if (run) out.push(run.subarray(runStart, runEnd));
-      run = null;
-      if (kept === KEEP) {
-        run = buf;
-        runStart = start;
-        runEnd = end;
-      } else if (kept === CUT) out.push(this.cut[0] as Buffer, this.cut[1] as Buffer);
     });
-    if (run) out.push((run as Buffer).subarray(runStart, runEnd));
-    return out;
+    if (places.length === 0) return [];
+    if (places.length === 3) return [(places[0] as Buffer).subarray(places[1] as number, places[2] as number)];
+    let length = 0;
+    for (let i = 0; i < places.length; i += 3) length += (places[i + 2] as number) - (places[i + 1] as number);
+    const out = Buffer.allocUnsafe(length);
+    let at = 0;
+    for (let i = 0; i < places.length; i += 3) at += (places[i] as Buffer).copy(out, at, places[i + 1] as number, places[i + 2] as number);
+    return [out];
   }
+
+  /** A push's pieces, (buffer, start, end) after each other; reused. */
+  private readonly places: (Buffer | number)[] = [];
 
   /** At the end: a last line without its newline, forwarded as it came. */
   rest(): Buffer | null {
@@ -232,7 +242,7 @@ export class UsageStripper {
    * Decides the line buf[start, end) and hands its data to the meter. Only a line that may
    * hold a usage object is parsed here; a `"usage":null` member is cut out by bytes.
    */
-  private lineAt(buf: Buffer, start: number, end: number, mayHoldError: boolean): typeof KEEP | typeof DROP | typeof CUT {
+  private lineAt(buf: Buffer, start: number, end: number): typeof KEEP | typeof DROP | typeof CUT {
     const stop = contentEnd(buf, start, end);
     if (this.dropping) {
       // The rest of the dropped usage chunk's event, up to and including its blank line.
@@ -246,9 +256,7 @@ export class UsageStripper {
       this.meter.raw('', data, undefined, IS_DONE);
       return KEEP;
     }
-    const members = usageMembers(data, mayHoldError);
-    const { object, error } = members;
-    const span = members.span && [members.span[0] + value, members.span[1] + value];
+    const { span, object, error } = usageMembers(data);
     const flags = (span ? USAGE_KEY : 0) | (object ? USAGE_OBJECT : 0) | (error ? ERROR_KEY_FLAG : 0);
     if (object) {
       const payload = parseBytes(data);
@@ -260,12 +268,12 @@ export class UsageStripper {
       }
     } else this.meter.raw('', data, undefined, flags);
     if (!span) return KEEP;
-    // The line around the member, as two pieces of the same buffer: no copy.
-    this.cut[0] = buf.subarray(start, span[0]);
-    this.cut[1] = buf.subarray(span[1], end);
+    // The line around the member: the two sides of it go out.
+    this.span[0] = value + span[0];
+    this.span[1] = value + span[1];
     return CUT;
   }
 
-  /** The two pieces of the line last answered CUT. */
-  private readonly cut: Buffer[] = [];
+  /** Where the member cut from the line last answered CUT lies in it. */
+  private readonly span: [number, number] = [0, 0];
 }
