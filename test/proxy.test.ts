@@ -81,6 +81,20 @@ describe('SSE, byte by byte', () => {
     const events = lines.map((l) => reader.lineAt(Buffer.from(l), 0, Buffer.byteLength(l))).filter((e) => e !== null);
     expect(events.map((e) => ({ event: e.event, data: e.data.toString() }))).toEqual([{ event: 'response.completed', data: '{"ok":1}' }]);
   });
+
+  it('names every event right when names repeat, change, come back, or are empty', () => {
+    // Names are decoded only when their bytes change: each event must still get its own.
+    const reader = new SseReader((e) => e !== 'skip' && e !== '');
+    const names = ['', 'delta', 'delta', 'skip', 'delta', 'deltb', 'skip', '', 'delta', '', 'skip', 'skip', 'stop'];
+    const got: string[] = [];
+    for (const [i, name] of names.entries()) {
+      for (const l of [`event: ${name}\n`, `data: ${i}\n`, '\n']) {
+        const e = reader.lineAt(Buffer.from(l), 0, Buffer.byteLength(l));
+        if (e) got.push(`${e.event}=${e.data.toString()}`);
+      }
+    }
+    expect(got).toEqual(names.flatMap((n, i) => (n === 'skip' || n === '' ? [] : [`${n}=${i}`])));
+  });
 });
 
 describe('asking for stream usage, and taking it back out', () => {

@@ -107,10 +107,29 @@ export class SseReader {
     }
     value = fieldValueAt(buf, start, end, EVENT);
     if (value !== -1) {
-      this.event = buf.toString('utf8', value, end);
-      this.skip = this.wants !== undefined && !this.wants(this.event);
+      // Streams name the same few events over and over: a name is decoded (and asked about)
+      // only when it differs from the last one's bytes.
+      if (!this.sameName(buf, value, end)) {
+        this.name = Buffer.from(buf.subarray(value, end));
+        this.named = buf.toString('utf8', value, end);
+        this.namedSkip = this.wants !== undefined && !this.wants(this.named);
+      }
+      this.event = this.named;
+      this.skip = this.namedSkip;
     }
     return null;
+  }
+
+  /** The last `event:` name seen, as bytes and as read. */
+  private name: Buffer | null = null;
+  private named = '';
+  private namedSkip = false;
+
+  private sameName(buf: Buffer, start: number, end: number): boolean {
+    const { name } = this;
+    if (name === null || end - start !== name.length) return false;
+    for (let i = 0; i < name.length; i++) if (buf[start + i] !== name[i]) return false;
+    return true;
   }
 
   // An event still open when the stream ends is never dispatched, as the spec says.
