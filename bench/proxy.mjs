@@ -24,6 +24,7 @@
 //   node bench/proxy.mjs [requests per run and target at 20 ms=800] [concurrency=16] [runs=12]
 //                        [requests per run and target at once=4 x the first]
 //   WARMUP=2000 UPSTREAM_DELAY_MS=20 node bench/proxy.mjs   # requests to each target before measuring
+//   REPLY_CHUNKS=200 node bench/proxy.mjs   # replies of 200 pieces: streams of 200 chunks, as long answers come
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -36,6 +37,8 @@ const RUNS = Number(process.argv[4] ?? 12);
 const REQUESTS_INSTANT = Number(process.argv[5] ?? 4 * REQUESTS);
 const WARMUP = Number(process.env.WARMUP ?? 2000);
 const DELAY = Number(process.env.UPSTREAM_DELAY_MS ?? 20);
+/** Replies of this many pieces (a stream's chunks), as a long answer comes; by default a few. */
+const CHUNKS = Number(process.env.REPLY_CHUNKS ?? 0);
 /** Tokens the fake reports for each call by default (11 in, 16 out). */
 const TOKENS_PER_CALL = 27;
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -159,7 +162,7 @@ async function scenario(delayMs, requests) {
   const perRound = Math.ceil(requests / ROUNDS);
   const perRun = perRound * ROUNDS;
   const fake = await start(
-    [here('../test/support/fake-provider-cli.mjs'), '--port', '0', ...(delayMs ? ['--reply', JSON.stringify({ delayMs })] : [])],
+    [here('../test/support/fake-provider-cli.mjs'), '--port', '0', ...(delayMs || CHUNKS ? ['--reply', JSON.stringify({ delayMs, ...(CHUNKS ? { repeatChunks: CHUNKS } : {}) })] : [])],
     {},
     /"url":"([^"]+)"/,
   );
@@ -238,7 +241,7 @@ function report({ delayMs, requests, runs, tally }) {
   console.log(`  proxy tally: ${tally.calls} calls, ${tally.tokens} tokens, ${tally.failed} failed (expected ${tally.sent}, ${tally.sent * TOKENS_PER_CALL}, 0)`);
 }
 
-console.log(`proxy bench: ${availableParallelism()} CPUs; half streamed, ${CONCURRENCY} at a time; the targets in another order each round, ${ROUNDS} rounds a run`);
+console.log(`proxy bench: ${availableParallelism()} CPUs; half streamed, ${CONCURRENCY} at a time; ${CHUNKS ? `replies of ${CHUNKS} pieces; ` : ''}the targets in another order each round, ${ROUNDS} rounds a run`);
 const instant = await scenario(0, REQUESTS_INSTANT);
 report(instant);
 const delayed = await scenario(DELAY, REQUESTS);
