@@ -276,6 +276,20 @@ describe('routing', () => {
     expect(pathOf(routeOf('GET', '/v1/files/./f1/content?x=1', {}, based))).toBe('/team/v1/files/f1/content?x=1');
     expect(normalisedPath('/a//b/./c/../d', 0)).toBe('/a/b/d');
     expect(normalisedPath('/v1/..', 1)).toBeNull();
+    // Normal paths are taken as they are; every other spelling is resolved.
+    const cases: [string, string | null][] = [
+      ['/v1/chat/completions', '/v1/chat/completions'],
+      ['/v1/chat/completions/', '/v1/chat/completions'],
+      ['/', '/'],
+      ['/v1/.well-known/x', '/v1/.well-known/x'],
+      ['/v1/a%20b', '/v1/a%20b'],
+      ['/v1/%2e%2e', null],
+      ['/v1/%2E', '/v1'],
+      ['/v1/x/..%2fy', null],
+      ['/v1/x\\y', null],
+      ['/v1//x', '/v1/x'],
+    ];
+    for (const [path, expected] of cases) expect({ path, got: normalisedPath(path, 1) }).toEqual({ path, got: expected });
   });
 
   it('Anthropic base URLs with and without /v1 reach /v1/messages once; the Vercel AI SDK\'s /messages too', () => {

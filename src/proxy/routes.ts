@@ -71,12 +71,16 @@ const OPENAI_APIS: Record<string, RecordApi> = {
   '/embeddings': 'embeddings',
 };
 
+const UNUSUAL_PATH = /\/\/|\/\.|%|\\/;
+
 /**
  * A path with `//`, `.` and `..` (also as %2e) resolved, or null when it would climb above its
  * first `floor` segments or hides a separator (%2f, %5c, a backslash) that a server could
  * decode into a path we never routed.
  */
 export function normalisedPath(path: string, floor: number): string | null {
+  // Nearly every path is normal already: no empty, dot or encoded segment, no trailing slash.
+  if (path.length > 1 && path[0] === '/' && !path.endsWith('/') && !UNUSUAL_PATH.test(path)) return path;
   const out: string[] = [];
   for (const segment of path.split('/')) {
     if (/%2f|%5c|\\/i.test(segment)) return null;
