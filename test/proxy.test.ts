@@ -546,6 +546,7 @@ describe('meters', () => {
     // include_usage puts "usage":null last in every chunk, an error chunk's too: the stripper
     // reads such a chunk from its end, and must still see the error.
     ['chat with an error chunk beside usage null, then usage', 'chat', [['', delta('a')], ['', JSON.stringify({ error: { message: 'boom', type: 'server_error' }, usage: null })], ['', c({ choices: [], usage: USAGE })], ['', '[DONE]']], 'complete'],
+    ['chat with usage nested (Groq) beside usage null, and no usage chunk', 'chat', [['', delta('a')], ['', c({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], x_groq: { usage: USAGE }, usage: null })], ['', '[DONE]']], 'complete'],
     ['chat with usage on content chunks (vLLM)', 'chat', [['', c({ choices: [{ index: 0, delta: { content: 'x' } }], usage: { prompt_tokens: 9, completion_tokens: 1 } })], ['', c({ choices: [{ index: 0, delta: { content: 'y' }, finish_reason: 'stop' }], usage: USAGE })], ['', '[DONE]']], 'complete'],
     ['chat with pretty-printed usage', 'chat', [['', delta('a', 'stop')], ['', '{"choices": [], "usage" : {"prompt_tokens": 2, "completion_tokens": 1}}'], ['', '[DONE]']], 'complete'],
     ['legacy completions', 'completions', [['', JSON.stringify({ choices: [{ index: 0, text: 'once', finish_reason: 'stop' }] })], ['', '[DONE]']], 'complete'],
@@ -631,6 +632,13 @@ describe('meters', () => {
     expect(f('{"choices":[{"delta":{"content":"hi"}}]}')).toBe(0);
     // "usage" as a string value: a false alarm at worst (a cut that finds nothing), never a miss.
     expect(f('{"choices":[{"delta":{"content":"usage"}}]}')).toBe(USAGE_KEY);
+    // A chunk ending in include_usage's "usage":null is read from its end: an error first is
+    // seen, a usage object nested elsewhere is left for the meter's reading at the end.
+    expect(f('{"choices":[{"delta":{"content":"hi"}}],"usage":null}')).toBe(USAGE_KEY);
+    expect(f('{ "error":{"message":"x"},"usage" : null }')).toBe(USAGE_KEY | ERROR_KEY);
+    expect(f('{"choices":[],"x_groq":{"usage":{"prompt_tokens":1}},"usage":null}')).toBe(USAGE_KEY);
+    expect(f('{"choices":[],"x_groq":{"usage":{"prompt_tokens":1}}}')).toBe(USAGE_KEY | USAGE_OBJECT);
+    expect(f('{"choices":[],"usage":{"prompt_tokens":1},"error":null}')).toBe(USAGE_KEY | USAGE_OBJECT | ERROR_KEY);
   });
 });
 

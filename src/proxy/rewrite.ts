@@ -8,6 +8,7 @@
  * chunk's bytes, leaving every other byte (key order, spacing, escapes) untouched.
  */
 import { ERROR_KEY as ERROR_KEY_FLAG, isDone, IS_DONE, parseBytes, USAGE_KEY, USAGE_OBJECT, type StreamMeter } from '../wire/index.js';
+import { errorFirst, lastNullUsage } from '../wire/read.js';
 import { contentEnd, dataValueAt, LineSplitter } from '../wire/sse.js';
 
 const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},');
@@ -75,10 +76,6 @@ export function topLevelMembers(json: Buffer, from: number, to: number, key: str
   return { span, object, error };
 }
 
-const USAGE_QUOTED = [...Buffer.from('"usage"')];
-
-const ERROR_QUOTED = [...Buffer.from('"error"')];
-
 /**
  * topLevelMembers(data, 0, data.length, 'usage') for a chunk's data, without reading the whole
  * chunk for the one nearly every chunk is: a `"usage":null` that include_usage put as the
@@ -89,36 +86,9 @@ const ERROR_QUOTED = [...Buffer.from('"error"')];
  * `{"error":{...}}`, and an error first is seen).
  */
 export function usageMembers(data: Buffer): { span: [number, number] | null; object: boolean; error: boolean } {
-  const span = lastNullUsage(data);
-  if (!span) return topLevelMembers(data, 0, data.length, 'usage');
-  let first = 0;
-  while (isSpace(data[first])) first++;
-  first++;
-  while (isSpace(data[first])) first++;
-  return { span, object: false, error: spellsAt(data, first, ERROR_QUOTED) };
-}
-
-/** Where `,"usage":null` lies, when it is the last member of the object the data is. */
-function lastNullUsage(d: Buffer): [number, number] | null {
-  let i = d.length - 1;
-  while (isSpace(d[i])) i--;
-  if (d[i] !== 0x7d) return null; // the closing brace: the data's last byte, so the object's own
-  i--;
-  while (isSpace(d[i])) i--;
-  if (d[i] !== 0x6c || d[i - 1] !== 0x6c || d[i - 2] !== 0x75 || d[i - 3] !== 0x6e) return null; // null
-  const valueEnd = i + 1;
-  i -= 4;
-  while (isSpace(d[i])) i--;
-  if (d[i] !== 0x3a) return null;
-  i--;
-  while (isSpace(d[i])) i--;
-  const keyStart = i - USAGE_QUOTED.length + 1;
-  if (keyStart < 0 || !spellsAt(d, keyStart, USAGE_QUOTED)) return null;
-  // A key follows a comma or the opening brace; a quote inside a string follows a backslash.
-  let before = keyStart - 1;
-  while (isSpace(d[before])) before--;
-  if (d[before] !== 0x2c && d[before] !== 0x7b) return null;
-  return memberSpan(d, 0, d.length, keyStart, valueEnd);
+  const at = lastNullUsage(data);
+  if (!at) return topLevelMembers(data, 0, data.length, 'usage');
+  return { span: memberSpan(data, 0, data.length, at[0], at[1]), object: false, error: errorFirst(data) };
 }
 
 const ERROR_KEY = [...Buffer.from('error')];

@@ -77,10 +77,14 @@ function spells(data: Buffer, at: number, word: readonly number[]): boolean {
 /**
  * One pass over an event's data: does it hold a `"usage"` key (and is any of them an object,
  * not null), an `"error"` key, or is it `[DONE]`? Strings are not tracked, so a "usage" inside
- * one is a false alarm that costs a parse, never a missed usage.
+ * one is a false alarm that costs a parse, never a missed usage. A chunk that ends in the
+ * `"usage":null` include_usage adds to nearly every chunk is read from its end instead (see
+ * lastNullUsage), and then is not searched for a usage object nested elsewhere (Groq's
+ * `x_groq.usage`): the meter reads every chunk when no usage has come by the end.
  */
 export function classify(data: Buffer): number {
   if (isDone(data)) return IS_DONE;
+  if (lastNullUsage(data)) return USAGE_KEY | (errorFirst(data) ? ERROR_KEY : 0);
   let flags = 0;
   for (let at = 0; at < data.length; at++) {
     if (data[at] !== Q) continue;
@@ -95,6 +99,46 @@ export function classify(data: Buffer): number {
     } else if (spells(data, at + 1, ERROR)) flags |= ERROR_KEY;
   }
   return flags;
+}
+
+const USAGE_QUOTED = [Q, ...USAGE];
+const ERROR_QUOTED = [Q, ...ERROR];
+
+/**
+ * Where a `"usage":null` lies ([start of its key, end of its value]) when it is the last member
+ * of the object the data is (the closing brace is the data's last byte), read from the end in a
+ * few byte comparisons: the member include_usage adds to every chunk of an OpenAI stream.
+ */
+export function lastNullUsage(d: Buffer): [number, number] | null {
+  let i = d.length - 1;
+  while (isSpace(d[i])) i--;
+  if (d[i] !== 0x7d) return null;
+  i--;
+  while (isSpace(d[i])) i--;
+  if (d[i] !== 0x6c || d[i - 1] !== 0x6c || d[i - 2] !== 0x75 || d[i - 3] !== 0x6e) return null; // null
+  const valueEnd = i + 1;
+  i -= 4;
+  while (isSpace(d[i])) i--;
+  if (d[i] !== 0x3a) return null;
+  i--;
+  while (isSpace(d[i])) i--;
+  const keyStart = i - USAGE_QUOTED.length + 1;
+  if (keyStart < 0 || !spells(d, keyStart, USAGE_QUOTED)) return null;
+  // A key follows a comma or the opening brace; a quote inside a string follows a backslash.
+  let before = keyStart - 1;
+  while (isSpace(d[before])) before--;
+  if (d[before] !== 0x2c && d[before] !== 0x7b) return null;
+  return [keyStart, valueEnd];
+}
+
+/** Whether the object the data is has `error` as its first member (as error events are sent). */
+export function errorFirst(d: Buffer): boolean {
+  let i = 0;
+  while (isSpace(d[i])) i++;
+  if (d[i] !== 0x7b) return false;
+  i++;
+  while (isSpace(d[i])) i++;
+  return spells(d, i, ERROR_QUOTED);
 }
 
 /** Text deltas held unparsed (bytes), until the text is needed or they grow past a bound. */
