@@ -7,6 +7,7 @@ import { tieredCostOf } from './pricing/tier.js';
 import type { PriceTable } from './pricing/types.js';
 import { BEDROCK_PRICING_PROVIDER } from './providers/bedrock.js';
 import { COMPAT_PROVIDERS, compatNoPriceNote, compatPriceOf, isCompat, type CompatName } from './providers/compat.js';
+import { providerRow } from './providers/descriptors.js';
 import type { Api, CallOutcome, CallSpec, FailureKind, ProviderName } from './providers/types.js';
 import type { ChatMessage, EncodingName } from './tokens.js';
 import { makeUsage, type Usage } from './usage.js';
@@ -239,14 +240,11 @@ function feesOf(prices: Record<string, unknown>, extras: UsageExtras | undefined
   return out;
 }
 
-const KEY_VAR: Record<ProviderName, string> = {
-  ...compatEntries((row) => row.keyVar ?? `${row.id}'s server (it takes no key)`),
-  openai: 'OPENAI_API_KEY',
-  anthropic: 'ANTHROPIC_API_KEY',
-  azure: 'AZURE_OPENAI_API_KEY or AZURE_OPENAI_AD_TOKEN',
-  bedrock: 'the AWS credentials: AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY',
-  google: 'GEMINI_API_KEY or GOOGLE_API_KEY',
-};
+/** What a rejected key's message says to check: the provider's key variables, or what it takes instead. */
+function keyHintOf(provider: ProviderName): string {
+  const row = providerRow(provider);
+  return row.keyHint ?? row.keyVars.join(' or ');
+}
 
 /** One line for a failed call: status, the provider's message, and what to do. */
 export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'> & { api?: RecordSpec['api'] }, f: NonNullable<CallOutcome['failure']>): string {
@@ -269,7 +267,7 @@ function adviceFor(spec: Pick<RecordSpec, 'provider' | 'baseURL' | 'proxied'> & 
   // the proxy relays what the program's own client got.
   const retried = spec.proxied || spec.api === 'gemini' ? '' : ': retried';
   const baseUrl = spec.proxied ? UPSTREAM_SETTING[spec.provider] : spec.provider === 'azure' ? '--base-url or AZURE_OPENAI_ENDPOINT' : spec.provider === 'google' ? '--base-url or GOOGLE_GEMINI_BASE_URL' : '--base-url';
-  if (f.status === 401 || f.status === 403) return ` (check ${KEY_VAR[spec.provider]})`;
+  if (f.status === 401 || f.status === 403) return ` (check ${keyHintOf(spec.provider)})`;
   if (f.status === 404) return ` (check the ${spec.provider === 'azure' ? 'deployment' : 'model'} name and ${baseUrl})`;
   if (f.status === 429) return ` (rate limited or out of quota${retried}; wait, or check your plan)`;
   if (f.status !== undefined && f.status >= 500) return ` (the provider failed${retried}; try again later)`;

@@ -12,6 +12,7 @@ export const AZURE_ENDPOINT_VAR = 'AZURE_OPENAI_ENDPOINT';
 export const AZURE_KEY_VAR = 'AZURE_OPENAI_API_KEY';
 export const AZURE_AD_TOKEN_VAR = 'AZURE_OPENAI_AD_TOKEN';
 export const AZURE_API_VERSION_VAR = 'OPENAI_API_VERSION';
+export const AZURE_EXAMPLE_ENDPOINT = 'https://RESOURCE.openai.azure.com';
 
 /** The latest GA version of Azure OpenAI's data-plane inference API, used when OPENAI_API_VERSION is unset. */
 export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
@@ -42,7 +43,7 @@ export function azureConnection(flag: string | undefined, env: NodeJS.ProcessEnv
   const source = flag !== undefined ? '--base-url' : AZURE_ENDPOINT_VAR;
   const given = flag ?? env[AZURE_ENDPOINT_VAR] ?? '';
   if (!given.trim()) {
-    throw new UsageError(`no Azure OpenAI endpoint: set ${AZURE_ENDPOINT_VAR} (https://RESOURCE.openai.azure.com), or give --base-url`);
+    throw new UsageError(`no Azure OpenAI endpoint: set ${AZURE_ENDPOINT_VAR} (${AZURE_EXAMPLE_ENDPOINT}), or give --base-url`);
   }
   const endpoint = checkedEndpoint(given, source);
   const key = env[AZURE_KEY_VAR]?.trim() ?? '';
@@ -58,7 +59,7 @@ export function azureConnection(flag: string | undefined, env: NodeJS.ProcessEnv
 }
 
 function checkedEndpoint(value: string, source: string): string {
-  const example = 'https://RESOURCE.openai.azure.com';
+  const example = AZURE_EXAMPLE_ENDPOINT;
   let url: URL;
   try {
     url = new URL(value.trim());
