@@ -8,7 +8,7 @@
  * chunk's bytes, leaving every other byte (key order, spacing, escapes) untouched.
  */
 import { ERROR_KEY as ERROR_KEY_FLAG, isDone, IS_DONE, parseBytes, USAGE_KEY, USAGE_OBJECT, type StreamMeter } from '../wire/index.js';
-import { errorFirst, lastNullUsage } from '../wire/read.js';
+import { errorFirst, lastNullUsage, nullUsageEnd } from '../wire/read.js';
 import { contentEnd, dataValueAt, LineSplitter } from '../wire/sse.js';
 
 const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},');
@@ -86,9 +86,9 @@ export function topLevelMembers(json: Buffer, from: number, to: number, key: str
  * `{"error":{...}}`, and an error first is seen).
  */
 export function usageMembers(data: Buffer): { span: [number, number] | null; object: boolean; error: boolean } {
-  const at = lastNullUsage(data);
-  if (!at) return topLevelMembers(data, 0, data.length, 'usage');
-  return { span: memberSpan(data, 0, data.length, at[0], at[1]), object: false, error: errorFirst(data) };
+  const key = lastNullUsage(data);
+  if (key === -1) return topLevelMembers(data, 0, data.length, 'usage');
+  return { span: memberSpan(data, 0, data.length, key, nullUsageEnd(data)), object: false, error: errorFirst(data) };
 }
 
 const ERROR_KEY = [...Buffer.from('error')];
@@ -136,14 +136,15 @@ function endOfValue(json: Buffer, start: number, to: number): number {
   return to;
 }
 
-function memberSpan(json: Buffer, from: number, to: number, keyStart: number, valueEnd: number): [number, number] {
+/** Where the member whose key starts at keyStart is cut from (with its comma), written into `into`. */
+function memberSpan(json: Buffer, from: number, to: number, keyStart: number, valueEnd: number, into: [number, number] = [0, 0]): [number, number] {
   let before = keyStart - 1;
   while (before >= from && isSpace(json[before])) before--;
   if (json[before] === 0x2c) {
     // From the end of the previous value, so the spaces around the comma go too.
     let start = before;
     while (start > from && isSpace(json[start - 1])) start--;
-    return [start, valueEnd];
+    return span(into, start, valueEnd);
   }
   // The first member: take the comma after it, and the spaces up to the next member.
   let after = valueEnd;
@@ -151,9 +152,15 @@ function memberSpan(json: Buffer, from: number, to: number, keyStart: number, va
   if (json[after] === 0x2c) {
     after++;
     while (after < to && isSpace(json[after])) after++;
-    return [keyStart, after];
+    return span(into, keyStart, after);
   }
-  return [keyStart, valueEnd];
+  return span(into, keyStart, valueEnd);
+}
+
+function span(into: [number, number], start: number, end: number): [number, number] {
+  into[0] = start;
+  into[1] = end;
+  return into;
 }
 
 const KEEP = 0;
@@ -226,7 +233,16 @@ export class UsageStripper {
       this.meter.raw('', data, undefined, IS_DONE);
       return KEEP;
     }
-    const { span, object, error } = usageMembers(data);
+    // usageMembers's short way, without an object a chunk: nearly every chunk is this one.
+    const key = lastNullUsage(data);
+    if (key !== -1) {
+      this.meter.raw('', data, undefined, USAGE_KEY | (errorFirst(data) ? ERROR_KEY_FLAG : 0));
+      const cut = memberSpan(data, 0, data.length, key, nullUsageEnd(data), this.span);
+      cut[0] += value;
+      cut[1] += value;
+      return CUT;
+    }
+    const { span, object, error } = topLevelMembers(data, 0, data.length, 'usage');
     const flags = (span ? USAGE_KEY : 0) | (object ? USAGE_OBJECT : 0) | (error ? ERROR_KEY_FLAG : 0);
     if (object) {
       const payload = parseBytes(data);

@@ -84,7 +84,7 @@ function spells(data: Buffer, at: number, word: readonly number[]): boolean {
  */
 export function classify(data: Buffer): number {
   if (isDone(data)) return IS_DONE;
-  if (lastNullUsage(data)) return USAGE_KEY | (errorFirst(data) ? ERROR_KEY : 0);
+  if (lastNullUsage(data) !== -1) return USAGE_KEY | (errorFirst(data) ? ERROR_KEY : 0);
   let flags = 0;
   for (let at = 0; at < data.length; at++) {
     if (data[at] !== Q) continue;
@@ -105,30 +105,41 @@ const USAGE_QUOTED = [Q, ...USAGE];
 const ERROR_QUOTED = [Q, ...ERROR];
 
 /**
- * Where a `"usage":null` lies ([start of its key, end of its value]) when it is the last member
- * of the object the data is (the closing brace is the data's last byte), read from the end in a
- * few byte comparisons: the member include_usage adds to every chunk of an OpenAI stream.
+ * Where the key of a `"usage":null` starts when it is the last member of the object the data is
+ * (the closing brace is the data's last byte), else -1; read from the end in a few byte
+ * comparisons: the member include_usage adds to every chunk of an OpenAI stream. Its value
+ * ends at nullUsageEnd.
  */
-export function lastNullUsage(d: Buffer): [number, number] | null {
+export function lastNullUsage(d: Buffer): number {
   let i = d.length - 1;
   while (isSpace(d[i])) i--;
-  if (d[i] !== 0x7d) return null;
-  i--;
-  while (isSpace(d[i])) i--;
-  if (d[i] !== 0x6c || d[i - 1] !== 0x6c || d[i - 2] !== 0x75 || d[i - 3] !== 0x6e) return null; // null
-  const valueEnd = i + 1;
+  if (d[i] !== 0x7d) return -1;
+  i = nullBefore(d, i - 1);
+  if (i === -1) return -1;
   i -= 4;
   while (isSpace(d[i])) i--;
-  if (d[i] !== 0x3a) return null;
+  if (d[i] !== 0x3a) return -1;
   i--;
   while (isSpace(d[i])) i--;
   const keyStart = i - USAGE_QUOTED.length + 1;
-  if (keyStart < 0 || !spells(d, keyStart, USAGE_QUOTED)) return null;
+  if (keyStart < 0 || !spells(d, keyStart, USAGE_QUOTED)) return -1;
   // A key follows a comma or the opening brace; a quote inside a string follows a backslash.
   let before = keyStart - 1;
   while (isSpace(d[before])) before--;
-  if (d[before] !== 0x2c && d[before] !== 0x7b) return null;
-  return [keyStart, valueEnd];
+  return d[before] === 0x2c || d[before] === 0x7b ? keyStart : -1;
+}
+
+/** Where the null of lastNullUsage's member ends (just past it). */
+export function nullUsageEnd(d: Buffer): number {
+  let i = d.length - 1;
+  while (isSpace(d[i])) i--;
+  return nullBefore(d, i - 1) + 1;
+}
+
+/** The index of the last l of a `null` ending at or before `i` (only spaces after it), or -1. */
+function nullBefore(d: Buffer, i: number): number {
+  while (isSpace(d[i])) i--;
+  return d[i] === 0x6c && d[i - 1] === 0x6c && d[i - 2] === 0x75 && d[i - 3] === 0x6e ? i : -1;
 }
 
 /** Whether the object the data is has `error` as its first member (as error events are sent). */

@@ -90,7 +90,9 @@ export function dataValueAt(buf: Buffer, start: number, end: number): number {
  */
 export class SseReader {
   private event = '';
-  private data: Buffer[] = [];
+  /** The event's data lines so far: the first alone (nearly every event has one), the rest after it. */
+  private first: Buffer | null = null;
+  private more: Buffer[] | null = null;
   private skip = false;
 
   constructor(private readonly wants?: (event: string) => boolean) {}
@@ -102,7 +104,10 @@ export class SseReader {
     if (buf[start] === COLON) return null;
     let value = fieldValueAt(buf, start, end, DATA);
     if (value !== -1) {
-      if (!this.skip) this.data.push(buf.subarray(value, end));
+      if (this.skip) return null;
+      const line = buf.subarray(value, end);
+      if (this.first === null) this.first = line;
+      else (this.more ??= []).push(line);
       return null;
     }
     value = fieldValueAt(buf, start, end, EVENT);
@@ -134,10 +139,11 @@ export class SseReader {
 
   // An event still open when the stream ends is never dispatched, as the spec says.
   private dispatch(): SseBytesEvent | null {
-    const { data } = this;
-    const event: SseBytesEvent | null = !this.skip && data.length ? { event: this.event, data: data.length === 1 ? (data[0] as Buffer) : joinLines(data) } : null;
+    const { first, more } = this;
+    const event: SseBytesEvent | null = !this.skip && first !== null ? { event: this.event, data: more === null ? first : joinLines([first, ...more]) } : null;
     this.event = '';
-    if (data.length) this.data = [];
+    this.first = null;
+    this.more = null;
     this.skip = false;
     return event;
   }
