@@ -10,6 +10,7 @@ import type { PriceTable } from '../pricing/types.js';
 import { streamsUsageUnasked } from '../providers/compat.js';
 import type { CallOutcome, ProviderName } from '../providers/types.js';
 import { recordOf, sentTokens, type CallRecord, type RecordApi } from '../record.js';
+import { bedrockBodyOutcome } from '../wire/bedrock.js';
 import { bodyOutcome, maxOutputOf, requestHead, sentText, type BodyEnd } from '../wire/index.js';
 import { object } from '../wire/read.js';
 import { withIncludeUsage } from './rewrite.js';
@@ -35,8 +36,11 @@ export interface EndedCall {
   durationMs: number;
   /** The request's bytes: read again only for an estimate. */
   request: Uint8Array;
-  /** A stream's outcome, or a whole body still to be read. */
-  response: { outcome: CallOutcome } | { status: number; body: Uint8Array; end: BodyEnd; requestId?: string };
+  /**
+   * A stream's outcome, or a whole body still to be read: Bedrock's with its operation and
+   * headers (InvokeModel of models other than Claude reports usage in its headers).
+   */
+  response: { outcome: CallOutcome } | { status: number; body: Uint8Array; end: BodyEnd; requestId?: string; bedrock?: { operation: 'invoke' | 'converse'; headers: Record<string, string | string[] | undefined> } };
 }
 
 /** A Buffer over the same memory (a Uint8Array back from the worker thread is no Buffer). */
@@ -65,7 +69,7 @@ export async function requestFacts(raw: Uint8Array, api: RecordApi, provider: Pr
 /** The record of an ended call, keeping no request or response text. */
 export async function recordCall(call: EndedCall, table: PriceTable): Promise<CallRecord> {
   const r = call.response;
-  const outcome = 'outcome' in r ? r.outcome : bodyOutcome(call.api, r.status, bufferOf(r.body).toString('utf8'), r.end);
+  const outcome = 'outcome' in r ? r.outcome : r.bedrock ? bedrockBodyOutcome(r.bedrock.operation, r.status, r.bedrock.headers, r.body, r.end) : bodyOutcome(call.api, r.status, bufferOf(r.body).toString('utf8'), r.end);
   if (!('outcome' in r) && r.requestId) outcome.requestId = r.requestId;
   const spec = {
     provider: call.provider,

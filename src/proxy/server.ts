@@ -22,7 +22,7 @@ import type { CallOutcome, ProviderFailure, ProviderName } from '../providers/ty
 import { UPSTREAM_SETTING, type CallRecord, type RecordApi } from '../record.js';
 import { formatUsd } from '../render/format.js';
 import { bufferOf, INLINE_BYTES, Offload, type EndedCall } from './calls.js';
-import { bedrockBodyOutcome, bedrockStreamMeter, type BedrockStreamMeter } from '../wire/bedrock.js';
+import { bedrockStreamMeter, type BedrockStreamMeter } from '../wire/bedrock.js';
 import { AwsGate, type AwsCredentials } from './aws.js';
 import { serveH2c } from './h2.js';
 import { contentEncoding, decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
@@ -421,7 +421,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       message: string | undefined,
       rewrite: boolean,
       private readonly onOutcome: (outcome: CallOutcome) => void,
-      private readonly onBody: (response: { status: number; body: Buffer; end: BodyEnd; requestId?: string }) => void,
+      private readonly onBody: (response: Extract<EndedCall['response'], { body: Uint8Array }>) => void,
     ) {
       const requestId = headers['x-request-id'] ?? headers['request-id'] ?? headers['x-amzn-requestid'];
       this.requestId = Array.isArray(requestId) ? requestId[0] : requestId;
@@ -522,9 +522,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       if (this.frames && !this.unreadable) {
         void this.frames.outcome(end).then((outcome) => this.onOutcome(this.withCause(outcome)));
       } else if (bedrock && !this.unreadable) {
-        // Bedrock's usage may be in its headers (InvokeModel of models other than Claude).
+        // Read with the record, off the event loop when large; usage may be in its headers.
         const operation = bedrock.operation.startsWith('invoke') ? 'invoke' : 'converse';
-        this.onOutcome(this.withCause(bedrockBodyOutcome(operation, status, this.headers, Buffer.concat(this.bodyParts), end)));
+        this.onBody({ status, body: Buffer.concat(this.bodyParts), end, bedrock: { operation, headers: this.headers }, ...(this.requestId ? { requestId: this.requestId } : {}) });
       } else if (this.unreadable) {
         let outcome: CallOutcome = { text: [], model: null, usage: null };
         if (end !== 'complete' || status >= 300) outcome = bodyOutcome(this.call.route.api, status, '', end);

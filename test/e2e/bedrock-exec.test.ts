@@ -167,6 +167,28 @@ describe('llm-usage exec: Bedrock from a program that signs its own SigV4 over H
     expectNoSecrets(r.stdout, r.stderr, readFileSync(report, 'utf8'), readFileSync(ledger, 'utf8'), readFileSync(out, 'utf8'));
   });
 
+  it('a reply too large to read inline is read on the worker thread, usage from its headers included', async () => {
+    // 200 KB replies (past the 64 KiB read inline): the InvokeModel body without its usage, so
+    // the usage must come from the x-amzn-bedrock-*-token-count headers, which go with it.
+    const text = 'word '.repeat(40_000);
+    fake.queue({ text, usage: { input: 21, output: 40_000 }, bodyUsage: false }, { text, usage: { input: 13, output: 40_000 } });
+    const out = tmp('large.json');
+    const report = tmp('large-report.json');
+    const r = await cli(['exec', '--report', report, '--', process.execPath, client('sigv4-bedrock.mjs'), out, 'invoke', 'converse'], { HTTP_PROXY: tap.url });
+    expect(r.code, r.stderr).toBe(0);
+    const got = received(out);
+    expect(got.map((g) => [g.name, g.status, bytes(g).length > 200_000])).toEqual([
+      ['invoke', 200, true],
+      ['converse', 200, true],
+    ]);
+    for (const [i, g] of got.entries()) expect(bytes(g).equals(tap.bodies[i] as Buffer), g.name).toBe(true);
+    const calls = JSON.parse(readFileSync(report, 'utf8')).calls as Call[];
+    expect(calls.map((c) => [c.api, c.ok, c.usage_source, c.usage.input_tokens, c.usage.output_tokens])).toEqual([
+      ['messages', true, 'reported', 21, 40_000],
+      ['converse', true, 'reported', 13, 40_000],
+    ]);
+  });
+
   it('a request signed with the wrong secret gets AWS\'s 403 from the proxy and never reaches Bedrock', async () => {
     const out = tmp('wrong.json');
     const r = await cli(['exec', '--json', '--', process.execPath, client('sigv4-bedrock.mjs'), out, 'invoke', 'converse-stream', '--secret', 'wrongSecretKey/000000000000000000000000000']);
