@@ -13,6 +13,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { UsageError } from '../errors.js';
+import { AZURE_EXAMPLE_ENDPOINT } from '../providers/azure.js';
+import { defaultBedrockEndpoint } from '../providers/bedrock.js';
 import type { ProviderName } from '../providers/types.js';
 import type { RecordApi } from '../record.js';
 import { azurePathOf, azureRouteOf } from './azure.js';
@@ -171,10 +173,9 @@ function basePath(url: URL): string {
 export function upstreamsOf(flags: { openai?: string; anthropic?: string; azure?: string; bedrock?: string; google?: string; compat?: readonly string[] }, env: NodeJS.ProcessEnv): Upstreams {
   const openai = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.openai);
   const anthropic = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.anthropic);
-  const bedrock = (value: string | undefined, source: string) => upstreamUrl(value, source, 'https://bedrock-runtime.us-east-1.amazonaws.com');
+  const bedrock = (value: string | undefined, source: string) => upstreamUrl(value, source, defaultBedrockEndpoint('us-east-1'));
   const google = (value: string | undefined, source: string) => upstreamUrl(value, source, PUBLIC_UPSTREAMS.google);
-  const azureExample = 'https://RESOURCE.openai.azure.com';
-  const azure = upstreamUrl(flags.azure, '--azure-upstream', azureExample) ?? upstreamUrl(env.AZURE_OPENAI_ENDPOINT, 'AZURE_OPENAI_ENDPOINT', azureExample);
+  const azure = upstreamUrl(flags.azure, '--azure-upstream', AZURE_EXAMPLE_ENDPOINT) ?? upstreamUrl(env.AZURE_OPENAI_ENDPOINT, 'AZURE_OPENAI_ENDPOINT', AZURE_EXAMPLE_ENDPOINT);
   const compat = compatUpstreamsOf(flags.compat, env);
   return {
     ...(azure ? { azure } : {}),
