@@ -236,6 +236,15 @@ describe('Prometheus /metrics (prom-client)', () => {
     expect(text).toContain('llm_usage_requests_total{provider="openai",model="gpt-4o-mini-2024-07-18",outcome="http"} 1');
     expect(text).toContain('llm_usage_request_duration_seconds_count{provider="openai",model="mystery"} 1');
     expect(text).not.toContain('tag_project');
+    // Totals are read when scraped: a second scrape counts nothing twice, and calls since are in
+    // the next; a model never priced has no cost series, one never unpriced no unpriced series.
+    expect(text).not.toContain('llm_usage_cost_usd_total{provider="openai",model="mystery"}');
+    expect(text).not.toContain('llm_usage_unpriced_requests_total{provider="openai",model="gpt-4o-mini-2024-07-18"}');
+    expect(await served(plain)).toBe(text);
+    plain.record(record());
+    const after = await served(plain);
+    expect(after).toContain('llm_usage_tokens_total{provider="openai",model="gpt-4o-mini-2024-07-18",type="input"} 4560');
+    expect(after).toContain('llm_usage_requests_total{provider="openai",model="gpt-4o-mini-2024-07-18",outcome="ok"} 2');
     const tagged = startPrometheus({ tags: { project: 'search' }, tagLabels: true });
     tagged.record(record());
     expect(await served(tagged)).toContain('llm_usage_requests_total{provider="openai",model="gpt-4o-mini-2024-07-18",tag_project="search",outcome="ok"} 1');

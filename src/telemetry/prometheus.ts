@@ -36,11 +36,56 @@ export function startPrometheus(opts: { tags: Tags; tagLabels: boolean }): Prome
   const by = ['provider', 'model', ...extra];
   const registers = [registry];
 
-  const tokens = new client.Counter({ name: PROM.tokens, help: 'Tokens of the calls metered, by type: input (every prompt token, cached included) and output (every completion token, reasoning included)', labelNames: [...by, 'type'], registers });
-  const details = new client.Counter({ name: PROM.tokenDetails, help: 'Parts of the tokens above: cache_read and cache_creation (of input), reasoning (of output)', labelNames: [...by, 'type'], registers });
-  const cost = new client.Counter({ name: PROM.cost, help: 'Cost in USD of the priced calls metered, at the price table llm-usage used', labelNames: by, registers });
-  const unpriced = new client.Counter({ name: PROM.unpriced, help: 'Calls metered that have no known price (their cost is not in llm_usage_cost_usd_total)', labelNames: by, registers });
-  const requests = new client.Counter({ name: PROM.requests, help: 'Calls metered, by outcome: ok, refused (--max-cost), or the kind of failure (http, connection, stream-cut, stream-error, aborted)', labelNames: [...by, 'outcome'], registers });
+  /**
+   * Each provider and model's totals, kept as plain numbers: a call adds to them, and the
+   * counters read them when scraped (collect), so recording a call costs a few additions, not
+   * a prom-client label lookup for each counter (a proxy under load records thousands a second).
+   */
+  interface Series {
+    labels: Record<string, string>;
+    input: number;
+    output: number;
+    cacheRead: number;
+    cacheCreation: number;
+    reasoning: number;
+    /** The priced calls' cost; null until one was priced (no series before then). */
+    cost: number | null;
+    unpriced: number;
+    requests: Record<string, number>;
+    duration: client.Histogram.Internal<string>;
+  }
+  const series = new Map<string, Series>();
+  /** A counter whose values are the series' totals, read when scraped. */
+  function collected(name: string, help: string, labelNames: string[], each: (s: Series, inc: (labels: Record<string, string>, n: number) => void) => void) {
+    return new client.Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const s of series.values()) each(s, (labels, n) => this.inc(labels, n));
+      },
+    });
+  }
+  collected(PROM.tokens, 'Tokens of the calls metered, by type: input (every prompt token, cached included) and output (every completion token, reasoning included)', [...by, 'type'], (s, inc) => {
+    inc({ ...s.labels, type: 'input' }, s.input);
+    inc({ ...s.labels, type: 'output' }, s.output);
+  });
+  collected(PROM.tokenDetails, 'Parts of the tokens above: cache_read and cache_creation (of input), reasoning (of output)', [...by, 'type'], (s, inc) => {
+    inc({ ...s.labels, type: 'cache_read' }, s.cacheRead);
+    inc({ ...s.labels, type: 'cache_creation' }, s.cacheCreation);
+    inc({ ...s.labels, type: 'reasoning' }, s.reasoning);
+  });
+  collected(PROM.cost, 'Cost in USD of the priced calls metered, at the price table llm-usage used', by, (s, inc) => {
+    if (s.cost !== null) inc(s.labels, s.cost);
+  });
+  collected(PROM.unpriced, 'Calls metered that have no known price (their cost is not in llm_usage_cost_usd_total)', by, (s, inc) => {
+    if (s.unpriced > 0) inc(s.labels, s.unpriced);
+  });
+  collected(PROM.requests, 'Calls metered, by outcome: ok, refused (--max-cost), or the kind of failure (http, connection, stream-cut, stream-error, aborted)', [...by, 'outcome'], (s, inc) => {
+    for (const [outcome, n] of Object.entries(s.requests)) inc({ ...s.labels, outcome }, n);
+  });
   const duration = new client.Histogram({ name: PROM.duration, help: 'Duration of the calls metered, in seconds', labelNames: by, buckets: DURATION_BUCKETS, registers });
   let stats: (() => ProxyStats) | null = null;
   new client.Counter({
@@ -59,30 +104,14 @@ export function startPrometheus(opts: { tags: Tags; tagLabels: boolean }): Prome
     },
   });
 
-  /**
-   * The series of one provider and model, bound once (prom-client hashes a label set on every
-   * call otherwise: a proxy under load records thousands of calls a second).
-   */
-  const series = new Map<string, ReturnType<typeof bind>>();
-  function bind(provider: string, model: string) {
-    const labels = { provider, model, ...constant };
-    return {
-      labels,
-      input: tokens.labels({ ...labels, type: 'input' }),
-      output: tokens.labels({ ...labels, type: 'output' }),
-      cacheRead: details.labels({ ...labels, type: 'cache_read' }),
-      cacheCreation: details.labels({ ...labels, type: 'cache_creation' }),
-      reasoning: details.labels({ ...labels, type: 'reasoning' }),
-      cost: cost.labels(labels),
-      unpriced: unpriced.labels(labels),
-      requests: {} as Record<string, { inc(): void }>,
-      duration: duration.labels(labels),
-    };
-  }
-  function seriesOf(provider: string, model: string) {
+  function seriesOf(provider: string, model: string): Series {
     const key = `${provider}\n${model}`;
     let s = series.get(key);
-    if (!s) series.set(key, (s = bind(provider, model)));
+    if (!s) {
+      const labels = { provider, model, ...constant };
+      s = { labels, input: 0, output: 0, cacheRead: 0, cacheCreation: 0, reasoning: 0, cost: null, unpriced: 0, requests: {}, duration: duration.labels(labels) };
+      series.set(key, s);
+    }
     return s;
   }
 
@@ -90,15 +119,15 @@ export function startPrometheus(opts: { tags: Tags; tagLabels: boolean }): Prome
     record(r) {
       const s = seriesOf(r.provider, r.model);
       const u = r.usage;
-      s.input.inc(u.input_tokens);
-      s.output.inc(u.output_tokens);
-      s.cacheRead.inc(u.input_token_details.cache_read);
-      s.cacheCreation.inc(u.input_token_details.cache_creation);
-      s.reasoning.inc(u.output_token_details.reasoning);
-      if (r.cost_usd === null) s.unpriced.inc();
-      else s.cost.inc(r.cost_usd);
+      s.input += u.input_tokens;
+      s.output += u.output_tokens;
+      s.cacheRead += u.input_token_details.cache_read;
+      s.cacheCreation += u.input_token_details.cache_creation;
+      s.reasoning += u.output_token_details.reasoning;
+      if (r.cost_usd === null) s.unpriced++;
+      else s.cost = (s.cost ?? 0) + r.cost_usd;
       const outcome = outcomeOf(r);
-      (s.requests[outcome] ??= requests.labels({ ...s.labels, outcome })).inc();
+      s.requests[outcome] = (s.requests[outcome] ?? 0) + 1;
       s.duration.observe(r.duration_ms / 1000);
     },
     serve(req, res) {
