@@ -19,7 +19,7 @@ import type { ProviderName } from '../providers/types.js';
 import type { RecordApi } from '../record.js';
 import { azurePathOf, azureRouteOf } from './azure.js';
 import { compatClientVar, compatRouteOf, compatUpstreamsOf } from './compat.js';
-import type { CompatName } from '../providers/compat.js';
+import { COMPAT_PROVIDERS, type CompatName } from '../providers/compat.js';
 import { googleRouteOf, type GeminiTarget } from './google.js';
 import { bedrockTargetOf, type BedrockTarget } from '../wire/bedrock.js';
 import { isSigV4 } from './aws.js';
@@ -269,22 +269,21 @@ export function displayUrl(url: URL | string): string {
  * AWS_ENDPOINT_URL_BEDROCK_RUNTIME the AWS SDKs' and ANTHROPIC_BEDROCK_BASE_URL AnthropicBedrock's;
  * GOOGLE_GEMINI_BASE_URL @google/genai's.
  */
-export const CLIENT_VARS = {
-  openai: (origin: string) => ({ OPENAI_BASE_URL: `${origin}/v1`, OPENAI_API_BASE: `${origin}/v1` }),
-  anthropic: (origin: string) => ({ ANTHROPIC_BASE_URL: origin, ANTHROPIC_API_URL: origin }),
-  azure: (origin: string) => ({ AZURE_OPENAI_ENDPOINT: origin }),
+export const CLIENT_VARS: Readonly<Record<string, (origin: string) => Record<string, string>>> = {
+  openai: (origin) => ({ OPENAI_BASE_URL: `${origin}/v1`, OPENAI_API_BASE: `${origin}/v1` }),
+  anthropic: (origin) => ({ ANTHROPIC_BASE_URL: origin, ANTHROPIC_API_URL: origin }),
+  azure: (origin) => ({ AZURE_OPENAI_ENDPOINT: origin }),
   // The AWS SDKs (JavaScript v3, boto3, the CLI) and AnthropicBedrock.
-  bedrock: (origin: string) => ({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: origin, ANTHROPIC_BEDROCK_BASE_URL: origin }),
+  bedrock: (origin) => ({ AWS_ENDPOINT_URL_BEDROCK_RUNTIME: origin, ANTHROPIC_BEDROCK_BASE_URL: origin }),
   // The @google/genai SDK (it adds /v1beta itself).
-  google: (origin: string) => ({ GOOGLE_GEMINI_BASE_URL: origin }),
-  // The compatible providers whose own SDKs read a base-URL variable (providers/compat.ts's sdk
-  // column): groq-sdk's GROQ_BASE_URL, together-ai's TOGETHER_BASE_URL, the Cerebras SDK's CEREBRAS_BASE_URL.
-  groq: (origin: string) => compatClientVar('groq', origin),
-  together: (origin: string) => compatClientVar('together', origin),
-  cerebras: (origin: string) => compatClientVar('cerebras', origin),
-} as const;
+  google: (origin) => ({ GOOGLE_GEMINI_BASE_URL: origin }),
+  // The compatible providers whose own SDKs read a base-URL variable: providers/compat.ts's sdk
+  // column (groq-sdk's GROQ_BASE_URL, together-ai's TOGETHER_BASE_URL, the Cerebras SDK's CEREBRAS_BASE_URL).
+  ...Object.fromEntries(COMPAT_PROVIDERS.filter((row) => 'sdk' in row).map((row) => [row.id, (origin: string) => compatClientVar(row.id, origin)])),
+};
 
-export type ClientProvider = keyof typeof CLIENT_VARS;
+/** A provider whose clients' variables `exec` sets (a key of CLIENT_VARS: clientProvidersOf checks). */
+export type ClientProvider = ProviderName;
 
 /** `exec --providers a,b`: the providers whose variables the program gets, each checked. */
 export function clientProvidersOf(list: string): ClientProvider[] {
@@ -304,7 +303,7 @@ export function clientProvidersOf(list: string): ClientProvider[] {
  */
 export function clientEnv(env: NodeJS.ProcessEnv, origin: string, providers: readonly ClientProvider[] = Object.keys(CLIENT_VARS) as ClientProvider[]): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env };
-  for (const provider of providers) Object.assign(out, CLIENT_VARS[provider](origin));
+  for (const provider of providers) Object.assign(out, CLIENT_VARS[provider]?.(origin));
   const proxied = ['HTTP_PROXY', 'HTTPS_PROXY', 'http_proxy', 'https_proxy', 'ALL_PROXY', 'all_proxy'].some((name) => env[name]);
   if (proxied) {
     for (const name of ['NO_PROXY', 'no_proxy']) {
