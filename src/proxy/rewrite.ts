@@ -136,15 +136,14 @@ function endOfValue(json: Buffer, start: number, to: number): number {
   return to;
 }
 
-/** Where the member whose key starts at keyStart is cut from (with its comma), written into `into`. */
-function memberSpan(json: Buffer, from: number, to: number, keyStart: number, valueEnd: number, into: [number, number] = [0, 0]): [number, number] {
+function memberSpan(json: Buffer, from: number, to: number, keyStart: number, valueEnd: number): [number, number] {
   let before = keyStart - 1;
   while (before >= from && isSpace(json[before])) before--;
   if (json[before] === 0x2c) {
     // From the end of the previous value, so the spaces around the comma go too.
     let start = before;
     while (start > from && isSpace(json[start - 1])) start--;
-    return span(into, start, valueEnd);
+    return [start, valueEnd];
   }
   // The first member: take the comma after it, and the spaces up to the next member.
   let after = valueEnd;
@@ -152,15 +151,9 @@ function memberSpan(json: Buffer, from: number, to: number, keyStart: number, va
   if (json[after] === 0x2c) {
     after++;
     while (after < to && isSpace(json[after])) after++;
-    return span(into, keyStart, after);
+    return [keyStart, after];
   }
-  return span(into, keyStart, valueEnd);
-}
-
-function span(into: [number, number], start: number, end: number): [number, number] {
-  into[0] = start;
-  into[1] = end;
-  return into;
+  return [keyStart, valueEnd];
 }
 
 const KEEP = 0;
@@ -233,16 +226,7 @@ export class UsageStripper {
       this.meter.raw('', data, undefined, IS_DONE);
       return KEEP;
     }
-    // usageMembers's short way, without an object a chunk: nearly every chunk is this one.
-    const key = lastNullUsage(data);
-    if (key !== -1) {
-      this.meter.raw('', data, undefined, USAGE_KEY | (errorFirst(data) ? ERROR_KEY_FLAG : 0));
-      const cut = memberSpan(data, 0, data.length, key, nullUsageEnd(data), this.span);
-      cut[0] += value;
-      cut[1] += value;
-      return CUT;
-    }
-    const { span, object, error } = topLevelMembers(data, 0, data.length, 'usage');
+    const { span, object, error } = usageMembers(data);
     const flags = (span ? USAGE_KEY : 0) | (object ? USAGE_OBJECT : 0) | (error ? ERROR_KEY_FLAG : 0);
     if (object) {
       const payload = parseBytes(data);
