@@ -166,18 +166,7 @@ describe('OpenTelemetry export (OTLP over HTTP) from run, stream, exec and proxy
   });
 
   it('proxy: metrics go out every OTEL_METRIC_EXPORT_INTERVAL while it runs, and what is left when it stops', async () => {
-    const child = spawn(process.execPath, [BIN, 'proxy', '--port', '0', '--quiet'], { env: { ...process.env, NO_COLOR: '1', LLM_USAGE_LEDGER: '/dev/null', ...otel({ OTEL_METRIC_EXPORT_INTERVAL: '300' }) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    running.push(child);
-    let stdout = '';
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const base = await new Promise<string>((resolve) =>
-      child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-        const m = /^OPENAI_BASE_URL=(\S+)$/m.exec(stdout);
-        if (m) resolve(m[1] as string);
-      }),
-    );
+    const { child, base, stderr } = await startProxy(otel({ OTEL_METRIC_EXPORT_INTERVAL: '300' }));
     fake.queue({ text: REPLY, usage: { input: 21, output: 4 } });
     const reply = await fetch(`${base}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${OPENAI_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: PROMPT }] }) });
     expect((await reply.json()).usage.prompt_tokens).toBe(21);
@@ -190,7 +179,7 @@ describe('OpenTelemetry export (OTLP over HTTP) from run, stream, exec and proxy
     ]);
     child.kill('SIGINT');
     const code = await new Promise((resolve) => child.on('close', resolve));
-    expect(code, stderr).toBe(0);
+    expect(code, stderr()).toBe(0);
     expect(rx.spans.map((s) => [s.name, s.attributes['gen_ai.usage.input_tokens']])).toEqual([['chat gpt-4o-mini', 21]]);
     expectNothingPrivateExported();
   });
@@ -200,6 +189,23 @@ const running: ChildProcess[] = [];
 afterEach(() => {
   for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
+
+/** `llm-usage proxy --quiet` with this environment: its OpenAI base URL once it is listening, and its stderr so far. */
+async function startProxy(e: Record<string, string>): Promise<{ child: ChildProcess; base: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'proxy', '--port', '0', '--quiet'], { env: { ...process.env, NO_COLOR: '1', LLM_USAGE_LEDGER: '/dev/null', ...e }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const base = await new Promise<string>((resolve) =>
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      const m = /^OPENAI_BASE_URL=(\S+)$/m.exec(stdout);
+      if (m) resolve(m[1] as string);
+    }),
+  );
+  return { child, base, stderr: () => stderr };
+}
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -251,18 +257,7 @@ describe('a collector that is down or slow does not hold up the proxy', () => {
     const hanging = await startOtlpReceiver({ mode: 'hang' });
     try {
       for (const url of [`http://127.0.0.1:${await freePort()}`, hanging.url]) {
-        const child = spawn(process.execPath, [BIN, 'proxy', '--port', '0', '--quiet'], { env: { ...process.env, NO_COLOR: '1', LLM_USAGE_LEDGER: '/dev/null', ...env({ OTEL_EXPORTER_OTLP_ENDPOINT: url }) }, stdio: ['ignore', 'pipe', 'pipe'] });
-        running.push(child);
-        let stdout = '';
-        let stderr = '';
-        child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-        const base = await new Promise<string>((resolve) =>
-          child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-            stdout += d;
-            const m = /^OPENAI_BASE_URL=(\S+)$/m.exec(stdout);
-            if (m) resolve(m[1] as string);
-          }),
-        );
+        const { child, base, stderr } = await startProxy(env({ OTEL_EXPORTER_OTLP_ENDPOINT: url }));
         fake.queue({ usage: { input: 11, output: 16 } });
         const reply = await fetch(`${base}/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${OPENAI_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: PROMPT }] }) });
         expect(reply.status).toBe(200);
@@ -272,8 +267,8 @@ describe('a collector that is down or slow does not hold up the proxy', () => {
         const code = await new Promise((resolve) => child.on('close', resolve));
         expect(code, url).toBe(0);
         expect(performance.now() - stopped, url).toBeLessThan(4000);
-        expect(stderr).toMatch(/│ Tokens Used\s+│\s+27 │/);
-        expect(stderr.split('\n').filter((l) => l.includes('OpenTelemetry'))).toHaveLength(1);
+        expect(stderr()).toMatch(/│ Tokens Used\s+│\s+27 │/);
+        expect(stderr().split('\n').filter((l) => l.includes('OpenTelemetry'))).toHaveLength(1);
       }
     } finally {
       await hanging.close();
