@@ -45,7 +45,10 @@ export function ledgerPath(choice: LedgerChoice, env: NodeJS.ProcessEnv): string
 }
 
 export function entryOf(record: CallRecord, ctx: { command: string; runId: string; time?: Date; prompt?: string; logContent?: boolean; tags?: Record<string, string> }): LedgerEntry {
-  const entry: LedgerEntry = {
+  // Every entry has the same keys in the same order (one shape, which JSON.stringify writes
+  // fastest); an optional one left undefined is not written, so the line is as if it were absent.
+  const content = ctx.logContent === true;
+  return {
     time: (ctx.time ?? new Date()).toISOString(),
     command: ctx.command,
     run_id: ctx.runId,
@@ -53,22 +56,19 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
     api: record.api,
     model: record.model,
     priced_as: record.priced_as,
-    ...(record.priced_by ? { priced_by: record.priced_by } : {}),
+    priced_by: record.priced_by || undefined,
     usage: record.usage,
     usage_source: record.usage_source,
     cost_usd: roundUsd(record.cost_usd),
-    ...(record.service_tier ? { service_tier: record.service_tier } : {}),
+    service_tier: record.service_tier || undefined,
     ok: record.ok,
     error_kind: record.error_kind,
     status: record.status,
     duration_ms: record.duration_ms,
+    tags: ctx.tags && Object.keys(ctx.tags).length ? ctx.tags : undefined,
+    prompt: content ? ctx.prompt : undefined,
+    text: content ? record.text : undefined,
   };
-  if (ctx.tags && Object.keys(ctx.tags).length) entry.tags = ctx.tags;
-  if (ctx.logContent) {
-    if (ctx.prompt !== undefined) entry.prompt = ctx.prompt;
-    entry.text = record.text;
-  }
-  return entry;
 }
 
 /** Errors that mean the file system has no room for what we write: the line is lost, not the command. */

@@ -96,9 +96,10 @@ export interface CallRecord {
 export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationMs: number, table: PriceTable): Promise<CallRecord> {
   const model = outcome.model ?? spec.model;
   const { usage: reported, source, estimate } = await usageOf(spec, outcome, model);
-  // The tier is kept beside the usage, not in it: the usage stays LangChain's shape.
+  // Priced at the tier the usage names; the tier is then kept beside the usage, not in it: the
+  // usage stays LangChain's shape.
+  const priced = priceOf(reported, [model, spec.model], spec.provider, table, outcome.model !== null, outcome.extras);
   const { service_tier: serviceTier, ...usage } = reported;
-  const priced = priceOf({ ...usage, ...(serviceTier ? { service_tier: serviceTier } : {}) }, [model, spec.model], spec.provider, table, outcome.model !== null, outcome.extras);
   if (spec.provider === 'azure' && priced.priced_as !== null) {
     priced.priced_by = outcome.model !== null && resolveForCall(table, outcome.model, 'azure') ? 'model' : 'deployment';
   }

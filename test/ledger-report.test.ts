@@ -53,6 +53,16 @@ describe('ledger entries', () => {
     expect(logged).toMatchObject({ prompt: 'secret prompt', text: 'the reply' });
   });
 
+  it('are written with their keys in one order, an optional one only when it has a value', () => {
+    const keys = (e: LedgerEntry) => Object.keys(JSON.parse(JSON.stringify(e)));
+    const base = ['time', 'command', 'run_id', 'provider', 'api', 'model', 'priced_as', 'usage', 'usage_source', 'cost_usd', 'ok', 'error_kind', 'status', 'duration_ms'];
+    expect(keys(entryOf(record(), { command: 'proxy', runId: 'r1', prompt: 'p' }))).toEqual(base);
+    const full = entryOf(record({ provider: 'azure', priced_by: 'deployment', service_tier: 'flex' }), { command: 'run', runId: 'r1', prompt: 'p', logContent: true, tags: { team: 'ml' } });
+    expect(keys(full)).toEqual([...base.slice(0, 7), 'priced_by', ...base.slice(7, 10), 'service_tier', ...base.slice(10), 'tags', 'prompt', 'text']);
+    expect(JSON.stringify(full)).toContain('"priced_by":"deployment","usage":');
+    expect(keys(entryOf(record({ service_tier: null }), { command: 'run', runId: 'r1', tags: {} }))).toEqual(base);
+  });
+
   it('live in --ledger, else LLM_USAGE_LEDGER, else the user data directory; --no-ledger is none', () => {
     expect(ledgerPath({ ledger: '/x/l.jsonl' }, { LLM_USAGE_LEDGER: '/y' })).toBe('/x/l.jsonl');
     expect(ledgerPath({}, { LLM_USAGE_LEDGER: '/y/l.jsonl' })).toBe('/y/l.jsonl');

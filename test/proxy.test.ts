@@ -3,7 +3,7 @@ import net, { type AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { needsSeparator } from '../src/cli-proxy.js';
-import { decodableAcceptEncoding, keyOf, relayHeaders } from '../src/proxy/headers.js';
+import { decodableAcceptEncoding, keyOf, relayHeaders, responseHeaders } from '../src/proxy/headers.js';
 import { bodyOutcome, classify, DONE, ERROR_KEY, IS_DONE, parseData, requestHead, sentText, streamMeter, USAGE_KEY, USAGE_OBJECT, type BodyEnd } from '../src/wire/index.js';
 import { errorReply } from '../src/proxy/provider-errors.js';
 import { topLevelMembers, usageMembers, UsageStripper, withIncludeUsage } from '../src/proxy/rewrite.js';
@@ -406,6 +406,13 @@ describe('headers', () => {
   it('relays end-to-end headers untouched, auth included, and drops hop-by-hop ones', () => {
     const raw = ['Authorization', 'Bearer sk-x', 'Connection', 'keep-alive, X-Private', 'X-Private', '1', 'Keep-Alive', 'timeout=5', 'Transfer-Encoding', 'chunked', 'x-api-key', 'k', 'Set-Cookie', 'a', 'Set-Cookie', 'b'];
     expect(relayHeaders(raw, [], [['host', 'h']])).toEqual(['Authorization', 'Bearer sk-x', 'x-api-key', 'k', 'Set-Cookie', 'a', 'Set-Cookie', 'b', 'host', 'h']);
+  });
+
+  it("relays a response's end-to-end headers as undici parsed them, repeated ones each, without hop-by-hop ones or those named in Connection", () => {
+    const parsed = { 'content-type': 'text/event-stream', connection: ['keep-alive, x-private', 'x-other'], 'x-private': '1', 'x-other': '2', 'keep-alive': 'timeout=5', 'transfer-encoding': 'chunked', 'set-cookie': ['a', 'b'], 'content-length': '9', 'x-request-id': 'req_1' };
+    expect(responseHeaders(parsed, [])).toEqual(['content-type', 'text/event-stream', 'set-cookie', 'a', 'set-cookie', 'b', 'content-length', '9', 'x-request-id', 'req_1']);
+    expect(responseHeaders(parsed, ['content-length'])).toEqual(['content-type', 'text/event-stream', 'set-cookie', 'a', 'set-cookie', 'b', 'x-request-id', 'req_1']);
+    expect(responseHeaders({ 'content-type': 'application/json', connection: 'close' }, [])).toEqual(['content-type', 'application/json']);
   });
 
   it('asks upstream only for codings the proxy can read', () => {

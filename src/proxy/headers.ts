@@ -9,13 +9,20 @@ import { googleKeyIn } from './google.js';
 // RFC 9110 §7.6.1, plus the non-standard proxy-connection.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-function connectionListed(raw: readonly string[]): Set<string> {
-  const listed = new Set<string>();
+/** The names a Connection header lists, lower-cased (usually one: keep-alive or close). */
+function connectionListed(raw: readonly string[]): string[] {
+  const listed: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]?.toLowerCase() !== 'connection') continue;
-    for (const name of (raw[i + 1] ?? '').split(',')) listed.add(name.trim().toLowerCase());
+    for (const name of (raw[i + 1] ?? '').split(',')) listed.push(name.trim().toLowerCase());
   }
   return listed;
+}
+
+/** Whether a header, by its lower-cased name, stays on its own side of the proxy. */
+function stays(lower: string, listed: readonly string[], drop: readonly string[]): boolean {
+  // A pseudo-header (HTTP/2's :path, :authority…) is its framing, like a hop-by-hop header.
+  return HOP_BY_HOP.has(lower) || listed.includes(lower) || drop.includes(lower) || lower.charCodeAt(0) === 0x3a;
 }
 
 /** Raw headers without hop-by-hop ones and without `drop`, then `add` appended. */
@@ -24,12 +31,26 @@ export function relayHeaders(raw: readonly string[], drop: readonly string[] = [
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
-    const lower = name.toLowerCase();
-    // A pseudo-header (HTTP/2's :path, :authority…) is its framing, like a hop-by-hop header.
-    if (HOP_BY_HOP.has(lower) || listed.has(lower) || drop.includes(lower) || lower.charCodeAt(0) === 0x3a) continue;
-    out.push(name, raw[i + 1] as string);
+    if (!stays(name.toLowerCase(), listed, drop)) out.push(name, raw[i + 1] as string);
   }
   for (const [name, value] of add) out.push(name, value);
+  return out;
+}
+
+/**
+ * A response's headers as undici parsed them (lower-cased names; a repeated one as a list), for
+ * the client: end-to-end ones only, as a raw list, in one pass.
+ */
+export function responseHeaders(headers: IncomingHttpHeaders, drop: readonly string[]): string[] {
+  const connection = headers.connection;
+  const listed = connection === undefined ? [] : connectionListed(['connection', Array.isArray(connection) ? connection.join(',') : connection]);
+  const out: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || stays(name, listed, drop)) continue;
+    if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
+  }
   return out;
 }
 

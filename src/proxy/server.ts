@@ -25,7 +25,7 @@ import { bufferOf, INLINE_BYTES, Offload, type EndedCall } from './calls.js';
 import { bedrockStreamMeter, type BedrockStreamMeter } from '../wire/bedrock.js';
 import { AwsGate, type AwsCredentials } from './aws.js';
 import { serveH2c } from './h2.js';
-import { contentEncoding, decodableAcceptEncoding, keyOf, relayHeaders } from './headers.js';
+import { contentEncoding, decodableAcceptEncoding, keyOf, relayHeaders, responseHeaders } from './headers.js';
 import type { ProxyLimits } from './limits.js';
 import { bodyOutcome, streamMeter, type BodyEnd } from '../wire/index.js';
 import { errorReply, REFUSED, type ProxyRefusal } from './provider-errors.js';
@@ -687,16 +687,6 @@ function nextTurn(): Promise<void> {
 function timedOut(error: Error): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
-}
-
-/** An upstream response's headers for the client: end-to-end ones only, as a raw list. */
-function responseHeaders(headers: http.IncomingHttpHeaders, drop: string[]): string[] {
-  const raw: string[] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) raw.push(name, v);
-  }
-  return relayHeaders(raw, drop);
 }
 
 function decoderFor(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | null {
