@@ -71,6 +71,10 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
   };
 }
 
+/** How long appendSoon holds lines at most, and how many. */
+const SOON_MS = 50;
+const SOON_LINES = 256;
+
 /** Errors that mean the file system has no room for what we write: the line is lost, not the command. */
 const FULL = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
 
@@ -100,25 +104,30 @@ export class LedgerWriter {
   private pending: string[] = [];
 
   /**
-   * Appends at the end of this turn of the event loop, together with the other lines of the
-   * turn: one write(2) for all of them (still whole lines, so still never interleaved). For a
-   * proxy under load, where a write per call is a system call per call. What is pending when
-   * the process exits is written then.
+   * Appends within SOON_MS, together with the other lines of that time: one write(2) for all of
+   * them (still whole lines, so still never interleaved), at once when SOON_LINES are waiting.
+   * For a proxy under load, where a write per call, or even per turn of the event loop, is a
+   * system call per call or two. What is pending when the process exits is written then; the
+   * timer never keeps a process alive.
    */
   appendSoon(entry: LedgerEntry): void {
     this.pending.push(JSON.stringify(entry) + '\n');
+    if (this.pending.length >= SOON_LINES) return this.flush();
     if (this.pending.length > 1) return;
     if (!this.exitHook) {
       this.exitHook = true;
       process.once('exit', this.flush);
     }
-    setImmediate(this.flush);
+    this.timer = setTimeout(this.flush, SOON_MS).unref();
   }
 
+  private timer: NodeJS.Timeout | null = null;
   private exitHook = false;
 
   /** Writes what appendSoon holds. */
   readonly flush = (): void => {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.pending.length === 0) return;
     const lines = this.pending.length;
     const text = this.pending.join('');

@@ -1,9 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entryOf, ledgerPath, scanLedger, type LedgerEntry } from '../src/ledger.js';
+import { entryOf, ledgerPath, LedgerWriter, scanLedger, type LedgerEntry } from '../src/ledger.js';
 import type { CallRecord } from '../src/record.js';
 import { costChart, reportCsv } from '../src/render/report.js';
 import { ReportBuilder, timeBound } from '../src/report.js';
@@ -72,7 +72,7 @@ describe('ledger entries', () => {
 
   it.each([
     ['append', 'one write per line'],
-    ['appendSoon', 'a write per turn, bursts of 1 to 49 lines, the last burst left to the exit hook'],
+    ['appendSoon', 'batched writes, bursts of 1 to 49 lines, the last batch left to the exit hook'],
   ])('survive concurrent writers: 4 processes x 500 entries lose and tear nothing (%s: %s)', async (method) => {
     const file = join(dir, `concurrent-${method}.jsonl`);
     const writer = `
@@ -105,6 +105,22 @@ describe('ledger entries', () => {
     expect(lines).toHaveLength(2000);
     const ids = new Set(lines.map((l) => JSON.parse(l).run_id));
     expect(ids.size).toBe(2000);
+  });
+
+  it('appendSoon writes its lines soon by itself, and at once when 256 are waiting', async () => {
+    const file = join(dir, 'soon.jsonl');
+    const w = new LedgerWriter(file, (m) => expect.fail(m));
+    const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0);
+    for (let i = 0; i < 3; i++) w.appendSoon(entry('2026-11-20T10:00:00Z'));
+    expect(lines()).toBe(0);
+    // No flush, no exit: its timer writes them.
+    for (let waited = 0; lines() < 3 && waited < 5000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    expect(lines()).toBe(3);
+    for (let i = 0; i < 255; i++) w.appendSoon(entry('2026-11-20T10:00:00Z'));
+    expect(lines()).toBe(3);
+    w.appendSoon(entry('2026-11-20T10:00:00Z'));
+    expect(lines()).toBe(3 + 256);
+    w.close();
   });
 
   it('a ledger that may be appended to but not read still takes lines (the newline check needs reading)', () => {

@@ -180,7 +180,8 @@ describe('a ledger on a full disk', () => {
     const said: string[] = [];
     const writer = new LedgerWriter(ledger, (m) => said.push(m));
     for (const i of [7, 8, 9]) writer.appendSoon(JSON.parse(line(i)) as LedgerEntry);
-    await new Promise((r) => setImmediate(r));
+    expect(said).toEqual([]);
+    writer.flush();
     expect(said).toEqual([
       `the ledger ${ledger} is full: 2 of 3 calls were not recorded (wrote ${Buffer.byteLength(one) + 30} of ${Buffer.byteLength(line(7) + line(8) + line(9))} bytes, cut the partial line back off); free space there, or use --ledger FILE`,
     ]);
