@@ -734,6 +734,34 @@ describe('the proxy server', () => {
     expect(rec).toMatchObject({ provider: 'openai', api: 'chat', model: 'gpt-4o-mini-2024-07-18', stream: true, ok: true, usage_source: 'reported', usage: { input_tokens: 9, output_tokens: 12 }, text: '' });
   });
 
+  it('close() waits for the calls under way and cuts those still running after its grace, each recorded once before it resolves', async () => {
+    let release!: () => void;
+    const never = new Promise<void>((r) => (release = r));
+    script = async (_req, body, res) => {
+      const slow = JSON.parse(body).model === 'slow';
+      await (slow ? never : new Promise((r) => setTimeout(r, 150)));
+      if (res.destroyed) return;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'c1', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } }));
+    };
+    const origin = await start();
+    const quick = call(origin, '/v1/chat/completions', { model: 'gpt-4o-mini', messages: [] });
+    const slow = call(origin, '/v1/chat/completions', { model: 'slow', messages: [] }).catch((e: Error) => e);
+    for (let i = 0; i < 200 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    const running = proxy as MeteringProxy;
+    proxy = undefined;
+    running.stopping('llm-usage proxy was stopped (SIGTERM) before the response ended');
+    await running.close(600);
+    release();
+    expect(records.map((r) => [r.requested_model, r.ok, r.error])).toEqual([
+      ['gpt-4o-mini', true, null],
+      ['slow', false, 'openai slow: aborted: llm-usage proxy was stopped (SIGTERM) before the response ended'],
+    ]);
+    expect(records[0]?.usage.total_tokens).toBe(7);
+    expect((await quick).status).toBe(200);
+    expect(await slow).toBeInstanceOf(Error);
+  });
+
   it('streams each event through as it comes: no waiting for the rest', async () => {
     let release!: () => void;
     const rest = new Promise<void>((r) => (release = r));
