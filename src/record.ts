@@ -92,10 +92,34 @@ export interface CallRecord {
   duration_ms: number;
 }
 
+/** A call's usage, where it came from, and how it was counted when estimated. */
+interface Counted {
+  usage: Usage;
+  source: Source;
+  estimate: Estimate | null;
+}
+
 /** Turns a provider's outcome into a record: fills in usage the provider did not report, and prices it. */
 export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationMs: number, table: PriceTable): Promise<CallRecord> {
+  return recordNow(spec, outcome, durationMs, table) ?? recordWith(spec, outcome, durationMs, table, await estimatedUsage(spec, outcome, outcome.model ?? spec.model));
+}
+
+/**
+ * recordOf at once, for a call whose usage needs no counting (reported, or none because nothing
+ * was processed); null when it must be estimated, which may load a tokenizer. A proxy records
+ * thousands of calls a second: each promise it does not make is work it does not do.
+ */
+export function recordNow(spec: RecordSpec, outcome: CallOutcome, durationMs: number, table: PriceTable): CallRecord | null {
+  if (outcome.usage) return recordWith(spec, outcome, durationMs, table, { usage: outcome.usage, source: 'reported', estimate: null });
+  const received = outcome.text.some((t) => t.length > 0);
+  const failedBeforeReply = outcome.failure && !received && !outcome.partialUsage && outcome.failure.kind !== 'stream-cut' && outcome.failure.kind !== 'stream-error';
+  if (failedBeforeReply) return recordWith(spec, outcome, durationMs, table, { usage: makeUsage({}), source: 'none', estimate: null });
+  return null;
+}
+
+function recordWith(spec: RecordSpec, outcome: CallOutcome, durationMs: number, table: PriceTable, counted: Counted): CallRecord {
   const model = outcome.model ?? spec.model;
-  const { usage: reported, source, estimate } = await usageOf(spec, outcome, model);
+  const { usage: reported, source, estimate } = counted;
   // Priced at the tier the usage names; the tier is then kept beside the usage, not in it: the
   // usage stays LangChain's shape.
   const priced = priceOf(reported, [model, spec.model], spec.provider, table, outcome.model !== null, outcome.extras);
@@ -134,12 +158,8 @@ export async function recordOf(spec: RecordSpec, outcome: CallOutcome, durationM
   };
 }
 
-async function usageOf(spec: RecordSpec, outcome: CallOutcome, model: string): Promise<{ usage: Usage; source: Source; estimate: Estimate | null }> {
-  if (outcome.usage) return { usage: outcome.usage, source: 'reported', estimate: null };
-  const received = outcome.text.some((t) => t.length > 0);
-  const failedBeforeReply = outcome.failure && !received && !outcome.partialUsage && outcome.failure.kind !== 'stream-cut' && outcome.failure.kind !== 'stream-error';
-  if (failedBeforeReply) return { usage: makeUsage({}), source: 'none', estimate: null };
-
+/** The usage of a call that received text but no usage: counted with tiktoken. */
+async function estimatedUsage(spec: RecordSpec, outcome: CallOutcome, model: string): Promise<Counted> {
   const tokens = await import('./tokens.js');
   const tokenizer = tokens.tokenizerFor(model, spec.provider);
   const { encoding } = tokenizer;

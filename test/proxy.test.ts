@@ -13,6 +13,7 @@ import { startProxy, type MeteringProxy } from '../src/proxy/server.js';
 import { LineSplitter, SseReader } from '../src/wire/sse.js';
 import { loadPriceTable } from '../src/pricing/table.js';
 import type { CallRecord } from '../src/record.js';
+import { recordCall, type EndedCall } from '../src/proxy/calls.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures: one OpenAI chat stream as the API sends it with and without include_usage.
@@ -950,5 +951,36 @@ describe('the proxy server', () => {
     const [rec] = await settled(1);
     expect(rec?.error).toContain('Incorrect API key provided: ***.');
     expect(JSON.stringify(rec)).not.toContain('my-own-key');
+  });
+});
+
+describe('records of proxied calls', () => {
+  const table = loadPriceTable();
+  const ended = (response: EndedCall['response'], request = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Tell me a joke"}]}'): EndedCall => ({
+    provider: 'openai',
+    api: 'chat',
+    model: 'gpt-4o-mini',
+    stream: false,
+    durationMs: 5,
+    request: Buffer.from(request),
+    response,
+  });
+
+  it('are made at once when the usage needs no counting (reported, or none for a call that failed first), else once counted', async () => {
+    const body = Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' } }], usage: { prompt_tokens: 11, completion_tokens: 16, total_tokens: 27 } }));
+    const reported = recordCall(ended({ status: 200, body, end: 'complete' }), table);
+    expect(reported).not.toBeInstanceOf(Promise);
+    expect(reported).toMatchObject({ usage_source: 'reported', usage: { total_tokens: 27 }, text: '', cost_usd: expect.any(Number) });
+
+    const refused = recordCall(ended({ status: 429, body: Buffer.from('{"error":{"message":"slow down","type":"rate_limit"}}'), end: 'complete' }), table);
+    expect(refused).not.toBeInstanceOf(Promise);
+    expect(refused).toMatchObject({ ok: false, usage_source: 'none', cost_usd: 0 });
+
+    const unreported = recordCall(ended({ status: 200, body: Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'Why did the chicken cross the road?' } }] })), end: 'complete' }), table);
+    expect(unreported).toBeInstanceOf(Promise);
+    const counted = await unreported;
+    expect(counted).toMatchObject({ ok: true, usage_source: 'estimated', text: '' });
+    expect(counted.usage.input_tokens).toBeGreaterThan(0);
+    expect(counted.usage.output_tokens).toBeGreaterThan(0);
   });
 });

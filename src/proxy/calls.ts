@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { PriceTable } from '../pricing/types.js';
 import { streamsUsageUnasked } from '../providers/compat.js';
 import type { CallOutcome, ProviderName } from '../providers/types.js';
-import { recordOf, sentTokens, type CallRecord, type RecordApi } from '../record.js';
+import { recordNow, recordOf, sentTokens, type CallRecord, type RecordApi } from '../record.js';
 import { bedrockBodyOutcome } from '../wire/bedrock.js';
 import { bodyOutcome, maxOutputOf, requestHead, sentText, type BodyEnd } from '../wire/index.js';
 import { object } from '../wire/read.js';
@@ -56,18 +56,27 @@ function jsonOf(bytes: Uint8Array): unknown {
   }
 }
 
-export async function requestFacts(raw: Uint8Array, api: RecordApi, provider: ProviderName, countPrompt: boolean): Promise<RequestFacts> {
+/** A request's facts but the prompt's tokens (null), and its parsed body. */
+function factsOf(raw: Uint8Array, api: RecordApi, provider: ProviderName): { facts: RequestFacts; body: unknown } {
   const body = jsonOf(raw);
   const { model, stream } = requestHead(body);
   const json = object(body);
   // A provider whose streams carry usage unasked gets the program's request as it sent it.
   const injected = (api === 'chat' || api === 'completions') && json && !streamsUsageUnasked(provider) ? withIncludeUsage(bufferOf(raw), json) : null;
-  const promptTokens = countPrompt ? (await sentTokens({ api, provider, prompt: '', sent: sentText(api, body) }, model)).tokens : null;
-  return { model, stream, maxOutput: maxOutputOf(api, body), injected, promptTokens };
+  return { facts: { model, stream, maxOutput: maxOutputOf(api, body), injected, promptTokens: null }, body };
 }
 
-/** The record of an ended call, keeping no request or response text. */
-export async function recordCall(call: EndedCall, table: PriceTable): Promise<CallRecord> {
+export async function requestFacts(raw: Uint8Array, api: RecordApi, provider: ProviderName, countPrompt: boolean): Promise<RequestFacts> {
+  const { facts, body } = factsOf(raw, api, provider);
+  if (countPrompt) facts.promptTokens = (await sentTokens({ api, provider, prompt: '', sent: sentText(api, body) }, facts.model)).tokens;
+  return facts;
+}
+
+/**
+ * The record of an ended call, keeping no request or response text: at once when its usage
+ * needs no counting (nearly every call: see recordNow), else once counted.
+ */
+export function recordCall(call: EndedCall, table: PriceTable): CallRecord | Promise<CallRecord> {
   const r = call.response;
   const outcome = 'outcome' in r ? r.outcome : r.bedrock ? bedrockBodyOutcome(r.bedrock.operation, r.status, r.bedrock.headers, r.body, r.end) : bodyOutcome(call.api, r.status, bufferOf(r.body).toString('utf8'), r.end);
   if (!('outcome' in r) && r.requestId) outcome.requestId = r.requestId;
@@ -83,8 +92,12 @@ export async function recordCall(call: EndedCall, table: PriceTable): Promise<Ca
     // The request's text matters only for an estimate: read it only then.
     ...(outcome.usage ? {} : { sent: sentText(call.api, jsonOf(call.request)) }),
   };
-  const record = await recordOf(spec, outcome, call.durationMs, table);
-  // No text leaves the proxy (and no copies of a record are made: a proxy under load makes many).
+  const record = recordNow(spec, outcome, call.durationMs, table);
+  return record ? textless(record) : recordOf(spec, outcome, call.durationMs, table).then(textless);
+}
+
+/** No text leaves the proxy (and no copies of a record are made: a proxy under load makes many). */
+function textless(record: CallRecord): CallRecord {
   delete record.choices;
   record.text = '';
   return record;
@@ -128,7 +141,16 @@ export class Offload {
   ) {}
 
   /** The request's facts, and the request itself (moved back, when it went to the worker). */
-  // Neither is an async function: a small call, the usual one, takes no extra turns of the microtask queue.
+  /**
+   * The request's facts at once, when it is small and its prompt need not be counted (no
+   * --max-cost); else null, and `facts` gives them. A proxy handles thousands of calls a second:
+   * each promise it does not make is work it does not do.
+   */
+  factsNow(raw: Buffer, api: RecordApi, provider: ProviderName, countPrompt: boolean): { facts: RequestFacts; raw: Buffer } | null {
+    return raw.length < INLINE_BYTES && !countPrompt ? { facts: factsOf(raw, api, provider).facts, raw } : null;
+  }
+
+  /** The request's facts, and the request itself (moved back, when it went to the worker). */
   facts(raw: Buffer, api: RecordApi, provider: ProviderName, countPrompt: boolean): Promise<{ facts: RequestFacts; raw: Buffer }> {
     const inline = () => requestFacts(raw, api, provider, countPrompt).then((facts) => ({ facts, raw }));
     if (raw.length < INLINE_BYTES) return inline();
@@ -138,7 +160,8 @@ export class Offload {
     });
   }
 
-  record(call: EndedCall): Promise<CallRecord> {
+  /** The call's record: at once for a small call that needs no estimate (recordCall), else a promise. */
+  record(call: EndedCall): CallRecord | Promise<CallRecord> {
     if (sizeOf(call) < INLINE_BYTES) return recordCall(call, this.table);
     // A worker that died with the call's bodies leaves a record of what is known (nothing lost).
     return this.run({ op: 'record', args: [call] })

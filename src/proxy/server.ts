@@ -289,7 +289,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     const sign = route.provider === 'bedrock' ? await admitAws(req, res, route, read) : undefined;
     if (sign === null) return;
     // A large request goes to the worker thread and comes back with its facts.
-    const { facts, raw: body } = await offload.facts(read, route.api, route.provider, budget.maxUsd !== undefined);
+    const countPrompt = budget.maxUsd !== undefined;
+    const { facts, raw: body } = offload.factsNow(read, route.api, route.provider, countPrompt) ?? (await offload.facts(read, route.api, route.provider, countPrompt));
     // Bedrock names the model, and whether it streams, in the path; Azure's deployments path the deployment.
     // Gemini's generateContent path names the model and whether it streams, too.
     const call: Call = {
@@ -303,7 +304,8 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request'>, error?: string) => {
       const durationMs = performance.now() - started;
       await nextTurn();
-      const r = await offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs, request: body, ...ended });
+      const made = offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs, request: body, ...ended });
+      const r = made instanceof Promise ? await made : made;
       const line = error !== undefined ? `${route.provider} ${call.model || 'unknown'}: ${error}` : r.error;
       r.error = line === null ? null : redactCallKey(line, call.key);
       emit(call, r);
@@ -569,9 +571,13 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       return;
     }
     const call = running.add();
-    call.work = metered(req, res, route as Route & { api: RecordApi }, (c) => (call.cut = c))
-      .catch(() => void res.destroy())
-      .finally(() => running.remove(call));
+    call.work = metered(req, res, route as Route & { api: RecordApi }, (c) => (call.cut = c)).then(
+      () => running.remove(call),
+      () => {
+        res.destroy();
+        running.remove(call);
+      },
+    );
   };
   server.on('request', onRequest);
   const h2c = serveH2c(server, onRequest, limits);

@@ -25,7 +25,7 @@ parentPort?.on('message', (job: { id: number; op: 'facts' | 'record'; args: unkn
           const raw = job.args[0] as Uint8Array;
           return { result: { facts, raw }, moved: [raw.buffer as ArrayBuffer, ...(facts.injected ? [facts.injected.buffer as ArrayBuffer] : [])] };
         })
-      : recordCall(job.args[0] as Parameters<typeof recordCall>[0], table).then((result) => ({ result, moved: [] }));
+      : Promise.resolve(recordCall(job.args[0] as Parameters<typeof recordCall>[0], table)).then((result) => ({ result, moved: [] }));
   work.then(
     ({ result, moved }) => parentPort?.postMessage({ id: job.id, result }, moved),
     (error: Error) => parentPort?.postMessage({ id: job.id, error: error.message }),
