@@ -101,6 +101,7 @@ export class LedgerWriter {
     this.write(JSON.stringify(entry) + '\n', 1);
   }
 
+  /** The lines appendSoon holds, without their newlines. */
   private pending: string[] = [];
 
   /**
@@ -111,7 +112,7 @@ export class LedgerWriter {
    * timer never keeps a process alive.
    */
   appendSoon(entry: LedgerEntry): void {
-    this.pending.push(JSON.stringify(entry) + '\n');
+    this.pending.push(JSON.stringify(entry));
     if (this.pending.length >= SOON_LINES) return this.flush();
     if (this.pending.length > 1) return;
     if (!this.exitHook) {
@@ -130,7 +131,7 @@ export class LedgerWriter {
     this.timer = null;
     if (this.pending.length === 0) return;
     const lines = this.pending.length;
-    const text = this.pending.join('');
+    const text = this.pending.join('\n') + '\n';
     this.pending = [];
     this.write(text, lines);
   };

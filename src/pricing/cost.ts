@@ -34,6 +34,9 @@ const PRICE_KEY: Record<PartKey, { key: string; per: number }> = {
   requests: { key: 'requests_kcount', per: 1e3 },
 };
 
+/** Every part, in the order a cost lists them. */
+const PARTS = Object.keys(PRICE_KEY) as PartKey[];
+
 /**
  * Prices one call's usage, with @pydantic/genai-prices' semantics:
  * - usage is split into disjoint parts, and a part only splits off when the model prices it:
@@ -52,27 +55,35 @@ export function costOf(usage: Usage, prices: ModelPrice, requests = 1): Cost {
   const write = usage.input_token_details.cache_creation;
   const write1h = usage.input_token_details.cache_creation_1h ?? 0;
   const reasoning = usage.output_token_details.reasoning;
+  const hasRead = has('cache_read');
+  const hasWrite = has('cache_write');
+  const hasWrite1h = has('cache_write_1h');
+  const hasReasoning = has('reasoning');
 
-  const quantities: [PartKey, number][] = [
-    ['input', usage.input_tokens - (has('cache_read') ? read : 0) - (has('cache_write') ? write : 0)],
-    ['cache_read', has('cache_read') ? read : 0],
-    ['cache_write', has('cache_write') ? write - (has('cache_write_1h') ? write1h : 0) : 0],
-    ['cache_write_1h', has('cache_write') && has('cache_write_1h') ? write1h : 0],
-    ['output', usage.output_tokens - (has('reasoning') ? reasoning : 0)],
-    ['reasoning', has('reasoning') ? reasoning : 0],
-    ['web_search', usage.web_search_requests ?? 0],
-    ['requests', has('requests') ? requests : 0],
+  // The quantity of each part, in PARTS' order: one array of numbers (a proxy prices thousands of calls a second).
+  const quantities = [
+    usage.input_tokens - (hasRead ? read : 0) - (hasWrite ? write : 0),
+    hasRead ? read : 0,
+    hasWrite ? write - (hasWrite1h ? write1h : 0) : 0,
+    hasWrite && hasWrite1h ? write1h : 0,
+    usage.output_tokens - (hasReasoning ? reasoning : 0),
+    hasReasoning ? reasoning : 0,
+    usage.web_search_requests ?? 0,
+    has('requests') ? requests : 0,
   ];
-  for (const [part, quantity] of quantities) {
+  for (let i = 0; i < PARTS.length; i++) {
+    const quantity = quantities[i] as number;
     if (quantity < 0 || !Number.isFinite(quantity)) {
-      throw new RangeError(`invalid usage: the ${part.replace('_', ' ')} part comes to ${quantity} (cache or reasoning tokens exceed their total)`);
+      throw new RangeError(`invalid usage: the ${(PARTS[i] as PartKey).replace('_', ' ')} part comes to ${quantity} (cache or reasoning tokens exceed their total)`);
     }
   }
 
   const parts: CostPart[] = [];
   const unpriced: PartKey[] = [];
   let knownUsd = 0;
-  for (const [part, quantity] of quantities) {
+  for (let i = 0; i < PARTS.length; i++) {
+    const part = PARTS[i] as PartKey;
+    const quantity = quantities[i] as number;
     const { key, per } = PRICE_KEY[part];
     const price = prices[key];
     if (quantity === 0 && (price === undefined || part !== 'input')) continue;
