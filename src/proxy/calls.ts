@@ -140,7 +140,6 @@ export class Offload {
     private readonly pricing: string | undefined,
   ) {}
 
-  /** The request's facts, and the request itself (moved back, when it went to the worker). */
   /**
    * The request's facts at once, when it is small and its prompt need not be counted (no
    * --max-cost); else null, and `facts` gives them. A proxy handles thousands of calls a second:
