@@ -9,14 +9,9 @@ import { googleKeyIn } from './google.js';
 // RFC 9110 §7.6.1, plus the non-standard proxy-connection.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
-/** The names a Connection header lists, lower-cased (usually one: keep-alive or close). */
-function connectionListed(raw: readonly string[]): string[] {
-  const listed: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]?.toLowerCase() !== 'connection') continue;
-    for (const name of (raw[i + 1] ?? '').split(',')) listed.push(name.trim().toLowerCase());
-  }
-  return listed;
+/** The names Connection header values list, lower-cased (usually one: keep-alive or close). */
+function connectionListed(values: readonly string[]): string[] {
+  return values.flatMap((value) => value.split(',').map((name) => name.trim().toLowerCase()));
 }
 
 /** Whether a header, by its lower-cased name, stays on its own side of the proxy. */
@@ -27,7 +22,9 @@ function stays(lower: string, listed: readonly string[], drop: readonly string[]
 
 /** Raw headers without hop-by-hop ones and without `drop`, then `add` appended. */
 export function relayHeaders(raw: readonly string[], drop: readonly string[] = [], add: readonly [string, string][] = []): string[] {
-  const listed = connectionListed(raw);
+  const connection: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]?.toLowerCase() === 'connection') connection.push(raw[i + 1] as string);
+  const listed = connectionListed(connection);
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -43,7 +40,7 @@ export function relayHeaders(raw: readonly string[], drop: readonly string[] = [
  */
 export function responseHeaders(headers: IncomingHttpHeaders, drop: readonly string[]): string[] {
   const connection = headers.connection;
-  const listed = connection === undefined ? [] : connectionListed(['connection', Array.isArray(connection) ? connection.join(',') : connection]);
+  const listed = connection === undefined ? [] : connectionListed(Array.isArray(connection) ? connection : [connection]);
   const out: string[] = [];
   for (const name in headers) {
     const value = headers[name];
