@@ -186,7 +186,8 @@ export function anthropicCumulativeUsage(previous: unknown, update: unknown): Wi
   const after = objectOrNull(update);
   if (!after) return before ? { ...before } : null;
   const merged: WireObject = { ...before };
-  for (const [key, value] of Object.entries(after)) {
+  for (const key in after) {
+    const value = after[key];
     if (value !== null && value !== undefined) merged[key] = value;
   }
   return merged;

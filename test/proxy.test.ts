@@ -84,7 +84,7 @@ describe('SSE, byte by byte', () => {
   });
 
   it('names every event right when names repeat, change, come back, or are empty', () => {
-    // Names are decoded only when their bytes change: each event must still get its own.
+    // Names are decoded once and then known by their bytes: each event must still get its own.
     const reader = new SseReader((e) => e !== 'skip' && e !== '');
     const names = ['', 'delta', 'delta', 'skip', 'delta', 'deltb', 'skip', '', 'delta', '', 'skip', 'skip', 'stop'];
     const got: string[] = [];
@@ -95,6 +95,23 @@ describe('SSE, byte by byte', () => {
       }
     }
     expect(got).toEqual(names.flatMap((n, i) => (n === 'skip' || n === '' ? [] : [`${n}=${i}`])));
+  });
+
+  it('names every event right past the names it keeps decoded, and in any script', () => {
+    // More distinct names than are kept (64), of the same length, and in UTF-8 of several bytes.
+    const names = [...Array.from({ length: 100 }, (_, i) => `ev-${String(i).padStart(3, '0')}`), 'événement', 'évènement', '事件', 'ev-007'];
+    const reader = new SseReader((e) => e !== 'ev-050');
+    const got: string[] = [];
+    for (const round of [0, 1]) {
+      for (const [i, name] of names.entries()) {
+        for (const l of [`event: ${name}\n`, `data: ${round}.${i}\n`, '\n']) {
+          const e = reader.lineAt(Buffer.from(l), 0, Buffer.byteLength(l));
+          if (e) got.push(`${e.event}=${e.data.toString()}`);
+        }
+      }
+    }
+    const want = [0, 1].flatMap((round) => names.flatMap((n, i) => (n === 'ev-050' ? [] : [`${n}=${round}.${i}`])));
+    expect(got).toEqual(want);
   });
 });
 

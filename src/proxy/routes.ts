@@ -140,7 +140,7 @@ export function routeOf(method: string, target: string, headers: IncomingHttpHea
   const anthropic = anthropicClient || anthropicPath;
   if (anthropic) {
     // A base URL given with /v1 is not doubled.
-    const base = basePath(upstreams.anthropic).replace(/\/v1$/, '');
+    const base = basePath(upstreams.anthropic, true);
     return { provider: 'anthropic', api: method === 'POST' && rest === '/messages' ? 'messages' : null, upstreamPath: `${base}/v1${rest === '/' ? '' : rest}${query}` };
   }
   // OpenAI base URLs include /v1 (https://api.openai.com/v1); some do not (https://api.deepseek.com).
@@ -161,8 +161,19 @@ function bedrockRouteOf(method: string, rawPath: string, query: string): Route |
   return { provider: 'bedrock', api: target ? target.api : null, upstreamPath: rawPath + query, bedrock: target };
 }
 
-function basePath(url: URL): string {
-  return url.pathname.replace(/\/+$/, '');
+const basePaths = new WeakMap<URL, string>();
+const basePathsWithoutV1 = new WeakMap<URL, string>();
+
+/** An upstream's path without its trailing slashes (and its /v1, for `withoutV1`); worked out once per upstream. */
+function basePath(url: URL, withoutV1 = false): string {
+  const memo = withoutV1 ? basePathsWithoutV1 : basePaths;
+  let path = memo.get(url);
+  if (path === undefined) {
+    path = url.pathname.replace(/\/+$/, '');
+    if (withoutV1) path = path.replace(/\/v1$/, '');
+    memo.set(url, path);
+  }
+  return path;
 }
 
 /**

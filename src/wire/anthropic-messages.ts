@@ -12,6 +12,12 @@ class AnthropicStreamMeter extends NamedEventMeter {
     super(new Set(['content_block_delta']), 'message_stop');
   }
 
+  override raw(event: string, data: Buffer, parsed?: unknown): void {
+    // message_stop says nothing but that it came: its name is enough, its data is not parsed.
+    if (event === 'message_stop' && parsed === undefined) this.ended = true;
+    else super.raw(event, data, parsed);
+  }
+
   data(payload: unknown): void {
     const event = object(payload);
     if (!event) return;

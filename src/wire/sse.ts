@@ -112,29 +112,10 @@ export class SseReader {
     }
     value = fieldValueAt(buf, start, end, EVENT);
     if (value !== -1) {
-      // Streams name the same few events over and over: a name is decoded (and asked about)
-      // only when it differs from the last one's bytes.
-      if (!this.sameName(buf, value, end)) {
-        this.name = Buffer.from(buf.subarray(value, end));
-        this.named = buf.toString('utf8', value, end);
-        this.namedSkip = this.wants !== undefined && !this.wants(this.named);
-      }
-      this.event = this.named;
-      this.skip = this.namedSkip;
+      this.event = eventName(buf, value, end);
+      this.skip = this.wants !== undefined && !this.wants(this.event);
     }
     return null;
-  }
-
-  /** The last `event:` name seen, as bytes and as read. */
-  private name: Buffer | null = null;
-  private named = '';
-  private namedSkip = false;
-
-  private sameName(buf: Buffer, start: number, end: number): boolean {
-    const { name } = this;
-    if (name === null || end - start !== name.length) return false;
-    for (let i = 0; i < name.length; i++) if (buf[start + i] !== name[i]) return false;
-    return true;
   }
 
   // An event still open when the stream ends is never dispatched, as the spec says.
@@ -147,6 +128,26 @@ export class SseReader {
     this.skip = false;
     return event;
   }
+}
+
+/**
+ * The event names met so far, as bytes and as read: streams name the same few events over and
+ * over, so a name is decoded once, not at every event (for Anthropic's, nearly every event
+ * changes the name). Bounded: past MAX_NAMES, names are decoded each time.
+ */
+const NAMES: { bytes: Buffer; name: string }[] = [];
+const MAX_NAMES = 64;
+
+function eventName(buf: Buffer, start: number, end: number): string {
+  const length = end - start;
+  search: for (const known of NAMES) {
+    if (known.bytes.length !== length) continue;
+    for (let i = 0; i < length; i++) if (buf[start + i] !== known.bytes[i]) continue search;
+    return known.name;
+  }
+  const name = buf.toString('utf8', start, end);
+  if (NAMES.length < MAX_NAMES) NAMES.push({ bytes: Buffer.from(buf.subarray(start, end)), name });
+  return name;
 }
 
 const NEWLINE = Buffer.from('\n');
