@@ -11,11 +11,14 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 
 /**
  * The names Connection header values list, lower-cased (usually one: keep-alive or close). A
- * plain loop: flatMap with its callbacks cost 3.5 us a call under load (perf, bench/proxy.mjs).
+ * plain loop that splits only a list: flatMap and split cost 3.5 us a call under load (perf).
  */
 function connectionListed(values: readonly string[]): string[] {
   const names: string[] = [];
-  for (const value of values) for (const name of value.split(',')) names.push(name.trim().toLowerCase());
+  for (const value of values) {
+    if (!value.includes(',')) names.push(value.trim().toLowerCase());
+    else for (const name of value.split(',')) names.push(name.trim().toLowerCase());
+  }
   return names;
 }
 
