@@ -185,7 +185,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     let abandoned: Error | null = null;
     const url = upstreamOf(route);
     dispatcher.dispatch(
-      { origin: url.origin, path: route.upstreamPath, method: method as Dispatcher.HttpMethod, headers, body },
+      { origin: originOf(url), path: route.upstreamPath, method: method as Dispatcher.HttpMethod, headers, body },
       {
         onRequestStart(c) {
           controller = c;
@@ -688,6 +688,15 @@ function nextTurn(): Promise<void> {
       resolve();
     }),
   ));
+}
+
+const origins = new WeakMap<URL, string>();
+
+/** An upstream's origin, worked out once: undici finds its connection pool by this string. */
+function originOf(url: URL): string {
+  let origin = origins.get(url);
+  if (origin === undefined) origins.set(url, (origin = url.origin));
+  return origin;
 }
 
 function timedOut(error: Error): boolean {
