@@ -596,6 +596,16 @@ describe('meters', () => {
       ],
       'cut',
     ],
+    [
+      // message_stop is known by its name alone (never parsed): without it, a clean end is a cut stream.
+      'Anthropic ended cleanly without message_stop',
+      'messages',
+      [
+        ['message_start', JSON.stringify({ type: 'message_start', message: { usage: { input_tokens: 20, output_tokens: 1 } } })],
+        ['message_delta', JSON.stringify({ type: 'message_delta', usage: { output_tokens: 5 } })],
+      ],
+      'complete',
+    ],
     ['Anthropic error', 'messages', [['error', JSON.stringify({ type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } })]], 'complete'],
     [
       'Responses',
