@@ -567,6 +567,20 @@ describe('meters', () => {
     ['chat without [DONE] but every choice finished', 'chat', [['', delta('a', null, 0)], ['', delta('b', 'stop', 1)], ['', delta('', 'stop', 0)], ['', c({ choices: [], usage: USAGE })]], 'complete'],
     ['chat without [DONE], unfinished', 'chat', [['', delta('a')], ['', c({ choices: [], usage: USAGE })]], 'complete'],
     ['chat cut mid-way', 'chat', [['', delta('a')], ['', delta('b')]], 'cut'],
+    // The model comes from the chunks read; when none of them names one (a usage chunk without
+    // it), from the first chunk that does, read only then.
+    [
+      'chat whose usage chunk names no model',
+      'chat',
+      [
+        ['', JSON.stringify({ id: 'x', choices: [{ index: 0, delta: { role: 'assistant' } }], usage: null })],
+        ['', delta('a', 'stop')],
+        ['', JSON.stringify({ id: 'x', choices: [], usage: USAGE })],
+        ['', '[DONE]'],
+      ],
+      'complete',
+    ],
+    ['chat where no chunk names a model', 'chat', [['', JSON.stringify({ choices: [{ index: 0, delta: { content: 'a' }, finish_reason: 'stop' }] })], ['', JSON.stringify({ choices: [], usage: USAGE })], ['', '[DONE]']], 'complete'],
     ['chat with an error chunk', 'chat', [['', delta('a')], ['', JSON.stringify({ error: { message: 'boom', type: 'server_error' } })]], 'complete'],
     // include_usage puts "usage":null last in every chunk, an error chunk's too: the stripper
     // reads such a chunk from its end, and must still see the error.

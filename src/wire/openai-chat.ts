@@ -20,9 +20,9 @@ export class OpenAIStreamMeter implements StreamMeter {
       return;
     }
     // A chunk with usage or an error is read now, for those only; its text and finish_reason
-    // are read with all the others, in order, if they are ever needed.
-    // The first chunk is read for the model too (the usage chunk may not name it).
-    if (parsed !== undefined || flags & (USAGE_OBJECT | ERROR_KEY) || this.got.model === null) {
+    // are read with all the others, in order, if they are ever needed (and for the model, if
+    // no chunk read names one: see outcome).
+    if (parsed !== undefined || flags & (USAGE_OBJECT | ERROR_KEY)) {
       const chunk = object(parsed ?? parseBytes(data));
       if (chunk?.['error'] !== undefined) this.got.failure = errorFailure(chunk, 'stream-error');
       else if (chunk) {
@@ -81,6 +81,9 @@ export class OpenAIStreamMeter implements StreamMeter {
   outcome(end: BodyEnd): CallOutcome {
     // The text is read only for an estimate (no usage), the finish reasons only without [DONE].
     if (this.pending.length && (!this.got.usage || !this.done)) this.drain();
+    // The model, when the chunks read so far named none (OpenAI's usage chunk names it): from
+    // the first chunk that does, as a meter fed every chunk would have it from the start.
+    else if (this.got.model === null) this.pending.find((payload) => (this.got.setModel(object(payload)?.['model']), this.got.model !== null));
     // Some OpenAI-compatible servers omit [DONE]: a finish_reason on every choice is as good.
     const allFinished = this.opened.size > 0 && [...this.opened].every((i) => this.finished.has(i));
     return this.got.outcome(end, this.done || allFinished ? null : '[DONE]');

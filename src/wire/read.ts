@@ -170,6 +170,11 @@ export class Deferred {
     return this.bytes > Deferred.LIMIT;
   }
 
+  /** Reads the held parts in order until `found` says so, keeping them all held. */
+  find(found: (payload: unknown) => boolean): void {
+    for (const part of this.parts) if (found(parseBytes(part))) return;
+  }
+
   drain(each: (payload: unknown) => void): void {
     const { parts } = this;
     this.parts = [];
