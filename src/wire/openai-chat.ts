@@ -83,7 +83,12 @@ export class OpenAIStreamMeter implements StreamMeter {
     if (this.pending.length && (!this.got.usage || !this.done)) this.drain();
     // The model, when the chunks read so far named none (OpenAI's usage chunk names it): from
     // the first chunk that does, as a meter fed every chunk would have it from the start.
-    else if (this.got.model === null) this.pending.find((payload) => (this.got.setModel(object(payload)?.['model']), this.got.model !== null));
+    else if (this.got.model === null) {
+      this.pending.find((payload) => {
+        this.got.setModel(object(payload)?.['model']);
+        return this.got.model !== null;
+      });
+    }
     // Some OpenAI-compatible servers omit [DONE]: a finish_reason on every choice is as good.
     const allFinished = this.opened.size > 0 && [...this.opened].every((i) => this.finished.has(i));
     return this.got.outcome(end, this.done || allFinished ? null : '[DONE]');
