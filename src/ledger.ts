@@ -49,7 +49,7 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
   // fastest); an optional one left undefined is not written, so the line is as if it were absent.
   const content = ctx.logContent === true;
   return {
-    time: (ctx.time ?? new Date()).toISOString(),
+    time: ctx.time ? ctx.time.toISOString() : isoNow(),
     command: ctx.command,
     run_id: ctx.runId,
     provider: record.provider,
@@ -69,6 +69,19 @@ export function entryOf(record: CallRecord, ctx: { command: string; runId: strin
     prompt: content ? ctx.prompt : undefined,
     text: content ? record.text : undefined,
   };
+}
+
+let nowMs = NaN;
+let nowIso = '';
+
+/** The time now as an ISO string, made once a millisecond: a proxy records several calls in one. */
+function isoNow(): string {
+  const ms = Date.now();
+  if (ms !== nowMs) {
+    nowMs = ms;
+    nowIso = new Date(ms).toISOString();
+  }
+  return nowIso;
 }
 
 /** How long appendSoon holds lines at most, and how many. */
