@@ -37,6 +37,11 @@ const PRICE_KEY: Record<PartKey, { key: string; per: number }> = {
 /** Every part, in the order a cost lists them. */
 const PARTS = Object.keys(PRICE_KEY) as PartKey[];
 
+/** Whether the model prices a part. */
+function has(prices: ModelPrice, part: PartKey): boolean {
+  return prices[PRICE_KEY[part].key] !== undefined;
+}
+
 /**
  * Prices one call's usage, with @pydantic/genai-prices' semantics:
  * - usage is split into disjoint parts, and a part only splits off when the model prices it:
@@ -50,15 +55,14 @@ const PARTS = Object.keys(PRICE_KEY) as PartKey[];
  * Pure and exact: no I/O, no rounding.
  */
 export function costOf(usage: Usage, prices: ModelPrice, requests = 1): Cost {
-  const has = (part: PartKey) => prices[PRICE_KEY[part].key] !== undefined;
   const read = usage.input_token_details.cache_read;
   const write = usage.input_token_details.cache_creation;
   const write1h = usage.input_token_details.cache_creation_1h ?? 0;
   const reasoning = usage.output_token_details.reasoning;
-  const hasRead = has('cache_read');
-  const hasWrite = has('cache_write');
-  const hasWrite1h = has('cache_write_1h');
-  const hasReasoning = has('reasoning');
+  const hasRead = has(prices, 'cache_read');
+  const hasWrite = has(prices, 'cache_write');
+  const hasWrite1h = has(prices, 'cache_write_1h');
+  const hasReasoning = has(prices, 'reasoning');
 
   // The quantity of each part, in PARTS' order: one array of numbers (a proxy prices thousands of calls a second).
   const quantities = [
@@ -69,7 +73,7 @@ export function costOf(usage: Usage, prices: ModelPrice, requests = 1): Cost {
     usage.output_tokens - (hasReasoning ? reasoning : 0),
     hasReasoning ? reasoning : 0,
     usage.web_search_requests ?? 0,
-    has('requests') ? requests : 0,
+    has(prices, 'requests') ? requests : 0,
   ];
   for (let i = 0; i < PARTS.length; i++) {
     const quantity = quantities[i] as number;
@@ -84,9 +88,10 @@ export function costOf(usage: Usage, prices: ModelPrice, requests = 1): Cost {
   for (let i = 0; i < PARTS.length; i++) {
     const part = PARTS[i] as PartKey;
     const quantity = quantities[i] as number;
+    if (quantity === 0 && part !== 'input') continue;
     const { key, per } = PRICE_KEY[part];
     const price = prices[key];
-    if (quantity === 0 && (price === undefined || part !== 'input')) continue;
+    if (quantity === 0 && price === undefined) continue;
     if (price === undefined) {
       unpriced.push(part);
       parts.push({ part, quantity, rate: null, usd: null });
