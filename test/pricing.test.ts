@@ -184,6 +184,13 @@ describe('model names as providers and users send them', () => {
     expect(at('gpt-4-turbo', 'anthropic')).toBeNull();
   });
 
+  it('resolves the same after more names than it remembers (a client may send ever new ones)', () => {
+    for (let i = 0; i < 10_050; i++) expect(resolveModel(table, `no-such-model-${i}`, undefined, 'openai')).toBeNull();
+    expect(resolveModel(table, 'gpt-4o-mini', undefined, 'openai')?.model.id).toBe('gpt-4o-mini');
+    expect(resolveModel(table, 'no-such-model-3', undefined, 'openai')).toBeNull();
+    expect(at('gpt-4-turbo', 'azure')).toBe('openai/gpt-4-turbo');
+  });
+
   it('never guesses by substring: gpt-4 and gpt-4o are different models', () => {
     expect(at('gpt-4')).toBe('openai/gpt-4');
     expect(at('gpt-4o')).toBe('openai/gpt-4o');

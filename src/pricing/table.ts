@@ -310,9 +310,11 @@ function tooLarge(x: unknown): string {
   return typeof x === 'number' && !Number.isFinite(x) ? ' (the value given is out of range)' : '';
 }
 
-/** The price in force at `when`: the last dated price that has started, as upstream chooses. */
-export function priceAt(model: ModelInfo, when: Date = new Date()): ModelPrice {
+/** The price in force at `at` (now, by default): the last dated price that has started, as upstream chooses. */
+export function priceAt(model: ModelInfo, at?: Date): ModelPrice {
   if (!Array.isArray(model.prices)) return model.prices;
+  // The time is read only for a price that changes with it (a proxy prices thousands of calls a second).
+  const when = at ?? new Date();
   const list: ConditionalPrice[] = model.prices;
   for (let i = list.length - 1; i >= 0; i--) {
     const entry = list[i] as ConditionalPrice;

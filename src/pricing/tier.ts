@@ -25,7 +25,7 @@ export interface TierPrices {
  * the overlay or a --pricing file gives them; upstream's schema has no tiers. Where there is none,
  * the call is priced at the model's standard prices, and the note says so (never silently).
  */
-export function pricesForTier(found: Pick<Resolved, 'provider' | 'model'>, tier: string | undefined, when: Date = new Date()): TierPrices {
+export function pricesForTier(found: Pick<Resolved, 'provider' | 'model'>, tier: string | undefined, when?: Date): TierPrices {
   const standard = { prices: priceAt(found.model, when), model: found.model, note: null };
   if (!tier || STANDARD_TIERS.has(tier.toLowerCase())) return standard;
   const id = `${found.model.id}@${tier.toLowerCase()}`;
@@ -35,7 +35,7 @@ export function pricesForTier(found: Pick<Resolved, 'provider' | 'model'>, tier:
 }
 
 /** A call's cost at the prices of the tier it ran at (usage.service_tier), and the tier note. */
-export function tieredCostOf(usage: Usage, found: Pick<Resolved, 'provider' | 'model'>, when: Date = new Date()): { cost: Cost; pricedAs: string; note: string | null } {
+export function tieredCostOf(usage: Usage, found: Pick<Resolved, 'provider' | 'model'>, when?: Date): { cost: Cost; pricedAs: string; note: string | null } {
   const { prices, model, note } = pricesForTier(found, usage.service_tier, when);
   return { cost: costOf(usage, prices), pricedAs: `${found.provider.id}/${model.id}`, note };
 }
