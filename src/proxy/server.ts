@@ -525,14 +525,24 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       } else if (bedrock && !this.unreadable) {
         // Read with the record, off the event loop when large; usage may be in its headers.
         const operation = bedrock.operation.startsWith('invoke') ? 'invoke' : 'converse';
-        this.onBody({ status, body: Buffer.concat(this.bodyParts), end, bedrock: { operation, headers: this.headers }, ...(this.requestId ? { requestId: this.requestId } : {}) });
+        this.onBody({ status, body: this.wholeBody(), end, bedrock: { operation, headers: this.headers }, ...(this.requestId ? { requestId: this.requestId } : {}) });
       } else if (this.unreadable) {
         let outcome: CallOutcome = { text: [], model: null, usage: null };
         if (end !== 'complete' || status >= 300) outcome = bodyOutcome(this.call.route.api, status, '', end);
         this.onOutcome(this.withCause(outcome));
       } else if (this.meter) this.onOutcome(this.withCause(this.meter.outcome(end)));
-      else if (end !== 'complete') this.onOutcome(this.withCause(bodyOutcome(this.call.route.api, status, Buffer.concat(this.bodyParts).toString('utf8'), end)));
-      else this.onBody({ status, body: Buffer.concat(this.bodyParts), end, ...(this.requestId ? { requestId: this.requestId } : {}) });
+      else if (end !== 'complete') this.onOutcome(this.withCause(bodyOutcome(this.call.route.api, status, this.wholeBody().toString('utf8'), end)));
+      else this.onBody({ status, body: this.wholeBody(), end, ...(this.requestId ? { requestId: this.requestId } : {}) });
+    }
+
+    /**
+     * The body kept for its end, whole. One small part is passed as it came; anything else is
+     * copied into memory of its own, for a large body is moved to the worker thread whole
+     * (calls.ts), and must never be a view into a socket's read buffer.
+     */
+    private wholeBody(): Buffer {
+      const parts = this.bodyParts;
+      return parts.length === 1 && (parts[0] as Buffer).length < INLINE_BYTES ? (parts[0] as Buffer) : Buffer.concat(parts);
     }
 
     /** The outcome with its request id, and the reason it was cut, when known. */
