@@ -3,13 +3,15 @@ import { anthropicCumulativeUsage, anthropicUsage } from '../normalise.js';
 import { arrayOf, contentText, errorFailure, messageText, NamedEventMeter, object, whole, type Json, type WireFormat } from './read.js';
 
 const ANTHROPIC_EVENTS = new Set(['', 'message_start', 'content_block_delta', 'message_delta', 'message_stop', 'error']);
+const ANTHROPIC_DELTAS = new Set(['content_block_delta']);
+const wantsAnthropic = (event: string) => ANTHROPIC_EVENTS.has(event);
 
 class AnthropicStreamMeter extends NamedEventMeter {
-  readonly wants = (event: string) => ANTHROPIC_EVENTS.has(event);
+  readonly wants = wantsAnthropic;
   private wire: Json | null = null;
 
   constructor() {
-    super(new Set(['content_block_delta']), 'message_stop');
+    super(ANTHROPIC_DELTAS, 'message_stop');
   }
 
   override raw(event: string, data: Buffer, parsed?: unknown): void {

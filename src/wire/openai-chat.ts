@@ -6,8 +6,9 @@ import { arrayOf, chatMessage, classify, Deferred, DONE, ERROR_KEY, errorFailure
 /** OpenAI chat completions and legacy completions streams (`data: {chunk}` … `data: [DONE]`). */
 export class OpenAIStreamMeter implements StreamMeter {
   private readonly got = new Gathered();
-  private readonly opened = new Set<number>();
-  private readonly finished = new Set<number>();
+  /** The choices seen, and those finished: made only when chunks are read whole (most streams never are). */
+  private opened: Set<number> | null = null;
+  private finished: Set<number> | null = null;
   private done = false;
   /** Every chunk since the last drain, in order, usage chunks included (see raw). */
   private readonly pending = new Deferred();
@@ -63,8 +64,8 @@ export class OpenAIStreamMeter implements StreamMeter {
       const choice = object(c);
       if (!choice) continue;
       const index = typeof choice['index'] === 'number' ? choice['index'] : 0;
-      this.opened.add(index);
-      if (choice['finish_reason']) this.finished.add(index);
+      (this.opened ??= new Set()).add(index);
+      if (choice['finish_reason']) (this.finished ??= new Set()).add(index);
       if (this.api === 'completions') {
         this.got.add(index, choice['text']);
         continue;
@@ -90,7 +91,8 @@ export class OpenAIStreamMeter implements StreamMeter {
       });
     }
     // Some OpenAI-compatible servers omit [DONE]: a finish_reason on every choice is as good.
-    const allFinished = this.opened.size > 0 && [...this.opened].every((i) => this.finished.has(i));
+    const { opened, finished } = this;
+    const allFinished = opened !== null && finished !== null && [...opened].every((i) => finished.has(i));
     return this.got.outcome(end, this.done || allFinished ? null : '[DONE]');
   }
 }
