@@ -176,40 +176,11 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     return relayHeaders(req.rawHeaders, ['host', 'expect', 'content-length', ...drop], add);
   }
 
-  /**
-   * Sends one request upstream and hands its response to `sink`. Returns how to abandon it
-   * (the client left, or the proxy is stopping).
-   */
-  function forward(route: Route, method: string, headers: string[], body: Buffer | Readable | null, sink: Sink): (reason: Error) => void {
-    let controller: Dispatcher.DispatchController | null = null;
-    let abandoned: Error | null = null;
-    const url = upstreamOf(route);
-    dispatcher.dispatch(
-      { origin: originOf(url), path: route.upstreamPath, method: method as Dispatcher.HttpMethod, headers, body },
-      {
-        onRequestStart(c) {
-          controller = c;
-          if (abandoned) c.abort(abandoned);
-        },
-        onResponseStart(c, status, responseHeaders, statusMessage) {
-          // 103 Early Hints and the like: the real head follows, and is all the client gets.
-          if (status >= 200) sink.head(status, responseHeaders, statusMessage, c);
-        },
-        onResponseData(c, chunk) {
-          sink.data(chunk, c);
-        },
-        onResponseEnd() {
-          sink.end();
-        },
-        onResponseError(_c, error) {
-          sink.error(error);
-        },
-      },
-    );
-    return (reason) => {
-      abandoned = reason;
-      controller?.abort(reason);
-    };
+  /** Sends one request upstream and hands its response to `sink`; what it returns can abandon it. */
+  function forward(route: Route, method: string, headers: string[], body: Buffer | Readable | null, sink: Sink): Upstream {
+    const upstream = new Upstream(sink);
+    dispatcher.dispatch({ origin: originOf(upstreamOf(route)), path: route.upstreamPath, method: method as Dispatcher.HttpMethod, headers, body }, upstream);
+    return upstream;
   }
 
   /** Writes to the client, pausing upstream while the client is slower. */
@@ -226,7 +197,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     const length = req.headers['content-length'];
     const hasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
     const headers = signed?.headers ?? upstreamHeaders(req, [], length !== undefined ? [['content-length', length]] : []);
-    const abandon = forward(route, req.method ?? 'GET', headers, signed ? signed.body : hasBody ? req : null, {
+    const upstream = forward(route, req.method ?? 'GET', headers, signed ? signed.body : hasBody ? req : null, {
       head(status, headers, message) {
         res.writeHead(status, message || undefined, responseHeaders(headers, []));
       },
@@ -238,7 +209,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       },
     });
     res.on('close', () => {
-      if (!res.writableFinished) abandon(new Error('the client left'));
+      if (!res.writableFinished) upstream.abandon(new Error('the client left'));
     });
   }
 
@@ -340,12 +311,12 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     const signed = sign ? await sign(sentHeaders(body, false)) : null;
     return new Promise<void>((resolve) => {
       const done = (p: Promise<void>) => void p.then(resolve, resolve);
-      let abandon: (reason: Error) => void = () => undefined;
+      let upstream: Upstream | null = null;
       let relay: Relay | null = null;
       let cutReason: string | null = null;
       const cut = (reason: string) => {
         cutReason = reason;
-        abandon(new Error(reason));
+        upstream?.abandon(new Error(reason));
         if (relay) relay.finish('aborted');
         else done(failed({ kind: 'aborted', message: reason }));
         res.destroy();
@@ -359,7 +330,7 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       // `bytes`: the request as sent; `rewrite`: usage was asked for on the client's behalf.
       const send = (bytes: Buffer, rewrite: boolean) => {
         let retry = false;
-        abandon = forward(route, req.method ?? 'POST', signed ?? sentHeaders(bytes, rewrite), bytes, {
+        upstream = forward(route, req.method ?? 'POST', signed ?? sentHeaders(bytes, rewrite), bytes, {
           head(status, headers, message) {
             // Some OpenAI-compatible servers reject stream_options: the client's own request,
             // exactly as it sent it, gets its own answer, and usage is estimated.
@@ -672,6 +643,45 @@ class Underway {
     const all: UnderwayCall[] = [];
     for (let c = this.head; c; c = c.next) all.push(c);
     return all;
+  }
+}
+
+/**
+ * One request upstream, as undici's handler: the response goes to a Sink, and `abandon` cuts
+ * the request (the client left, or the proxy is stopping), before it starts or while it runs.
+ * A class, not an object of closures: a proxy sends thousands a second.
+ */
+class Upstream implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private abandoned: Error | null = null;
+
+  constructor(private readonly sink: Sink) {}
+
+  abandon(reason: Error): void {
+    this.abandoned = reason;
+    this.controller?.abort(reason);
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c;
+    if (this.abandoned) c.abort(this.abandoned);
+  }
+
+  onResponseStart(c: Dispatcher.DispatchController, status: number, headers: http.IncomingHttpHeaders, statusMessage?: string): void {
+    // 103 Early Hints and the like: the real head follows, and is all the client gets.
+    if (status >= 200) this.sink.head(status, headers, statusMessage, c);
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.sink.data(chunk, c);
+  }
+
+  onResponseEnd(): void {
+    this.sink.end();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+    this.sink.error(error);
   }
 }
 
