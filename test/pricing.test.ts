@@ -188,6 +188,8 @@ describe('model names as providers and users send them', () => {
     for (let i = 0; i < 10_050; i++) expect(resolveModel(table, `no-such-model-${i}`, undefined, 'openai')).toBeNull();
     expect(resolveModel(table, 'gpt-4o-mini', undefined, 'openai')?.model.id).toBe('gpt-4o-mini');
     expect(resolveModel(table, 'no-such-model-3', undefined, 'openai')).toBeNull();
+    // A name too long to remember is still resolved, each time.
+    for (let i = 0; i < 2; i++) expect(resolveModel(table, `gpt-4o-mini${' '.repeat(300)}`, undefined, 'openai')?.model.id).toBe('gpt-4o-mini');
     expect(at('gpt-4-turbo', 'azure')).toBe('openai/gpt-4-turbo');
   });
 

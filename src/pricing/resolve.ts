@@ -40,7 +40,8 @@ export function resolveModel(table: PriceTable, asked: string, providerId?: stri
   const known = memo.get(asked);
   if (known !== undefined) return known;
   const found = lookUp(table, asked, providerId, prefer);
-  // Bounded: names come from requests, and a client could send ever new ones.
+  // Bounded: names come from requests, and a client could send ever new ones, or long ones.
+  if (asked.length > MEMO_NAME_LENGTH) return found;
   if (memo.size >= MEMO_NAMES) memo.clear();
   memo.set(asked, found);
   return found;
@@ -50,6 +51,7 @@ type ByName = Map<string, Resolved | null>;
 /** Per table, provider and preference, the names resolved: no key string is built for each call. */
 const memos = new WeakMap<PriceTable, Map<string, Map<string, ByName>>>();
 const MEMO_NAMES = 10_000;
+const MEMO_NAME_LENGTH = 256;
 
 function memoOf(table: PriceTable, providerId: string, prefer: string): ByName {
   let byProvider = memos.get(table);

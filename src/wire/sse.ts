@@ -133,10 +133,12 @@ export class SseReader {
 /**
  * The event names met so far, as bytes and as read: streams name the same few events over and
  * over, so a name is decoded once, not at every event (for Anthropic's, nearly every event
- * changes the name). Bounded: past MAX_NAMES, names are decoded each time.
+ * changes the name). Bounded, for the names come from upstream: at most MAX_NAMES names of at
+ * most MAX_NAME_BYTES each are kept; any other is decoded each time.
  */
 const NAMES: { bytes: Buffer; name: string }[] = [];
 const MAX_NAMES = 64;
+const MAX_NAME_BYTES = 64;
 
 function eventName(buf: Buffer, start: number, end: number): string {
   const length = end - start;
@@ -146,7 +148,7 @@ function eventName(buf: Buffer, start: number, end: number): string {
     return known.name;
   }
   const name = buf.toString('utf8', start, end);
-  if (NAMES.length < MAX_NAMES) NAMES.push({ bytes: Buffer.from(buf.subarray(start, end)), name });
+  if (NAMES.length < MAX_NAMES && length <= MAX_NAME_BYTES) NAMES.push({ bytes: Buffer.from(buf.subarray(start, end)), name });
   return name;
 }
 
