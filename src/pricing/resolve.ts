@@ -36,31 +36,26 @@ const COMPACT_DATE = /(-)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?=-|:|$)/
  */
 export function resolveModel(table: PriceTable, asked: string, providerId?: string, prefer?: string): Resolved | null {
   // A table does not change once loaded, and a proxy prices the same few names over and over.
-  const memo = memoOf(table, providerId ?? '', prefer ?? '');
-  const known = memo.get(asked);
+  const memo = memoOf(table);
+  const key = `${asked}\u0000${providerId ?? ''}\u0000${prefer ?? ''}`;
+  const known = memo.get(key);
   if (known !== undefined) return known;
   const found = lookUp(table, asked, providerId, prefer);
   // Bounded: names come from requests, and a client could send ever new ones, or long ones.
   if (asked.length > MEMO_NAME_LENGTH) return found;
   if (memo.size >= MEMO_NAMES) memo.clear();
-  memo.set(asked, found);
+  memo.set(key, found);
   return found;
 }
 
-type ByName = Map<string, Resolved | null>;
-/** Per table, provider and preference, the names resolved: no key string is built for each call. */
-const memos = new WeakMap<PriceTable, Map<string, Map<string, ByName>>>();
+const memos = new WeakMap<PriceTable, Map<string, Resolved | null>>();
 const MEMO_NAMES = 10_000;
 const MEMO_NAME_LENGTH = 256;
 
-function memoOf(table: PriceTable, providerId: string, prefer: string): ByName {
-  let byProvider = memos.get(table);
-  if (!byProvider) memos.set(table, (byProvider = new Map()));
-  let byPrefer = byProvider.get(providerId);
-  if (!byPrefer) byProvider.set(providerId, (byPrefer = new Map()));
-  let byName = byPrefer.get(prefer);
-  if (!byName) byPrefer.set(prefer, (byName = new Map()));
-  return byName;
+function memoOf(table: PriceTable): Map<string, Resolved | null> {
+  let memo = memos.get(table);
+  if (!memo) memos.set(table, (memo = new Map()));
+  return memo;
 }
 
 function lookUp(table: PriceTable, asked: string, providerId?: string, prefer?: string): Resolved | null {

@@ -162,18 +162,12 @@ function bedrockRouteOf(method: string, rawPath: string, query: string): Route |
 }
 
 const basePaths = new WeakMap<URL, string>();
-const basePathsWithoutV1 = new WeakMap<URL, string>();
 
-/** An upstream's path without its trailing slashes (and its /v1, for `withoutV1`); worked out once per upstream. */
+/** An upstream's path without its trailing slashes (and its /v1, for `withoutV1`); read from the URL once. */
 function basePath(url: URL, withoutV1 = false): string {
-  const memo = withoutV1 ? basePathsWithoutV1 : basePaths;
-  let path = memo.get(url);
-  if (path === undefined) {
-    path = url.pathname.replace(/\/+$/, '');
-    if (withoutV1) path = path.replace(/\/v1$/, '');
-    memo.set(url, path);
-  }
-  return path;
+  let path = basePaths.get(url);
+  if (path === undefined) basePaths.set(url, (path = url.pathname.replace(/\/+$/, '')));
+  return withoutV1 && path.endsWith('/v1') ? path.slice(0, -3) : path;
 }
 
 /**

@@ -13,9 +13,9 @@ const RESPONSES_EVENTS = new Set([
   'response.failed',
   'error',
 ]);
+const wantsResponses = (event: string) => RESPONSES_EVENTS.has(event);
 
 /** OpenAI Responses streams: usage only in the final response.completed (or .incomplete/.failed). */
-const wantsResponses = (event: string) => RESPONSES_EVENTS.has(event);
 const RESPONSES_DELTAS = new Set(['response.output_text.delta', 'response.refusal.delta', 'response.function_call_arguments.delta']);
 
 class ResponsesStreamMeter extends NamedEventMeter {
