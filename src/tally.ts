@@ -54,6 +54,8 @@ export interface Tally {
   deployments: DeploymentPricing[];
   /** Calls whose provider reported their cost (OpenRouter): the total uses it; pricing.json's figure beside it. */
   reported_costs?: ReportedCost[];
+  /** Set when a session's calls named more models than it keeps apart: those past this many names are in one row, OTHER_MODELS. */
+  other_models_after?: number;
 }
 
 export interface ReportedCost {
@@ -66,6 +68,34 @@ export interface ReportedCost {
   table_usd: number | null;
 }
 
+/**
+ * How many model names a long-running session (proxy, exec) keeps apart in its tally and in
+ * /metrics, and how long a name may be: a proxy meters whatever names its clients send, and each
+ * name kept is memory held (about 1.8 KB, measured) and, in /metrics, a few dozen series, for as
+ * long as it runs. The OpenTelemetry SDK bounds the OTLP export the same way (2,000 attribute
+ * sets an instrument). No real deployment is near either limit; a client that sprays names is.
+ */
+export const MODELS_KEPT = 1000;
+export const MODEL_NAME_LENGTH_KEPT = 256;
+/** The tally row of the calls whose model names were past MODELS_KEPT (or longer than MODEL_NAME_LENGTH_KEPT). */
+export const OTHER_MODELS = '(other models)';
+
+/** The first `max` distinct names of at most `maxLength` characters: these are kept, any other is not. */
+export class KeptNames {
+  private readonly names = new Set<string>();
+  constructor(
+    readonly max: number = MODELS_KEPT,
+    private readonly maxLength: number = MODEL_NAME_LENGTH_KEPT,
+  ) {}
+
+  keeps(name: string): boolean {
+    if (this.names.has(name)) return true;
+    if (name.length > this.maxLength || this.names.size >= this.max) return false;
+    this.names.add(name);
+    return true;
+  }
+}
+
 export function tallyOf(calls: readonly CallRecord[]): Tally {
   const builder = new TallyBuilder();
   for (const c of calls) builder.add(c);
@@ -74,7 +104,9 @@ export function tallyOf(calls: readonly CallRecord[]): Tally {
 
 /**
  * A tally built a call at a time, for a long-running proxy that should not have to keep every
- * call to print its summary. tallyOf is this over a list.
+ * call to print its summary. tallyOf is this over a list. With `kept`, a call whose model name
+ * (as asked for, per provider) is not kept is counted in one row, OTHER_MODELS, and adds no note
+ * of its own: the totals stay exact, and what is held stays bounded.
  */
 export class TallyBuilder {
   private readonly t: Tally = {
@@ -99,6 +131,8 @@ export class TallyBuilder {
   };
   private readonly deployments = new Map<string, DeploymentPricing>();
   private readonly byModel = new Map<string, ModelTally>();
+  /** The row of the calls whose model names were not kept (see KeptNames), last in by_model. */
+  private otherModels: ModelTally | null = null;
   private readonly reported = new Map<string, ReportedCost>();
   private readonly encodings = new Set<string>();
   private readonly unpriced = new Set<string>();
@@ -108,8 +142,14 @@ export class TallyBuilder {
   private counted = 0;
   private readonly estimated = { input: 0, output: 0 };
 
+  constructor(private readonly kept?: KeptNames) {}
+
   add(c: CallRecord): void {
     const { t } = this;
+    // The name the client sent decides (a reply names one model per name asked for, give or take a date).
+    const kept = this.kept;
+    const other = kept !== undefined && !kept.keeps(`${c.provider}\n${c.requested_model}`);
+    if (other) t.other_models_after = kept.max;
     t.prompt_tokens += c.usage.input_tokens;
     t.completion_tokens += c.usage.output_tokens;
     t.total_tokens += c.usage.total_tokens;
@@ -122,13 +162,14 @@ export class TallyBuilder {
     if (c.price_note) this.priceNotes.add(c.price_note);
     if (c.cost_usd === null) {
       t.cost_complete = false;
-      if (c.cost_note) this.unpriced.add(c.cost_note);
+      if (other) this.unpriced.add(`no price for some of the models counted as ${OTHER_MODELS}`);
+      else if (c.cost_note) this.unpriced.add(c.cost_note);
     } else t.known_cost_usd += c.cost_usd;
     if (c.estimate) {
       this.encodings.add(c.estimate.encoding);
       if (c.estimate.approximation) {
         t.approximate = true;
-        this.approximated.add(c.model);
+        this.approximated.add(other ? OTHER_MODELS : c.model);
       }
     }
     if (c.usage_source !== 'none') {
@@ -137,29 +178,35 @@ export class TallyBuilder {
       if (c.estimate?.parts.includes('output')) this.estimated.output++;
     }
 
+    const model = other ? OTHER_MODELS : c.model;
+    const pricedAs = other ? null : c.priced_as;
     if (c.reported_cost_usd !== undefined) {
-      const key = `${c.provider}|${c.model}`;
-      const r = this.reported.get(key) ?? { provider: c.provider, model: c.model, priced_as: c.priced_as, requests: 0, reported_usd: 0, table_usd: 0 };
+      const key = `${c.provider}|${model}`;
+      const r = this.reported.get(key) ?? { provider: c.provider, model, priced_as: pricedAs, requests: 0, reported_usd: 0, table_usd: 0 };
       r.requests++;
       r.reported_usd += c.reported_cost_usd;
       r.table_usd = r.table_usd === null || c.table_cost_usd === null || c.table_cost_usd === undefined ? null : r.table_usd + c.table_cost_usd;
       this.reported.set(key, r);
     }
 
-    if (c.priced_by && c.priced_as) {
+    if (c.priced_by && c.priced_as && !other) {
       const d: DeploymentPricing = { deployment: c.requested_model, model: c.model === c.requested_model ? null : c.model, priced_as: c.priced_as, priced_by: c.priced_by };
       this.deployments.set(JSON.stringify(d), d);
     }
 
     // Calls to Azure priced at another provider's rates are not that provider's calls: a row of their own.
-    const elsewhere = c.provider === 'azure' && c.priced_as !== null && !c.priced_as.startsWith('azure/');
-    const key = `${elsewhere ? `${c.provider}|` : ''}${c.priced_as ?? c.model}`;
-    const m = this.byModel.get(key) ?? { model: c.model, priced_as: c.priced_as, ...(elsewhere ? { provider: c.provider } : {}), requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
+    const elsewhere = c.provider === 'azure' && pricedAs !== null && !pricedAs.startsWith('azure/');
+    const key = `${elsewhere ? `${c.provider}|` : ''}${pricedAs ?? model}`;
+    let m = other ? this.otherModels : this.byModel.get(key);
+    if (!m) {
+      m = { model, priced_as: pricedAs, ...(elsewhere ? { provider: c.provider } : {}), requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0 };
+      if (other) this.otherModels = m;
+      else this.byModel.set(key, m);
+    }
     m.requests++;
     m.prompt_tokens += c.usage.input_tokens;
     m.completion_tokens += c.usage.output_tokens;
     m.cost_usd = m.cost_usd === null || c.cost_usd === null ? null : m.cost_usd + c.cost_usd;
-    this.byModel.set(key, m);
   }
 
   /** The tally so far (a copy: adding more later does not change it). */
@@ -174,7 +221,7 @@ export class TallyBuilder {
       ...(this.reported.size ? { reported_costs: [...this.reported.values()].map((r) => ({ ...r })) } : {}),
       ...(this.priceNotes.size ? { price_notes: [...this.priceNotes] } : {}),
       approximated: [...this.approximated],
-      by_model: [...this.byModel.values()].map((m) => ({ ...m })),
+      by_model: [...this.byModel.values(), ...(this.otherModels ? [this.otherModels] : [])].map((m) => ({ ...m })),
       deployments: [...this.deployments.values()].map((d) => ({ ...d })),
     };
   }
@@ -207,5 +254,6 @@ export function summaryJson(calls: readonly CallRecord[], t: Tally = tallyOf(cal
     ...(t.price_notes ? { price_notes: t.price_notes } : {}),
     sources: t.sources,
     by_model: t.by_model.map((m) => ({ ...m, cost_usd: roundUsd(m.cost_usd) })),
+    ...(t.other_models_after ? { other_models_after: t.other_models_after } : {}),
   };
 }

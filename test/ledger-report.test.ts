@@ -9,7 +9,8 @@ import { costChart, reportCsv } from '../src/render/report.js';
 import { ReportBuilder, timeBound } from '../src/report.js';
 import { REFUSED } from '../src/proxy/provider-errors.js';
 import { SessionCalls } from '../src/proxy/report.js';
-import { summaryJson, tallyOf } from '../src/tally.js';
+import { KeptNames, MODEL_NAME_LENGTH_KEPT, MODELS_KEPT, OTHER_MODELS, summaryJson, TallyBuilder, tallyOf } from '../src/tally.js';
+import { renderSummary } from '../src/render/summary.js';
 import { makeUsage } from '../src/usage.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'llm-usage-ledger-'));
@@ -309,5 +310,60 @@ describe('an exec or proxy session', () => {
     const snapshot = early.tally();
     early.add(all[2] as CallRecord);
     expect(snapshot.by_model[0]?.requests).toBe(1);
+  });
+});
+
+describe('a session keeps a bounded number of model names apart (a proxy meters whatever names clients send)', () => {
+  const call = (name: string, over: Partial<CallRecord> = {}): CallRecord => record({ model: name, requested_model: name, priced_as: null, cost_usd: null, cost_note: `no price for model "${name}"`, ...over });
+
+  it('counts the calls past the kept names in one row, last, with the totals exact and no note of their own', () => {
+    const long = 'm'.repeat(MODEL_NAME_LENGTH_KEPT + 1);
+    const calls = [
+      record(),
+      call('a'),
+      call('b', { usage_source: 'estimated', estimate: { encoding: 'cl100k_base', parts: ['output'], approximation: true } }),
+      call('c'), // the fourth name: past a limit of 3
+      call('d', { usage_source: 'estimated', estimate: { encoding: 'cl100k_base', parts: ['output'], approximation: true } }),
+      call('a'), // kept: still its own row
+      call(long), // too long to keep, though names are left for nothing else
+      record({ usage: makeUsage({ input: 100, output: 200 }), cost_usd: 0.001 }),
+    ];
+    const builder = new TallyBuilder(new KeptNames(3));
+    for (const c of calls) builder.add(c);
+    const t = builder.tally();
+    const all = tallyOf(calls);
+    // Every total is what it is without the limit; only the rows and notes differ.
+    for (const k of ['total_tokens', 'prompt_tokens', 'completion_tokens', 'successful_requests', 'failed_requests', 'known_cost_usd', 'total_cost_usd', 'cost_complete', 'approximate'] as const) expect(t[k]).toEqual(all[k]);
+    expect(t.by_model.map((m) => [m.model, m.requests])).toEqual([
+      ['gpt-4o-mini', 2],
+      ['a', 2],
+      ['b', 1],
+      [OTHER_MODELS, 3],
+    ]);
+    expect(t.by_model.at(-1)).toMatchObject({ priced_as: null, prompt_tokens: 33, completion_tokens: 48, cost_usd: null });
+    expect(t.other_models_after).toBe(3);
+    expect(all.other_models_after).toBeUndefined();
+    expect(t.unpriced).toEqual(['no price for model "a"', 'no price for model "b"', `no price for some of the models counted as ${OTHER_MODELS}`]);
+    expect(t.approximated).toEqual(['b', OTHER_MODELS]);
+    expect(summaryJson([], t)).toMatchObject({ other_models_after: 3 });
+    expect(summaryJson([], all)).not.toHaveProperty('other_models_after');
+    const text = renderSummary(t, false);
+    expect(text).toMatch(/│ \(other models\) +│ +3 │/);
+    expect(text).toContain(`(other models): calls naming a model past the first 3 names (or a name over ${MODEL_NAME_LENGTH_KEPT} characters) are counted together`);
+    expect(text).not.toContain('"c"');
+    expect(text).not.toContain(long);
+  });
+
+  it('the sessions of exec and proxy keep the first MODELS_KEPT names, per provider', () => {
+    const session = new SessionCalls(false);
+    for (let i = 0; i < MODELS_KEPT; i++) session.add(call(`model-${i}`));
+    session.add(call('gpt-4o-mini', { provider: 'anthropic' }));
+    session.add(call('model-0', { provider: 'azure' }));
+    session.add(call('model-1'));
+    const t = session.tally();
+    expect(t.by_model).toHaveLength(MODELS_KEPT + 1);
+    expect(t.by_model.at(-1)).toMatchObject({ model: OTHER_MODELS, requests: 2 });
+    expect(t.by_model[1]).toMatchObject({ model: 'model-1', requests: 2 });
+    expect(t.unpriced).toHaveLength(MODELS_KEPT + 1);
   });
 });

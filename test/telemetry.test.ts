@@ -11,6 +11,7 @@ import { outcomeOf, startPrometheus } from '../src/telemetry/prometheus.js';
 import { ATTR, METRIC, OPERATION, PROVIDER, TOKEN_TYPE } from '../src/telemetry/semconv.js';
 import { tagLabel, tagsOf } from '../src/telemetry/tags.js';
 import { makeUsage } from '../src/usage.js';
+import { MODEL_NAME_LENGTH_KEPT, MODELS_KEPT } from '../src/tally.js';
 
 function record(over: Partial<CallRecord> = {}): CallRecord {
   return {
@@ -250,5 +251,27 @@ describe('Prometheus /metrics (prom-client)', () => {
     tagged.record(record());
     expect(await served(tagged)).toContain('llm_usage_requests_total{provider="openai",model="gpt-4o-mini-2024-07-18",tag_project="search",outcome="ok"} 1');
     expect(outcomeOf(record({ ok: false, error: 'openai gpt-4o-mini: refused by llm-usage: budget exceeded; not sent', error_kind: 'http' }))).toBe('refused');
+  });
+
+  it('keeps MODELS_KEPT model names apart; a provider\'s calls past them are one series marked otel_metric_overflow', async () => {
+    const m = startPrometheus({ tags: { project: 'search' }, tagLabels: true });
+    for (let i = 0; i < MODELS_KEPT; i++) m.record(record({ model: `model-${i}` }));
+    m.record(record({ model: 'one-too-many' }));
+    m.record(record({ model: 'x'.repeat(MODEL_NAME_LENGTH_KEPT + 1), ok: false, error_kind: 'http', status: 404 }));
+    m.record(record({ model: 'model-7' }));
+    m.record(record({ provider: 'anthropic', model: 'claude-x' }));
+    let body = '';
+    const res = { writeHead: () => res, end: (t: string) => void (body = t) };
+    m.serve({ method: 'GET' } as never, res as never);
+    await new Promise((r) => setTimeout(r, 50));
+    const models = new Set([...body.matchAll(/model="([^"]*)"/g)].map((x) => x[1]));
+    expect(models.size).toBe(MODELS_KEPT); // anthropic's claude-x is past the limit too: it is one limit for all
+    expect(body).not.toContain('one-too-many');
+    expect(body).not.toContain('xxxxxxxx');
+    expect(body).toContain('llm_usage_tokens_total{provider="openai",model="model-7",tag_project="search",type="input"} 3040');
+    expect(body).toContain('llm_usage_tokens_total{provider="openai",tag_project="search",otel_metric_overflow="true",type="input"} 3040');
+    expect(body).toContain('llm_usage_requests_total{provider="openai",tag_project="search",otel_metric_overflow="true",outcome="ok"} 1');
+    expect(body).toContain('llm_usage_requests_total{provider="openai",tag_project="search",otel_metric_overflow="true",outcome="http"} 1');
+    expect(body).toContain('llm_usage_requests_total{provider="anthropic",tag_project="search",otel_metric_overflow="true",outcome="ok"} 1');
   });
 });

@@ -10,7 +10,7 @@ import { loadPriceTable } from '../pricing/table.js';
 import type { CallRecord } from '../record.js';
 import { renderProxyNotes } from '../render/proxy.js';
 import { renderSummary } from '../render/summary.js';
-import { summaryJson, TallyBuilder, type Tally } from '../tally.js';
+import { KeptNames, summaryJson, TallyBuilder, type Tally } from '../tally.js';
 import { serverOf, type Server } from '../telemetry/attributes.js';
 import { openTelemetry, type CallSink } from '../telemetry/index.js';
 import { tagsOf, type Tags } from '../telemetry/tags.js';
@@ -31,7 +31,7 @@ const LISTED_FAILURES = 10;
 /**
  * The calls of an exec or proxy session, as much as the summary needs: a running tally, the
  * first failures, and every call only when --json or --report will print them, so a proxy left
- * running for days holds a few numbers, not every call it ever metered.
+ * running for days holds a few numbers, not every call it ever metered, nor every model name.
  */
 export class SessionCalls {
   /** Every call, when kept. */
@@ -42,7 +42,8 @@ export class SessionCalls {
   failedCount = 0;
   /** Calls refused by --max-cost that went to Bedrock (answered 400, not 429). */
   refusedBedrock = 0;
-  private readonly builder = new TallyBuilder();
+  /** Bounded: a proxy meters whatever model names its clients send (see MODELS_KEPT). */
+  private readonly builder = new TallyBuilder(new KeptNames());
 
   constructor(keepAll: boolean) {
     this.records = keepAll ? [] : null;

@@ -1,6 +1,6 @@
 import { tableDate } from '../pricing/source.js';
 import type { TableSource } from '../pricing/types.js';
-import type { Tally } from '../tally.js';
+import { MODEL_NAME_LENGTH_KEPT, OTHER_MODELS, type Tally } from '../tally.js';
 import { formatCost, formatCount, formatUsd } from './format.js';
 import { painter, table } from './style.js';
 
@@ -28,7 +28,7 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string, 
   const out = [table([], rows, colour, ['left', 'right', 'left'])];
   if (t.by_model.length > 1) {
     const models = t.by_model.map((m) => [
-      `${m.provider ? `${m.provider}: ` : ''}${m.priced_as ?? `${m.model} (no price)`}`,
+      `${m.provider ? `${m.provider}: ` : ''}${m.priced_as ?? (m.model === OTHER_MODELS ? m.model : `${m.model} (no price)`)}`,
       formatCount(m.requests),
       formatCount(m.prompt_tokens),
       formatCount(m.completion_tokens),
@@ -39,6 +39,9 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string, 
   if (t.encodings.length) {
     const approx = t.approximate ? `; an approximation for ${t.approximated.join(', ')} (its own tokenizer is not tiktoken's, or the prompt had parts no published formula counts)` : '';
     out.push(`* estimated with tiktoken ${t.encodings.join(', ')}: the provider reported no usage${estimateHint ? ` (${estimateHint})` : ''}${approx}`);
+  }
+  if (t.other_models_after) {
+    out.push(`${OTHER_MODELS}: calls naming a model past the first ${formatCount(t.other_models_after)} names (or a name over ${MODEL_NAME_LENGTH_KEPT} characters) are counted together, so that what a long session holds stays bounded; the ledger has each call's model`);
   }
   for (const d of t.deployments) out.push(deploymentNote(d));
   for (const r of t.reported_costs ?? []) out.push(reportedNote(r));

@@ -2,7 +2,9 @@
  * `proxy`'s GET /metrics in the Prometheus text exposition format, written by
  * prom-client (we never write a protocol by hand). Counters of tokens, cost and requests, and a
  * duration histogram, by provider and model; the --tag tags become labels only with
- * --metrics-tags (each label multiplies the series a Prometheus server keeps).
+ * --metrics-tags (each label multiplies the series a Prometheus server keeps). Past MODELS_KEPT
+ * model names, a provider's further calls are counted in one series without a model label,
+ * marked otel_metric_overflow="true", as the OpenTelemetry SDK marks the OTLP export's.
  * Loaded only by `proxy` (not with --no-metrics).
  */
 import type http from 'node:http';
@@ -10,6 +12,7 @@ import client from 'prom-client';
 import { REFUSED } from '../proxy/provider-errors.js';
 import type { ProxyStats } from '../proxy/server.js';
 import type { CallRecord } from '../record.js';
+import { KeptNames } from '../tally.js';
 import { DURATION_BUCKETS, PROM } from './semconv.js';
 import { tagLabel, type Tags } from './tags.js';
 
@@ -28,12 +31,15 @@ export function outcomeOf(record: CallRecord): string {
   return record.error_kind ?? 'error';
 }
 
+/** The label of a provider's series past MODELS_KEPT model names (the OpenTelemetry SDK's attribute otel.metric.overflow, as Prometheus names it). */
+const OVERFLOW = 'otel_metric_overflow';
+
 export function startPrometheus(opts: { tags: Tags; tagLabels: boolean }): PrometheusMetrics {
   const registry = new client.Registry();
   const constant: Record<string, string> = {};
   if (opts.tagLabels) for (const [k, v] of Object.entries(opts.tags)) constant[tagLabel(k)] = v;
   const extra = Object.keys(constant);
-  const by = ['provider', 'model', ...extra];
+  const by = ['provider', 'model', ...extra, OVERFLOW];
   const registers = [registry];
 
   /**
@@ -104,11 +110,16 @@ export function startPrometheus(opts: { tags: Tags; tagLabels: boolean }): Prome
     },
   });
 
+  const kept = new KeptNames();
   function seriesOf(provider: string, model: string): Series {
-    const key = `${provider}\n${model}`;
+    let key = `${provider}\n${model}`;
     let s = series.get(key);
+    if (!s && !kept.keeps(key)) {
+      key = `\n${provider}`; // never a kept key: those start with the provider's name
+      s = series.get(key);
+    }
     if (!s) {
-      const labels = { provider, model, ...constant };
+      const labels: Record<string, string> = key.startsWith('\n') ? { provider, ...constant, [OVERFLOW]: 'true' } : { provider, model, ...constant };
       s = { labels, input: 0, output: 0, cacheRead: 0, cacheCreation: 0, reasoning: 0, cost: null, unpriced: 0, requests: {}, duration: duration.labels(labels) };
       series.set(key, s);
     }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { roundUsd } from '../../src/pricing/cost.js';
+import { MODELS_KEPT } from '../../src/tally.js';
 import { BIN } from '../support/cli.js';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider.mjs';
 
@@ -128,6 +129,37 @@ describe('proxy: GET /metrics on the proxy\'s own port', () => {
     expect(await off.stop()).toBe(0);
     expect(fake.requests.map((q) => q.path)).toEqual(['/v1/chat/completions']);
   });
+});
+
+describe('proxy: a client that names a new model in every call', () => {
+  it('grows neither /metrics nor the summary past MODELS_KEPT names: the rest are one series and one row, and every token is still counted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-usage-models-'));
+    const report = join(dir, 'summary.json');
+    const proxy = await startProxy(['--quiet', '--report', report]);
+    const names = Array.from({ length: MODELS_KEPT + 5 }, (_, i) => `sprayed-${i}`);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < names.length) await (await chat(proxy.origin, names[next++] as string)).text();
+      }),
+    );
+    const text = await (await fetch(`${proxy.origin}/metrics`)).text();
+    const labelled = new Set([...text.matchAll(/model="([^"]*)"/g)].map((m) => m[1]));
+    expect(labelled.size).toBe(MODELS_KEPT);
+    const counted = [...text.matchAll(/^llm_usage_requests_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(counted).toBe(names.length);
+    expect(text).toMatch(/^llm_usage_requests_total\{provider="openai",otel_metric_overflow="true",outcome="ok"\} 5$/m);
+    const input = [...text.matchAll(/^llm_usage_tokens_total\{[^}]*type="input"\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    expect(await proxy.stop()).toBe(0);
+    const summary = JSON.parse(readFileSync(report, 'utf8'));
+    expect(summary.prompt_tokens).toBeGreaterThan(0);
+    expect(input).toBe(summary.prompt_tokens);
+    expect(summary.by_model.reduce((n: number, m: { prompt_tokens: number }) => n + m.prompt_tokens, 0)).toBe(summary.prompt_tokens);
+    expect(summary.successful_requests).toBe(names.length);
+    expect(summary.by_model).toHaveLength(MODELS_KEPT + 1);
+    expect(summary.by_model.at(-1)).toMatchObject({ model: '(other models)', requests: 5 });
+    expect(summary.other_models_after).toBe(MODELS_KEPT);
+  }, 60_000);
 });
 
 describe('a real Prometheus server scraping proxy /metrics', () => {
