@@ -98,8 +98,10 @@ describe('SSE, byte by byte', () => {
   });
 
   it('names every event right past the names it keeps decoded, and in any script', () => {
-    // More distinct names than are kept (64), of the same length, in UTF-8 of several bytes, and too long to keep.
-    const names = [...Array.from({ length: 100 }, (_, i) => `ev-${String(i).padStart(3, '0')}`), 'événement', 'évènement', '事件', 'ev-007', 'x'.repeat(100_000), `${'x'.repeat(99_999)}y`];
+    // More distinct names than are kept (64), of the same length, in UTF-8 of several bytes, and too long to keep;
+    // runs of one name, and names that differ only in their first or last byte.
+    const names: string[] = [...Array.from({ length: 100 }, (_, i) => `ev-${String(i).padStart(3, '0')}`), 'événement', 'évènement', '事件', 'ev-007', 'x'.repeat(100_000), `${'x'.repeat(99_999)}y`];
+    names.unshift('run', 'run', 'run', 'nur', 'rum', 'run', 'a_delta', 'b_delta', 'a_delta'); // kept: they come first
     const reader = new SseReader((e) => e !== 'ev-050');
     const got: string[] = [];
     for (const round of [0, 1]) {

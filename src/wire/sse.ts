@@ -142,14 +142,26 @@ const MAX_NAME_BYTES = 64;
 
 function eventName(buf: Buffer, start: number, end: number): string {
   const length = end - start;
-  search: for (const known of NAMES) {
-    if (known.bytes.length !== length) continue;
-    for (let i = 0; i < length; i++) if (buf[start + i] !== known.bytes[i]) continue search;
-    return known.name;
+  // The last name met first (a stream's text deltas come in long runs of one name); then the
+  // others, compared from their last byte, where names of one family differ (_start, _delta).
+  if (sameBytes(buf, start, length, lastName.bytes)) return lastName.name;
+  for (const known of NAMES) {
+    if (known !== lastName && sameBytes(buf, start, length, known.bytes)) {
+      lastName = known;
+      return known.name;
+    }
   }
   const name = buf.toString('utf8', start, end);
   if (NAMES.length < MAX_NAMES && length <= MAX_NAME_BYTES) NAMES.push({ bytes: Buffer.from(buf.subarray(start, end)), name });
   return name;
+}
+
+let lastName: { bytes: Buffer; name: string } = { bytes: Buffer.alloc(0), name: '' };
+
+function sameBytes(buf: Buffer, start: number, length: number, known: Buffer): boolean {
+  if (known.length !== length) return false;
+  for (let i = length - 1; i >= 0; i--) if (buf[start + i] !== known[i]) return false;
+  return true;
 }
 
 const NEWLINE = Buffer.from('\n');
