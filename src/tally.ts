@@ -80,18 +80,22 @@ export const MODEL_NAME_LENGTH_KEPT = 256;
 /** The tally row of the calls whose model names were past MODELS_KEPT (or longer than MODEL_NAME_LENGTH_KEPT). */
 export const OTHER_MODELS = '(other models)';
 
-/** The first `max` distinct names of at most `maxLength` characters: these are kept, any other is not. */
+/** The first `max` distinct names (per group, all groups counted together) of at most `maxLength` characters: these are kept, any other is not. */
 export class KeptNames {
-  private readonly names = new Set<string>();
+  private readonly groups = new Map<string, Set<string>>();
+  private size = 0;
   constructor(
     readonly max: number = MODELS_KEPT,
     private readonly maxLength: number = MODEL_NAME_LENGTH_KEPT,
   ) {}
 
-  keeps(name: string): boolean {
-    if (this.names.has(name)) return true;
-    if (name.length > this.maxLength || this.names.size >= this.max) return false;
-    this.names.add(name);
+  keeps(group: string, name: string): boolean {
+    let names = this.groups.get(group);
+    if (names?.has(name)) return true;
+    if (name.length > this.maxLength || this.size >= this.max) return false;
+    if (!names) this.groups.set(group, (names = new Set()));
+    names.add(name);
+    this.size++;
     return true;
   }
 }
@@ -148,7 +152,7 @@ export class TallyBuilder {
     const { t } = this;
     // The name the client sent decides (a reply names one model per name asked for, give or take a date).
     const kept = this.kept;
-    const other = kept !== undefined && !kept.keeps(`${c.provider}\n${c.requested_model}`);
+    const other = kept !== undefined && !kept.keeps(c.provider, c.requested_model);
     if (other) t.other_models_after = kept.max;
     t.prompt_tokens += c.usage.input_tokens;
     t.completion_tokens += c.usage.output_tokens;

@@ -114,7 +114,7 @@ export function startPrometheus(opts: { tags: Tags; tagLabels: boolean }): Prome
   function seriesOf(provider: string, model: string): Series {
     let key = `${provider}\n${model}`;
     let s = series.get(key);
-    if (!s && !kept.keeps(key)) {
+    if (!s && !kept.keeps(provider, model)) {
       key = `\n${provider}`; // never a kept key: those start with the provider's name
       s = series.get(key);
     }
