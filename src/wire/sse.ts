@@ -132,13 +132,14 @@ export class SseReader {
 
 /**
  * The event names met so far, as bytes and as read: streams name the same few events over and
- * over, so a name is decoded once, not at every event (for Anthropic's, nearly every event
- * changes the name). Bounded, for the names come from upstream: at most MAX_NAMES names of at
- * most MAX_NAME_BYTES each are kept; any other is decoded each time.
+ * over, so a name is decoded once, not at every event. Bounded, for the names come from
+ * upstream: at most MAX_NAMES names of at most MAX_NAME_BYTES each are kept; any other is
+ * decoded each time. `lastName` is the kept name met last (the empty name until one is).
  */
 const NAMES: { bytes: Buffer; name: string }[] = [];
 const MAX_NAMES = 64;
 const MAX_NAME_BYTES = 64;
+let lastName: { bytes: Buffer; name: string } = { bytes: Buffer.alloc(0), name: '' };
 
 function eventName(buf: Buffer, start: number, end: number): string {
   const length = end - start;
@@ -152,11 +153,9 @@ function eventName(buf: Buffer, start: number, end: number): string {
     }
   }
   const name = buf.toString('utf8', start, end);
-  if (NAMES.length < MAX_NAMES && length <= MAX_NAME_BYTES) NAMES.push({ bytes: Buffer.from(buf.subarray(start, end)), name });
+  if (NAMES.length < MAX_NAMES && length <= MAX_NAME_BYTES) NAMES.push((lastName = { bytes: Buffer.from(buf.subarray(start, end)), name }));
   return name;
 }
-
-let lastName: { bytes: Buffer; name: string } = { bytes: Buffer.alloc(0), name: '' };
 
 function sameBytes(buf: Buffer, start: number, length: number, known: Buffer): boolean {
   if (known.length !== length) return false;
