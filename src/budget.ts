@@ -6,6 +6,7 @@ import { bedrockPricedModel } from './providers/bedrock.js';
 import { compatPriceOf, isCompat } from './providers/compat.js';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, type CallSpec } from './providers/types.js';
 import { messagesOf, pricingProviderOf } from './record.js';
+import { shownName } from './render/format.js';
 import { makeUsage } from './usage.js';
 
 /** The most one call can cost: its prompt (counted with tiktoken) plus every output token allowed. */
@@ -107,10 +108,10 @@ export function worstCaseUsd(
   }
   if (!found) {
     // Before the reply, an Azure deployment's name is all there is to price it by.
-    const why = provider === 'azure' ? `azure prices no model named like the deployment "${model}", and the model behind it is known only from its reply` : `no price for model "${model}"`;
+    const why = provider === 'azure' ? `azure prices no model named like the deployment "${shownName(model)}", and the model behind it is known only from its reply` : `no price for model "${shownName(model)}"`;
     return { usd: null, maxOutput, bound, pricedAs, unknownBecause: why };
   }
-  if (maxOutput === null) return { usd: null, maxOutput, bound, pricedAs, unknownBecause: `nothing bounds the output of ${model}: set --max-tokens` };
+  if (maxOutput === null) return { usd: null, maxOutput, bound, pricedAs, unknownBecause: `nothing bounds the output of ${shownName(model)}: set --max-tokens` };
   const c = costOf(makeUsage({ input: prompt, output: maxOutput }), priceAt(found.model));
   return { usd: roundUsd(c.usd), maxOutput, bound, pricedAs, unknownBecause: c.usd === null ? `${pricedAs} has no ${c.unpriced.join(' or ')} price` : null };
 }

@@ -8,8 +8,10 @@ import type { PriceTable } from './pricing/types.js';
 import { BEDROCK_PRICING_PROVIDER } from './providers/bedrock.js';
 import { COMPAT_PROVIDERS, compatNoPriceNote, compatPriceOf, isCompat, type CompatName } from './providers/compat.js';
 import { providerRow } from './providers/descriptors.js';
+import { safeMessage } from './providers/transport.js';
 import type { Api, CallOutcome, CallSpec, FailureKind, ProviderName } from './providers/types.js';
 import type { ChatMessage, EncodingName } from './tokens.js';
+import { shownName } from './render/format.js';
 import { makeUsage, type Usage } from './usage.js';
 
 /** How an estimated usage was counted: which parts, with which tokenizer, how exactly. */
@@ -232,11 +234,11 @@ export function priceOf(usage: Usage, names: string[], provider: string, table: 
   }
   const hint = staleTableHint(table.source, new Date(), '; ');
   if (provider === 'azure') {
-    const named = replied ? `its reply named "${names[0]}"` : 'its reply named no model';
-    return { cost_usd: null, priced_as: null, cost_note: `no azure price for deployment "${names[1]}" (${named}; add the model with --pricing FILE${hint})` };
+    const named = replied ? `its reply named "${shownName(names[0] as string)}"` : 'its reply named no model';
+    return { cost_usd: null, priced_as: null, cost_note: `no azure price for deployment "${shownName(names[1] as string)}" (${named}; add the model with --pricing FILE${hint})` };
   }
-  if (isCompat(provider)) return { cost_usd: null, priced_as: null, cost_note: compatNoPriceNote(provider, names[0] as string) };
-  return { cost_usd: null, priced_as: null, cost_note: `no price for model "${names[0]}" (add it with --pricing FILE${hint})` };
+  if (isCompat(provider)) return { cost_usd: null, priced_as: null, cost_note: compatNoPriceNote(provider, shownName(names[0] as string)) };
+  return { cost_usd: null, priced_as: null, cost_note: `no price for model "${shownName(names[0] as string)}" (add it with --pricing FILE${hint})` };
 }
 
 /** Per compatible provider, one value made from its row. */
@@ -267,10 +269,14 @@ function keyHintOf(provider: ProviderName): string {
   return row.keyHint ?? row.keyVars.join(' or ');
 }
 
-/** One line for a failed call: status, the provider's message, and what to do. */
-export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'> & { api?: RecordSpec['api'] }, f: NonNullable<CallOutcome['failure']>): string {
+/**
+ * One line for a failed call: status, the provider's message, and what to do. The message is
+ * the provider's (or a proxied upstream's) own text, of any length: the key is taken out of it
+ * before it is cut short, so no part of a key is left at the cut.
+ */
+export function failureLine(spec: Pick<RecordSpec, 'provider' | 'model' | 'baseURL' | 'proxied'> & Partial<Pick<RecordSpec, 'api' | 'apiKey'>>, f: NonNullable<CallOutcome['failure']>): string {
   const what = f.status ? `${f.status}${f.type ? ` ${f.type}` : ''}` : f.kind;
-  return `${spec.provider} ${spec.model}: ${what}: ${f.message.replace(/\s+/g, ' ').trim()}${adviceFor(spec, f)}`;
+  return `${spec.provider} ${shownName(spec.model)}: ${what}: ${safeMessage(f.message.replace(/\s+/g, ' '), spec.apiKey ?? '')}${adviceFor(spec, f)}`;
 }
 
 /** Where exec and proxy take each provider's upstream from. */

@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entryOf, ledgerPath, LedgerWriter, scanLedger, type LedgerEntry } from '../src/ledger.js';
-import type { CallRecord } from '../src/record.js';
+import { failureLine, priceOf, type CallRecord } from '../src/record.js';
+import { loadPriceTable } from '../src/pricing/table.js';
 import { costChart, reportCsv } from '../src/render/report.js';
 import { ReportBuilder, timeBound } from '../src/report.js';
 import { REFUSED } from '../src/proxy/provider-errors.js';
 import { SessionCalls } from '../src/proxy/report.js';
 import { KeptNames, MODEL_NAME_LENGTH_KEPT, MODELS_KEPT, OTHER_MODELS, summaryJson, TallyBuilder, tallyOf } from '../src/tally.js';
+import { shownName } from '../src/render/format.js';
+import { renderCallLine } from '../src/render/proxy.js';
 import { renderSummary } from '../src/render/summary.js';
 import { makeUsage } from '../src/usage.js';
 
@@ -365,5 +368,33 @@ describe('a session keeps a bounded number of model names apart (a proxy meters 
     expect(t.by_model.at(-1)).toMatchObject({ model: OTHER_MODELS, requests: 2 });
     expect(t.by_model[1]).toMatchObject({ model: 'model-1', requests: 2 });
     expect(t.unpriced).toHaveLength(MODELS_KEPT + 1);
+  });
+
+  it('a line shows a long model name by its start and length, and a failure by at most 500 characters of its message, the key taken out before the cut', () => {
+    expect(shownName('x'.repeat(MODEL_NAME_LENGTH_KEPT))).toBe('x'.repeat(MODEL_NAME_LENGTH_KEPT));
+    const long = `m${'x'.repeat(99_999)}`;
+    expect(shownName(long)).toBe(`m${'x'.repeat(63)}… (100,000 characters)`);
+
+    // A proxied upstream echoes the name (OpenAI's 404 does), and a key, which the cut would halve.
+    const key = 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789';
+    const message = `${'word '.repeat(98)}key: ${key} The model \`${long}\` does not exist`;
+    expect(message.indexOf(key)).toBeLessThan(500);
+    expect(message.indexOf(key) + key.length).toBeGreaterThan(500);
+    const line = failureLine({ provider: 'openai', model: long, proxied: true, apiKey: key }, { kind: 'http', status: 404, type: 'invalid_request_error', message });
+    expect(line.startsWith(`openai ${shownName(long)}: 404 invalid_request_error: word word `)).toBe(true);
+    expect(line).toContain('(check the model name and --openai-upstream or OPENAI_BASE_URL)');
+    expect(line.length).toBeLessThan(800);
+    // Lengths and includes, not toContain: a failure here would print the 100,000 characters.
+    expect(line.includes(key.slice(0, 8))).toBe(false);
+    expect(line.includes('x'.repeat(64))).toBe(false);
+
+    const unpriced = priceOf(makeUsage({ input: 11, output: 16 }), [long], 'openai', loadPriceTable());
+    expect(unpriced.cost_usd).toBeNull();
+    expect(unpriced.cost_note?.startsWith(`no price for model "${shownName(long)}" (add it with --pricing FILE`)).toBe(true);
+    const t = tallyOf([call(long, { cost_note: unpriced.cost_note }), call('b')]);
+    const text = renderSummary(t, false);
+    expect(text.includes(`${shownName(long)} (no price)`)).toBe(true);
+    expect(text.length).toBeLessThan(2_000);
+    expect(renderCallLine(call(long), 1, 0, false)).toBe(`llm-usage: #1 openai ${shownName(long)} chat: 11 + 16 = 27 tokens, unknown (total $0.00)\n`);
   });
 });

@@ -36,6 +36,8 @@ export interface EndedCall {
   durationMs: number;
   /** The request's bytes: read again only for an estimate. */
   request: Uint8Array;
+  /** The key the request carried: taken out of a failure's message before it is cut short (never recorded). */
+  key?: string;
   /**
    * A stream's outcome, or a whole body still to be read: Bedrock's with its operation and
    * headers (InvokeModel of models other than Claude reports usage in its headers).
@@ -87,7 +89,7 @@ export function recordCall(call: EndedCall, table: PriceTable): CallRecord | Pro
     prompt: '',
     stream: call.stream,
     streamUsage: false,
-    apiKey: '',
+    apiKey: call.key ?? '',
     proxied: true,
     // The request's text matters only for an estimate: read it only then.
     ...(outcome.usage ? {} : { sent: sentText(call.api, jsonOf(call.request)) }),

@@ -20,7 +20,7 @@ import { redactKeys } from '../errors.js';
 import type { PriceTable } from '../pricing/types.js';
 import type { CallOutcome, ProviderFailure, ProviderName } from '../providers/types.js';
 import { UPSTREAM_SETTING, type CallRecord, type RecordApi } from '../record.js';
-import { formatUsd } from '../render/format.js';
+import { formatUsd, shownName } from '../render/format.js';
 import { bufferOf, INLINE_BYTES, Offload, type EndedCall } from './calls.js';
 import { bedrockStreamMeter, type BedrockStreamMeter } from '../wire/bedrock.js';
 import { AwsGate, type AwsCredentials } from './aws.js';
@@ -275,9 +275,9 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
     const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request'>, error?: string) => {
       const durationMs = performance.now() - started;
       await nextTurn();
-      const made = offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs, request: body, ...ended });
+      const made = offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs, request: body, ...(call.key ? { key: call.key } : {}), ...ended });
       const r = made instanceof Promise ? await made : made;
-      const line = error !== undefined ? `${route.provider} ${call.model || 'unknown'}: ${error}` : r.error;
+      const line = error !== undefined ? `${route.provider} ${shownName(call.model || 'unknown')}: ${error}` : r.error;
       r.error = line === null ? null : redactCallKey(line, call.key);
       emit(call, r);
     };

@@ -1,4 +1,5 @@
-/** Text formatting of numbers; the one place dollars are rounded. */
+/** Text formatting of numbers and names; the one place dollars are rounded. */
+import { MODEL_NAME_LENGTH_KEPT } from '../tally.js';
 
 /**
  * Dollars without float noise or scientific notation: 12 significant digits, trailing zeros
@@ -26,4 +27,13 @@ export function formatCount(n: number): string {
 
 function groupThousands(digits: string): string {
   return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/**
+ * A model name as a line of text shows it: whole up to MODEL_NAME_LENGTH_KEPT characters, else
+ * its start and its length. A client may send any name (up to the body limit): the ledger and
+ * --json keep it whole, but one line on a terminal, or a note, never holds megabytes of it.
+ */
+export function shownName(name: string): string {
+  return name.length <= MODEL_NAME_LENGTH_KEPT ? name : `${name.slice(0, 64)}… (${formatCount(name.length)} characters)`;
 }

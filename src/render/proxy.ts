@@ -1,7 +1,7 @@
 import { COMPAT_NAMES } from '../providers/compat.js';
 import { compatClientVar } from '../proxy/compat.js';
 import type { CallRecord } from '../record.js';
-import { formatCost, formatCount, formatUsd } from './format.js';
+import { formatCost, formatCount, formatUsd, shownName } from './format.js';
 import { painter } from './style.js';
 
 /** The variables clients use, one NAME=value line each: what `llm-usage proxy` prints on stdout. */
@@ -37,7 +37,7 @@ export function renderProxyBanner(
 /** One line per metered call: number, provider, model, tokens, cost, and the running total. */
 export function renderCallLine(r: CallRecord, n: number, spentUsd: number, colour: boolean): string {
   const c = painter(colour);
-  const what = `#${n} ${r.provider} ${r.model} ${r.api}${r.stream ? ' stream' : ''}`;
+  const what = `#${n} ${r.provider} ${shownName(r.model)} ${r.api}${r.stream ? ' stream' : ''}`;
   if (!r.ok && r.usage_source === 'none') return `llm-usage: ${what}: ${c.red(`failed: ${r.error ?? 'unknown error'}`)}\n`;
   const u = r.usage;
   const tokens =

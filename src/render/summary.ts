@@ -1,7 +1,7 @@
 import { tableDate } from '../pricing/source.js';
 import type { TableSource } from '../pricing/types.js';
 import { MODEL_NAME_LENGTH_KEPT, OTHER_MODELS, type Tally } from '../tally.js';
-import { formatCost, formatCount, formatUsd } from './format.js';
+import { formatCost, formatCount, formatUsd, shownName } from './format.js';
 import { painter, table } from './style.js';
 
 /**
@@ -28,7 +28,7 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string, 
   const out = [table([], rows, colour, ['left', 'right', 'left'])];
   if (t.by_model.length > 1) {
     const models = t.by_model.map((m) => [
-      `${m.provider ? `${m.provider}: ` : ''}${m.priced_as ?? (m.model === OTHER_MODELS ? m.model : `${m.model} (no price)`)}`,
+      `${m.provider ? `${m.provider}: ` : ''}${m.priced_as ?? (m.model === OTHER_MODELS ? m.model : `${shownName(m.model)} (no price)`)}`,
       formatCount(m.requests),
       formatCount(m.prompt_tokens),
       formatCount(m.completion_tokens),
@@ -37,7 +37,7 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string, 
     out.push(table(['Model', 'Requests', 'Prompt', 'Completion', 'Cost'], models, colour, ['left', 'right', 'right', 'right', 'right']));
   }
   if (t.encodings.length) {
-    const approx = t.approximate ? `; an approximation for ${t.approximated.join(', ')} (its own tokenizer is not tiktoken's, or the prompt had parts no published formula counts)` : '';
+    const approx = t.approximate ? `; an approximation for ${t.approximated.map(shownName).join(', ')} (its own tokenizer is not tiktoken's, or the prompt had parts no published formula counts)` : '';
     out.push(`* estimated with tiktoken ${t.encodings.join(', ')}: the provider reported no usage${estimateHint ? ` (${estimateHint})` : ''}${approx}`);
   }
   if (t.other_models_after) {
@@ -54,16 +54,16 @@ export function renderSummary(t: Tally, colour: boolean, estimateHint?: string, 
 function reportedNote(r: NonNullable<Tally['reported_costs']>[number]): string {
   const calls = `${r.requests} call${r.requests === 1 ? '' : 's'}`;
   const table = r.table_usd === null ? 'pricing.json has no price for it' : `pricing.json's ${r.priced_as} prices come to ${formatUsd(r.table_usd)}`;
-  return `${r.provider} ${r.model}: ${r.provider} reported ${formatUsd(r.reported_usd)} for ${calls} (usage.cost), which the total uses; ${table}`;
+  return `${r.provider} ${shownName(r.model)}: ${r.provider} reported ${formatUsd(r.reported_usd)} for ${calls} (usage.cost), which the total uses; ${table}`;
 }
 
 /** Which name priced an Azure deployment's calls: the model its replies named, or its own. */
 function deploymentNote(d: Tally['deployments'][number]): string {
   // Azure's table entry falls back to other providers' prices for the models it serves.
   const fallback = d.priced_as.startsWith('azure/') ? '' : ` (azure falls back to ${d.priced_as.split('/')[0]}'s prices)`;
-  const what = `azure deployment ${d.deployment}: priced as ${d.priced_as}${fallback}`;
-  if (d.priced_by === 'model') return `${what}, by the model its reply named (${d.model ?? d.deployment})`;
-  const reply = d.model === null ? 'its reply named no model' : `its reply named ${d.model}, which has no azure price`;
+  const what = `azure deployment ${shownName(d.deployment)}: priced as ${d.priced_as}${fallback}`;
+  if (d.priced_by === 'model') return `${what}, by the model its reply named (${shownName(d.model ?? d.deployment)})`;
+  const reply = d.model === null ? 'its reply named no model' : `its reply named ${shownName(d.model)}, which has no azure price`;
   return `${what}, by the deployment's name (${reply})`;
 }
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { roundUsd } from '../../src/pricing/cost.js';
+import { shownName } from '../../src/render/format.js';
 import { MODELS_KEPT } from '../../src/tally.js';
 import { BIN } from '../support/cli.js';
 import { startFakeProvider, type FakeProvider } from '../support/fake-provider.mjs';
@@ -34,10 +35,10 @@ interface Proxy {
 }
 
 /** `llm-usage proxy --port 0 ARGS` on loopback, once it has printed its base URLs. */
-function startProxy(args: string[]): Promise<Proxy> {
+function startProxy(args: string[], extraEnv: Record<string, string> = {}): Promise<Proxy> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(OPENAI|ANTHROPIC|LLM_USAGE|OTEL)_/.test(k)) env[k] = v;
-  Object.assign(env, { NO_COLOR: '1', LLM_USAGE_LEDGER: '/dev/null', OPENAI_BASE_URL: `${fake.url}/v1`, ANTHROPIC_BASE_URL: fake.url });
+  Object.assign(env, { NO_COLOR: '1', LLM_USAGE_LEDGER: '/dev/null', OPENAI_BASE_URL: `${fake.url}/v1`, ANTHROPIC_BASE_URL: fake.url }, extraEnv);
   const child = spawn(process.execPath, [BIN, 'proxy', '--host', '127.0.0.1', '--port', '0', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stdout = '';
@@ -132,6 +133,42 @@ describe('proxy: GET /metrics on the proxy\'s own port', () => {
 });
 
 describe('proxy: a client that names a new model in every call', () => {
+  it('shows a name of any length by its start and length in the line of each call and in the failures; the ledger keeps it whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'llm-usage-long-name-'));
+    const ledger = join(dir, 'ledger.jsonl');
+    const long = `sprayed-${'x'.repeat(200_000)}`;
+    // OpenAI's 404 for an unknown model echoes its name.
+    fake.queue({ status: 404, errorMessage: `The model \`${long}\` does not exist or you do not have access to it.` });
+    const proxy = await startProxy([], { LLM_USAGE_LEDGER: ledger });
+    const missing = await chat(proxy.origin, long);
+    expect(missing.status).toBe(404);
+    expect((await missing.text()).length).toBeGreaterThan(200_000);
+    const ok = await chat(proxy.origin, long);
+    expect(ok.status).toBe(200);
+    await ok.text();
+    expect(await proxy.stop()).toBe(0);
+
+    // Booleans and lengths: a failing toContain would print 200,000 characters.
+    const err = proxy.err();
+    const shown = shownName(long);
+    // The name as the provider's message echoes it: at most 500 characters of that message.
+    expect(err.includes('x'.repeat(500))).toBe(false);
+    expect(err.length).toBeLessThan(10_000);
+    const line = (n: number) => err.split('\n').find((l) => l.startsWith(`llm-usage: #${n} `)) ?? '';
+    expect(line(1).startsWith(`llm-usage: #1 openai ${shown} chat: failed: openai ${shown}: 404 invalid_request_error: The model \`sprayed-xxx`)).toBe(true);
+    expect(line(1).endsWith('(check the model name and --openai-upstream or OPENAI_BASE_URL)')).toBe(true);
+    expect(line(2).startsWith(`llm-usage: #2 openai ${shown} chat: 11 + 16 = 27 tokens, unknown`)).toBe(true);
+    expect(err.includes(`llm-usage: openai ${shown}: 404 invalid_request_error:`)).toBe(true);
+    // Too long a name to keep apart in the summary (MODEL_NAME_LENGTH_KEPT).
+    expect(err.includes('cost unknown: no price for some of the models counted as (other models)')).toBe(true);
+
+    const entries = readFileSync(ledger, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { model: string; ok: boolean });
+    expect(entries.map((e) => [e.model === long, e.ok])).toEqual([
+      [true, false],
+      [true, true],
+    ]);
+  });
+
   it('grows neither /metrics nor the summary past MODELS_KEPT names: the rest are one series and one row, and every token is still counted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'llm-usage-models-'));
     const report = join(dir, 'summary.json');
