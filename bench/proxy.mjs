@@ -288,6 +288,8 @@ if (hasProc) console.log(`proxy/bare CPU per request: ${med(instant.runs, cpuRat
 else console.log('proxy/bare CPU per request: not measured (no /proc)');
 console.log(`added p50 at ${DELAY} ms upstream: ${med(delayed.runs, (r) => r.ours.p50 - r.direct.p50)} ms    (target < 1)`);
 console.log(`throughput ratio at ${DELAY} ms upstream: ${med(delayed.runs, (r) => r.ours.rps / r.direct.rps)}   (target >= 0.95)`);
+// The floor under the two targets above: what the same stack, metering nothing, adds and keeps in this run.
+console.log(`  (the bare pass-through alone: added p50 ${med(delayed.runs, (r) => r.bare.p50 - r.direct.p50)} ms, throughput ratio ${med(delayed.runs, (r) => r.bare.rps / r.direct.rps)})`);
 if (!instant.tally.ok || !delayed.tally.ok) {
   console.error("the proxy's tally does not match what was sent");
   process.exitCode = 1;
