@@ -272,10 +272,10 @@ export async function startProxy(opts: ProxyOptions): Promise<MeteringProxy> {
       started,
       reservedUsd: 0,
     };
-    const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request'>, error?: string) => {
+    const record = async (ended: Omit<EndedCall, 'provider' | 'api' | 'model' | 'stream' | 'durationMs' | 'request' | 'key'>, error?: string) => {
       const durationMs = performance.now() - started;
       await nextTurn();
-      const made = offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs, request: body, ...(call.key ? { key: call.key } : {}), ...ended });
+      const made = offload.record({ provider: route.provider, api: route.api, model: call.model, stream: call.stream, durationMs, request: body, key: call.key, ...ended });
       const r = made instanceof Promise ? await made : made;
       const line = error !== undefined ? `${route.provider} ${shownName(call.model || 'unknown')}: ${error}` : r.error;
       r.error = line === null ? null : redactCallKey(line, call.key);
